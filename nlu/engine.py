@@ -1,0 +1,245 @@
+"""The embedded NLU engine: classifier + emergency guard + entities, in Rasa's parse format."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from nlu import data as nlu_data
+from nlu.entities import GAZETTEER_ENTITIES, SERVICE_TYPES, EntityExtractor, Gazetteer
+from nlu.features import Featurizer
+from nlu.model import LinearModel, train_linear
+from nlu.normalize import normalize
+from nlu.result import IntentDict, ParseDict, parse_dict
+from nlu.sos import assess
+
+__all__ = ["EmbeddedEngine", "Parser", "default_cache_dir"]
+
+log = logging.getLogger(__name__)
+
+SOS = "sos"
+# Confidence reported when the guard forces sos over a less sure classifier.
+GUARD_CONFIDENCE = 0.95
+# Confidence left to sos when the guard finds a past event, a plan or a question.
+VETOED_CONFIDENCE = 0.02
+# Sources whose change must retrain the cached model.
+_CODE_FILES = ("features.py", "model.py", "entities.py", "engine.py")
+_SVM_C = 0.5
+
+
+class Parser(Protocol):
+    """Anything that turns a message into a Rasa-format parse result."""
+
+    def parse(self, text: str, now: datetime | None = None) -> ParseDict:
+        """Parse one message sent at ``now`` (default: the current time)."""
+        ...
+
+    async def aparse(self, text: str, now: datetime | None = None) -> ParseDict:
+        """Parse without blocking an event loop."""
+        ...
+
+    def add_lookup(self, entity: str, table: Mapping[str, str]) -> None:
+        """Teach the entity extractor names known at run time (surface form -> value)."""
+        ...
+
+
+def default_cache_dir() -> Path:
+    """Where trained models are kept: ``$XDG_CACHE_HOME/yinling/nlu``."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "yinling" / "nlu"
+
+
+def domain_words(training: nlu_data.TrainingData) -> set[str]:
+    words = set(training.synonyms) | set(training.synonyms.values())
+    for names in training.lookups.values():
+        words.update(names)
+    for example in training.examples:
+        words.update(a.text for a in example.entities)
+    return {w for w in words if not w.isascii()}
+
+
+def _gazetteer_tables(training: nlu_data.TrainingData) -> dict[str, dict[str, str]]:
+    tables = {}
+    for entity in GAZETTEER_ENTITIES:
+        known = SERVICE_TYPES if entity == "service_type" else ()
+        tables[entity] = training.entity_values(entity, known)
+    return tables
+
+
+class EmbeddedEngine:
+    """In-process parser trained from the Rasa-format files in ``nlu/data``."""
+
+    def __init__(
+        self,
+        featurizer: Featurizer,
+        model: LinearModel,
+        gazetteer: Mapping[str, Mapping[str, str]],
+        guard: bool = True,
+    ) -> None:
+        self.featurizer = featurizer
+        self.model = model
+        self.guard = guard
+        self._gazetteer = Gazetteer(featurizer.pinyin)
+        self._tables = {k: dict(v) for k, v in gazetteer.items()}
+        for entity, table in self._tables.items():
+            self._gazetteer.add(entity, table)
+        self.extractor = EntityExtractor(self._gazetteer)
+
+    # --------------------------------------------------------------- build
+    @classmethod
+    def train(
+        cls,
+        training: nlu_data.TrainingData,
+        featurizer: Featurizer | None = None,
+        c: float = _SVM_C,
+        guard: bool = True,
+    ) -> EmbeddedEngine:
+        """Train from training data (a few seconds); a featurizer may be shared across folds."""
+        featurizer = featurizer or Featurizer.build(domain_words(training))
+        texts = [e.text for e in training.examples]
+        labels = [e.intent for e in training.examples]
+        model = train_linear(texts, labels, featurizer.features, c=c)
+        return cls(featurizer, model, _gazetteer_tables(training), guard=guard)
+
+    @classmethod
+    def load(
+        cls,
+        data_dir: Path | None = None,
+        cache_dir: Path | None = None,
+        retrain: bool = False,
+    ) -> EmbeddedEngine:
+        """Load the cached model for the current data, training and caching it if needed."""
+        files = nlu_data.data_files(data_dir or nlu_data.DATA_DIR)
+        code = [(Path(__file__).parent / name).read_text(encoding="utf-8") for name in _CODE_FILES]
+        key = nlu_data.fingerprint(files, *code)
+        cache = (cache_dir or default_cache_dir()) / f"model-{key}"
+        if not retrain and (cache / "meta.json").exists():
+            try:
+                return cls._read(cache)
+            except (OSError, ValueError, KeyError) as e:
+                log.warning("nlu_cache_unreadable path=%s error=%s", cache, e)
+        started = time.perf_counter()
+        engine = cls.train(nlu_data.load_training_data(files))
+        log.info("nlu_trained seconds=%.1f", time.perf_counter() - started)
+        engine._write(cache)
+        return engine
+
+    def _write(self, cache: Path) -> None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=cache.parent, prefix=".tmp-"))
+        arrays = self.model.to_arrays()
+        np.savez(
+            staging / "weights.npz",
+            idf=arrays["idf"],
+            weights=arrays["weights"],
+            bias=arrays["bias"],
+        )
+        meta = {
+            "classes": arrays["classes"],
+            "vocabulary": arrays["vocabulary"],
+            "temperature": arrays["temperature"],
+            "featurizer": self.featurizer.to_json(),
+            "gazetteer": self._tables,
+        }
+        (staging / "meta.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+        try:
+            staging.rename(cache)
+        except OSError:
+            # Another process cached the same model first; theirs is as good as ours.
+            for item in staging.iterdir():
+                item.unlink()
+            staging.rmdir()
+
+    @classmethod
+    def _read(cls, cache: Path) -> EmbeddedEngine:
+        meta = json.loads((cache / "meta.json").read_text(encoding="utf-8"))
+        with np.load(cache / "weights.npz") as arrays:
+            model = LinearModel.from_arrays(
+                {
+                    "classes": meta["classes"],
+                    "vocabulary": meta["vocabulary"],
+                    "temperature": meta["temperature"],
+                    "idf": arrays["idf"],
+                    "weights": arrays["weights"],
+                    "bias": arrays["bias"],
+                }
+            )
+        return cls(Featurizer.from_json(meta["featurizer"]), model, meta["gazetteer"])
+
+    # --------------------------------------------------------------- lookups
+    def add_lookup(self, entity: str, table: Mapping[str, str]) -> None:
+        """Teach the extractor names known at run time (hospitals, activities from the DB)."""
+        table = {surface: value for surface, value in table.items() if surface and value}
+        self._tables.setdefault(entity, {}).update(table)
+        self._gazetteer.add(entity, table)
+
+    # --------------------------------------------------------------- parsing
+    def classify(self, text: str) -> list[IntentDict]:
+        """Intent ranking from the classifier alone, best first."""
+        probs = self.model.probabilities(self.featurizer.features(text))
+        order = np.argsort(-probs)
+        return [
+            {"name": self.model.classes[i], "confidence": round(float(probs[i]), 4)} for i in order
+        ]
+
+    def parse(self, text: str, now: datetime | None = None) -> ParseDict:
+        """Parse one message in Rasa's format; dates are resolved against ``now``."""
+        now = now or datetime.now(UTC)
+        clean = normalize(text)
+        if not clean.strip():
+            return parse_dict(text, [{"name": "out_of_scope", "confidence": 1.0}], [])
+        ranking = self.classify(clean)
+        if self.guard:
+            ranking = apply_guard(clean, ranking)
+        # Offsets are shared by the raw and the normalised text; report the raw words.
+        entities = [
+            replace(e, text=text[e.start : e.end]) for e in self.extractor.extract(clean, now)
+        ]
+        return parse_dict(text, ranking, entities)
+
+    async def aparse(self, text: str, now: datetime | None = None) -> ParseDict:
+        """Same as :meth:`parse`; in-process parsing takes well under a millisecond."""
+        return self.parse(text, now)
+
+
+def apply_guard(clean: str, ranking: list[IntentDict]) -> list[IntentDict]:
+    """Let the emergency guard force or veto ``sos`` in a ranking."""
+    verdict = assess(clean)
+    top = ranking[0]
+    if verdict.force and top["name"] != SOS:
+        sos_conf = next((r["confidence"] for r in ranking if r["name"] == SOS), 0.0)
+        return _with_sos(ranking, max(GUARD_CONFIDENCE, sos_conf), first=True)
+    if verdict.veto and top["name"] == SOS and len(ranking) > 1:
+        # Not an emergency after all: the other intents share what sos had.
+        return _with_sos(ranking, VETOED_CONFIDENCE, first=False)
+    return ranking
+
+
+def _with_sos(ranking: list[IntentDict], confidence: float, first: bool) -> list[IntentDict]:
+    """The ranking with sos at ``confidence`` (first or last), the rest scaled to sum to 1."""
+    rest = [r for r in ranking if r["name"] != SOS]
+    scale = (1.0 - confidence) / max(sum(r["confidence"] for r in rest), 1e-9)
+    scaled: list[IntentDict] = [
+        {"name": r["name"], "confidence": round(r["confidence"] * scale, 4)} for r in rest
+    ]
+    sos: IntentDict = {"name": SOS, "confidence": confidence}
+    return [sos, *scaled] if first else [*scaled, sos]
+
+
+def engine_info(engine: EmbeddedEngine) -> dict[str, Any]:
+    """Sizes of a loaded engine, for benchmarks and logs."""
+    return {
+        "classes": len(engine.model.classes),
+        "features": len(engine.model.vocabulary),
+        "dictionary_words": len(engine.featurizer.words),
+    }

@@ -1,0 +1,218 @@
+"""The emergency guard: an emergency never hinges on the classifier alone.
+
+Words and patterns for danger *now* (a fall one cannot get up from, chest pain,
+breathlessness, bleeding, unconsciousness, stroke signs, fire, gas, intruders, being
+lost, a cry for help) force ``sos``. A past event or a planned visit
+("上周摔了一跤想去查查") does not, and a question about the one-key device is not an
+emergency either.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+__all__ = ["Assessment", "assess"]
+
+
+def _any(*words: str) -> re.Pattern[str]:
+    """One pattern for many words; an entry may itself be a small regular expression."""
+    return re.compile("|".join(sorted(words, key=len, reverse=True)))
+
+
+# Someone the writer worries about, and the one-key device, inside the patterns below.
+_KIN = (
+    "(?:我妈|我爸|我母亲|我父亲|老父亲|老母亲|老人家?|老伴|老头子?|老太太"
+    "|我婆婆|我公公|我奶奶|我爷爷|她|他)"
+)
+_DEVICE_WORD = "(?:一键通|一建通|一键呼|电子保姆|呼叫器|紧急按钮|报警器)"
+
+
+# Danger so clear that only an explicit past or plan context can outweigh it.
+_STRONG = _any(
+    # cries for help
+    "救命", "救救我", "救救", "快来人", "来人啊", "来人呐", "来人呀", "快来救", "求救", "求助",
+    "紧急求助", "紧急呼叫", "一键呼叫", "一键求助", "叫救护车", "喊救护车", "打120", "打个120",
+    "快打120", "喊120", "叫120", "sos", "help", "报警", "打110", "需要帮助", "不得了了",
+    "急救(?!知识|培训|课|常识|包|箱)", "敲门没人应", "敲门不应", "没人开门", "炭盆", "烧炭",
+    "躺不下", "喘得.{0,3}(?:说不出|不行|厉害)", "^救[…。.!！\\s]*$", "(?:不行了){2}", "快派人",
+    "赶紧派人", "快来帮忙", f"按了.{{0,3}}{_DEVICE_WORD}",
+    f"{_DEVICE_WORD}.{{0,4}}(?:呼叫|按了|喂)",
+    # on the floor
+    "起不来", "爬不起来", "站不起来", "坐不起来", "起不了身", "倒在地上", "倒地上", "躺在地上",
+    "倒在卫生间", "倒在厕所", "摔在地上", "瘫在地上", "动不了了", "动弹不得", "坐在地上", "坐地上",
+    "趴在地上", "趴在床下", "就倒了", "倒下了", "浑身冰凉", "身上冰凉",
+    # breathing
+    "喘不上气", "喘不过气", "透不过气", "上不来气", "喘不上来", "呼吸困难", "没有呼吸", "没呼吸",
+    "没气了", "不喘气", "憋得慌", "憋死", "喘不动",
+    # consciousness
+    "叫不醒", "喊不醒", "推不醒", "摇不醒", "昏迷", "晕过去", "昏过去", "晕倒", "昏倒", "不省人事",
+    "人事不省", "天旋地转", "没反应", "没有反应", "没知觉", "休克", "抽搐", "抽风", "口吐白沫",
+    "翻白眼", "叫也不应", "喊也不应", "不应声", "半天没出来",
+    # stroke signs
+    "嘴.{0,3}歪", "口眼歪斜", "半边身子", "半身不能动", "说不出话", "说不了话", "舌头发硬",
+    "口齿不清", "说话.{0,3}不清", "手脚不听使唤", "一边手脚", "筷子掉了",
+    # bleeding
+    "流血不止", "血止不住", "止不住血", "大出血", "吐血", "好多血", "一直流血", "满地是血",
+    "血流不止", "流了好多血", "流了一地血",
+    # chest and heart
+    "胸口疼得", "胸口剧痛", "胸口痛得", "心口疼得", "心口痛得", "心绞痛", "胸口压着", "心梗",
+    "心脏不行了", "心脏病犯了", "心脏病发作", "胸口像压了", "硝酸甘油", "速效救心丸",
+    "呼吸.{0,4}(?:急|困难|不上)", "嘴唇发[紫青麻]",
+    # choking
+    "噎住", "卡住喉咙", "卡在喉咙", "卡嗓子",
+    # fire, gas, intruders
+    "着火", "失火", "起火", "火灾", "冒烟了", "烧起来了",
+    "(?:煤气|燃气|天然气|液化气).{0,3}(?:泄漏|漏了|漏气|味)", "煤气中毒", "一氧化碳", "漏气了",
+    "有股煤气", "焦糊味", "有人撬门", "撬锁", "小偷进", "抢劫", "有坏人", "有人闯进",
+    # lost
+    "走丢了", "走失", "找不到回家", "找不到家", "迷路了", "不知道自己在哪", "不认得路",
+    "到现在都没回", "到现在还没回", "一直没回来", "人找不到了", "联系不上", "没回家", "回不去了",
+    "不知道(?:这是|是)?(?:哪|什么地方)", "找不到(?:路|车站|回去)",
+    f"{_KIN}.{{0,30}}(?:不接|没人接|打不通|没接|联系不上)",
+    # generic severe
+    "快不行了", "要不行了", "人不行了", "要死了", "疼死了", "痛死了", "难受死了", "受不了了",
+    "快点来人", "赶紧来人", "马上来人", "快来啊", "快来呀", "快过来", "赶紧过来",
+)  # fmt: skip
+
+# Serious, but said also of the past or when asking for a check-up.
+_SERIOUS = _any(
+    "摔倒", "摔了一", "摔了跤", "摔了", "摔跤", "摔一跤", "跌倒", "跌了", "跌跤", "滑倒", "栽倒",
+    "摔到", "绊倒", "磕破", "胸口疼", "胸口痛", "胸痛", "心口疼", "心口痛", "胸闷", "出血", "流血",
+    "喘", "中风", "脑梗", "烫伤", "烧伤", "骨折",
+)  # fmt: skip
+
+# Ailments that are urgent only when said to be severe or sudden.
+_MILD = _any(
+    "头晕", "头昏", "头疼", "头痛", "心慌", "心跳", "难受", "发烧", "高烧", "呕吐", "吐了",
+    "肚子疼", "肚子痛", "腹痛", "血压", "血糖", "眼前发黑", "浑身没劲", "抽筋", "疼",
+)  # fmt: skip
+_SEVERE = re.compile(
+    "(?<!不)(?:"
+    + "|".join(
+        (
+            "厉害",
+            "得很",
+            "受不了",
+            "突然",
+            "一下子",
+            "剧烈",
+            "要命",
+            "不得了",
+            "止不住",
+            "越来越",
+            "站不住",
+            "看不清",
+            "直冒冷汗",
+            "冒冷汗",
+            "一直吐",
+            "赶紧",
+            "马上",
+            "好难受",
+            "太难受",
+            "难受得",
+            "难受死",
+        )
+    )
+    + ")"
+)
+
+# Now: the danger is happening.
+_PRESENT = _any(
+    "现在(?!好|没事|不疼|稳|住)", "刚才", "刚刚", "这会儿", "正在", "此刻", "眼下", "赶紧", "马上",
+    "立刻", "快点", "起不来", "爬不起来", "叫不醒", "不行了", "止不住", "还在流", "半天了", "害怕",
+)  # fmt: skip
+
+# Past events, plans and questions: reasons the words above are not an emergency.
+_PAST = _any(
+    "上周", "上个星期", "上星期", "上礼拜", "上个礼拜", "上个月", "上月", "前几天", "前些天",
+    "前阵子", "前段时间", "前些日子", "去年", "前年", "以前", "之前", "那次", "上次", "上回",
+    "好几天了", "好些天", "几天了", "好久了", "老毛病", "几天前", "个月前", "年前", "曾经", "当时",
+    "那时候", "后来", "已经好了", "好多了", "没事了", "出院", "自从", "[病风梗折伤]后", "后遗症",
+    "犯病前", "年轻时候",
+)  # fmt: skip
+_PLAN = _any(
+    "想去", "想约", "预约", "约个", "挂号", "挂个号", "挂个", "挂一个", "陪诊", "陪我去", "陪他去",
+    "陪她去", "复查", "查查", "查一查", "查一下", "检查", "拍个片", "拍片", "拍个", "看看医生",
+    "看医生", "看个医生", "开点药", "开药", "拿药", "配药", "住院", "住了院", "住进", "报销",
+    "发票", "体检", "医保", "陪护", "做个", "专家号", "门诊", "挂专家",
+)  # fmt: skip
+_PLAN_EXTRA = _any(
+    "找时间", "抽空", "有空", "理疗", "康复", "恢复", "复诊", "看看能不能约", "换药", "开点",
+    "按按", "装个", "装一", "订一", "剪剪",
+)  # fmt: skip
+# The person is already being cared for: in hospital, treated, or better.
+_HANDLED = _any(
+    "住院", "注院", "住的院", "住着", "住在.{0,8}(?:医院|院|科|病房|病床)", "现住", "住进", "住下",
+    "送进", "拉到", "在医院", "病房", "病床", "icu", "ccu", "抢救过来", "抢过来", "稳住了",
+    "止住了", "打着石膏", "做了手术", "要手术", "等手术", "做手术", "没事了", "好多了", "已经好了",
+    "现在好了", "现在不疼", "平稳", "稳定了", "治疗中", "出院", "缓过来", "救过来", "回来了",
+)  # fmt: skip
+# Questions about the device or about health facts, not calls for help.
+_DEVICE = _any("一键通", "电子保姆", "呼叫器", "设备", "机器", "按钮", "手环", "报警器")
+_DEVICE_QUESTION = _any(
+    "怎么用", "怎么使用", "怎么申请", "如何申请", "能不能装", "怎么装", "多少钱", "要钱", "坏了",
+    "没电", "充电", "电池", "说明书", "测试", "试一下", "演示", "怎么按", "有什么用", "谁能装",
+    "能装吗", "可以装", "装一个", "不响", "没反应", "失灵",
+)  # fmt: skip
+_QUESTION = _any(
+    "是什么", "什么是", "什么意思", "咋治", "怎么治", "吃什么", "要紧不", "要紧吗", "要不要紧",
+    "高不高", "算高吗", "正常吗", "正常不", "有用吗", "管用吗", "能报吗", "能不能报", "报销",
+    "电视剧", "电视里", "电视上", "电影里", "新闻", "小说", "梦见", "做梦", "笑话", "区别", "万一",
+    "如果", "假如", "要是", "就是问问", "问一下", "问问", "补贴", "补助", "政策", "怕摔", "怕滑",
+    "演练", "教做", "朋友圈", "抖音", "报纸", "相声", "小品", "台词", "开玩笑", "哈哈", "笑得",
+    "高兴得", "是真的吗", "是不是真的", "能报", "报多少", "费用", "是谁接", "能干啥", "还能干",
+    "是不是要", "一般", "多久", "多长时间",
+)  # fmt: skip
+# Figures of speech that borrow emergency words.
+_IDIOMS = _any(
+    "救命稻草", "救命钱", "救命恩人", "救命之恩", "心疼死", "心疼", "热得要命", "冷得要命",
+    "忙得要命", "累得要命", "贵得要命", "要命的是", "笑死", "热死", "累死", "气死", "饿死", "烦死",
+    "无聊死", "吓死", "急性子", "美死", "困死", "闷死", "渴死", "冻死我了", "摔了个碗",
+    "摔了个杯子", "摔了个盘子", "摔了手机", "摔坏了", "着火了似的", "火气",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """What the guard makes of a message: force ``sos``, veto a classifier ``sos``, or neither."""
+
+    force: bool
+    veto: bool
+    reason: str
+
+
+def _blank(m: re.Match[str]) -> str:
+    return " " * len(m[0])
+
+
+def assess(text: str) -> Assessment:
+    """Judge normalised text for an emergency happening now."""
+    idiom = bool(_IDIOMS.search(text))
+    text = _IDIOMS.sub(_blank, text)
+    present = bool(_PRESENT.search(text))
+    past = bool(_PAST.search(text))
+    plan = bool(_PLAN.search(text) or _PLAN_EXTRA.search(text))
+    handled = bool(_HANDLED.search(text))
+    asking = bool(_QUESTION.search(text))
+    device = bool(_DEVICE.search(text) and _DEVICE_QUESTION.search(text))
+    question = asking or device
+    strong = _STRONG.search(text)
+    if strong:
+        # A device that "没电" while someone cannot breathe is no question about the device.
+        if handled or ((past or plan or asking) and not present):
+            return Assessment(False, False, f"strong:{strong[0]}+context")
+        return Assessment(True, False, f"strong:{strong[0]}")
+    serious = _SERIOUS.search(text)
+    if serious:
+        if plan or handled or (past and not present):
+            return Assessment(False, True, f"serious:{serious[0]}+context")
+        if question:
+            return Assessment(False, False, f"serious:{serious[0]}+question")
+        return Assessment(True, False, f"serious:{serious[0]}")
+    mild = _MILD.search(text)
+    calm = past or plan or handled or question
+    if mild and _SEVERE.search(text) and not calm:
+        return Assessment(True, False, f"mild:{mild[0]}+severe")
+    veto = calm or idiom
+    return Assessment(False, veto, "no danger words" + ("; context" if veto else ""))

@@ -1,0 +1,76 @@
+"""The emergency guard both ways: danger now forces sos; past, plans and idioms do not."""
+
+from __future__ import annotations
+
+import pytest
+
+from nlu.engine import EmbeddedEngine
+from nlu.normalize import normalize
+from nlu.sos import assess
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我老伴昨天摔了一跤现在起不来",
+        "救命",
+        "快来人啊",
+        "胸口疼得厉害 喘不上气",
+        "我妈叫不醒了",
+        "厨房着火了",
+        "家里有很重的煤气味",
+        "老头子嘴歪了说不出话",
+        "血止不住",
+        "我爸在厕所摔倒了",
+        "老伴走丢了 找不到了",
+        "头晕得厉害 站不住",
+        "有人撬门",
+    ],
+)
+def test_danger_now_forces_sos(text: str) -> None:
+    assert assess(normalize(text)).force
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "上周摔了一跤想去查查",
+        "前几天胸口疼过一回 想挂个心内科",
+        "我爸前天心梗送进市一院了 现在稳住了",
+        "一键通的按钮坏了怎么办",
+        "救命稻草是什么意思",
+        "我昨天摔了个碗 心疼死了",
+        "这电视剧看得我笑死了",
+        "去年骨折过 想约个复查",
+    ],
+)
+def test_past_plans_and_idioms_do_not_force(text: str) -> None:
+    assert not assess(normalize(text)).force
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["上周摔了一跤想去查查", "老伴中风后一直卧床 想约上门护理", "前天住的院 胃出血 现在止住了"],
+)
+def test_serious_words_in_a_calm_context_veto_the_classifier(text: str) -> None:
+    assert assess(normalize(text)).veto
+
+
+def test_the_guard_overrules_the_classifier(engine_nlu: EmbeddedEngine) -> None:
+    # Words the classifier has never seen together still page staff.
+    result = engine_nlu.parse("我婆婆倒在卫生间里动弹不得")
+    assert result["intent"]["name"] == "sos"
+    assert result["intent"]["confidence"] >= 0.95
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("上周摔了一跤想去医院拍个片子", "medical_escort"),
+        ("老伴前天心梗住进了省人民医院 现在稳定了", "hospital_admission"),
+    ],
+)
+def test_past_events_route_to_their_service(
+    engine_nlu: EmbeddedEngine, text: str, intent: str
+) -> None:
+    assert engine_nlu.parse(text)["intent"]["name"] == intent
