@@ -1,0 +1,194 @@
+"""Activities and registrations, with seat accounting that holds under concurrency.
+
+A seat is taken by one conditional ``UPDATE … SET seats_taken = seats_taken + 1 WHERE
+seats_taken < capacity``: PostgreSQL lets exactly ``capacity`` of any number of
+concurrent sign-ups succeed (the row lock orders them), and SQLite has one writer at a
+time anyway. Everyone else is waitlisted in arrival order (registration id order).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from storage.db import AsyncSession
+from storage.models import Activity, Registration
+
+__all__ = ["ActivityRepo", "AlreadyRegistered", "SignUp"]
+
+LIVE = ("registered", "waitlisted")
+
+
+class AlreadyRegistered(Exception):  # noqa: N818 - reads as an outcome
+    """The attendee already holds a seat or a waitlist place."""
+
+    def __init__(self, registration: Registration) -> None:
+        super().__init__(f"already {registration.status}")
+        self.registration = registration
+
+
+@dataclass(frozen=True, slots=True)
+class SignUp:
+    """The outcome of a sign-up: the registration and, if waitlisted, its place."""
+
+    registration: Registration
+    position: int | None
+
+
+class ActivityRepo:
+    """Activities, seats and waitlists."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, activity: Activity) -> Activity:
+        """Create an activity."""
+        self.session.add(activity)
+        await self.session.flush()
+        return activity
+
+    async def get(self, activity_id: int) -> Activity | None:
+        """One activity by id."""
+        return await self.session.get(Activity, activity_id)
+
+    async def upcoming(self, now: datetime, limit: int = 8) -> list[Activity]:
+        """Activities that have not started yet, soonest first."""
+        rows = await self.session.scalars(
+            select(Activity)
+            .where(Activity.starts_at >= now)
+            .order_by(Activity.starts_at)
+            .limit(limit)
+        )
+        return list(rows)
+
+    async def titles(self, now: datetime) -> list[str]:
+        """Titles of upcoming activities (fed to the NLU's lookup)."""
+        rows = await self.session.scalars(
+            select(Activity.title).where(Activity.starts_at >= now).distinct()
+        )
+        return list(rows)
+
+    async def live_registration(
+        self, activity_id: int, person_id: int, attendee: str
+    ) -> Registration | None:
+        """The attendee's seat or waitlist place in an activity, if any."""
+        return await self.session.scalar(
+            select(Registration).where(
+                Registration.activity_id == activity_id,
+                Registration.person_id == person_id,
+                Registration.attendee == attendee,
+                Registration.status.in_(LIVE),
+            )
+        )
+
+    async def sign_up(
+        self,
+        activity_id: int,
+        person_id: int,
+        attendee: str,
+        now: datetime,
+        account_id: int | None = None,
+    ) -> SignUp:
+        """Take a seat if one is left, else a waitlist place; refuse a second sign-up."""
+        existing = await self.live_registration(activity_id, person_id, attendee)
+        if existing is not None:
+            raise AlreadyRegistered(existing)
+        try:
+            async with self.session.begin_nested():
+                seat = await self.session.execute(
+                    update(Activity)
+                    .where(Activity.id == activity_id, Activity.seats_taken < Activity.capacity)
+                    .values(seats_taken=Activity.seats_taken + 1)
+                )
+                status = "registered" if getattr(seat, "rowcount", 0) else "waitlisted"
+                registration = Registration(
+                    activity_id=activity_id,
+                    person_id=person_id,
+                    attendee=attendee,
+                    status=status,
+                    requested_by_account_id=account_id,
+                    created_at=now,
+                    updated_at=now,
+                )
+                self.session.add(registration)
+                await self.session.flush()
+        except IntegrityError as e:
+            # A concurrent duplicate won the unique index; report theirs.
+            existing = await self.live_registration(activity_id, person_id, attendee)
+            if existing is None:
+                raise
+            raise AlreadyRegistered(existing) from e
+        position = await self.waitlist_position(registration) if status == "waitlisted" else None
+        return SignUp(registration, position)
+
+    async def waitlist_position(self, registration: Registration) -> int:
+        """1 for the first on the waitlist."""
+        ahead = await self.session.scalar(
+            select(func.count(Registration.id)).where(
+                Registration.activity_id == registration.activity_id,
+                Registration.status == "waitlisted",
+                Registration.id < registration.id,
+            )
+        )
+        return int(ahead or 0) + 1
+
+    async def for_person(
+        self, person_id: int, now: datetime
+    ) -> list[tuple[Registration, Activity]]:
+        """A person's live registrations for activities still to come, newest first."""
+        rows = await self.session.execute(
+            select(Registration, Activity)
+            .join(Activity, Activity.id == Registration.activity_id)
+            .where(
+                Registration.person_id == person_id,
+                Registration.status.in_(LIVE),
+                Activity.starts_at >= now,
+            )
+            .order_by(Registration.id.desc())
+        )
+        return [(r, a) for r, a in rows]
+
+    async def cancel(self, registration: Registration, now: datetime) -> Registration | None:
+        """Cancel a registration; a freed seat goes to the first on the waitlist (returned)."""
+        # Lock the activity so that two cancellations promote two different people.
+        await self.session.execute(
+            select(Activity.id).where(Activity.id == registration.activity_id).with_for_update()
+        )
+        freed_seat = registration.status == "registered"
+        registration.status = "cancelled"
+        registration.updated_at = now
+        await self.session.flush()
+        if not freed_seat:
+            return None
+        first = await self.session.scalar(
+            select(Registration)
+            .where(
+                Registration.activity_id == registration.activity_id,
+                Registration.status == "waitlisted",
+            )
+            .order_by(Registration.id)
+            .limit(1)
+        )
+        if first is None:
+            await self.session.execute(
+                update(Activity)
+                .where(Activity.id == registration.activity_id)
+                .values(seats_taken=Activity.seats_taken - 1)
+            )
+            return None
+        first.status = "registered"
+        first.updated_at = now
+        await self.session.flush()
+        return first
+
+    async def counts(self, activity_id: int) -> dict[str, int]:
+        """Registrations of an activity by status."""
+        rows = await self.session.execute(
+            select(Registration.status, func.count(Registration.id))
+            .where(Registration.activity_id == activity_id)
+            .group_by(Registration.status)
+        )
+        return {status: int(n) for status, n in rows}

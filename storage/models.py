@@ -1,0 +1,270 @@
+"""The shared service-record database (一人一档): one file per person, every request in it.
+
+Times are stored in UTC (``UTCDateTime``) and shown in Asia/Shanghai by the handlers.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.db import Base, UTCDateTime
+
+__all__ = [
+    "Activity",
+    "AuditEntry",
+    "ChannelAccount",
+    "EldercareService",
+    "EldercareSlot",
+    "Hospital",
+    "MessageRecord",
+    "Person",
+    "PolicyArticle",
+    "Registration",
+    "RequestStatusChange",
+    "ServiceRequest",
+    "Staff",
+]
+
+JsonDict = dict[str, Any]
+
+
+class Person(Base):
+    """A retired cadre on the bureau's roster."""
+
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(40), index=True)
+    category: Mapped[str] = mapped_column(String(10))  # lixiu (离休) | tuixiu (退休)
+    former_unit: Mapped[str | None] = mapped_column(String(100))
+    district: Mapped[str | None] = mapped_column(String(40))
+    phone: Mapped[str | None] = mapped_column(String(20), index=True)
+    address: Mapped[str | None] = mapped_column(String(200))
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    spouse_name: Mapped[str | None] = mapped_column(String(40))
+    lives_alone: Mapped[bool] = mapped_column(Boolean, default=False)
+    party_branch: Mapped[str | None] = mapped_column(String(100))
+    health_notes: Mapped[str | None] = mapped_column(Text)
+    emergency_contact: Mapped[str | None] = mapped_column(String(40))
+    emergency_phone: Mapped[str | None] = mapped_column(String(20))
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Staff(Base):
+    """A member of the bureau's staff."""
+
+    __tablename__ = "staff"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(40))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    role: Mapped[str] = mapped_column(String(20))  # clerk | duty | leader | admin
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ChannelAccount(Base):
+    """A WeChat/Telegram/console user, bound to the retiree they are or act for."""
+
+    __tablename__ = "channel_accounts"
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    external_id: Mapped[str] = mapped_column(String(128))
+    role: Mapped[str] = mapped_column(String(10))  # retiree | family | staff
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    relation: Mapped[str | None] = mapped_column(String(20))  # for family: 女儿, 儿子 …
+    display_name: Mapped[str | None] = mapped_column(String(40))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    bound_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ServiceRequest(Base):
+    """Any request in the person's file: escort, hospital stay, claim, eldercare, SOS, hand-off…"""
+
+    __tablename__ = "service_requests"
+    __table_args__ = (Index("ix_service_requests_kind_status", "kind", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    status: Mapped[str] = mapped_column(String(20))
+    details: Mapped[JsonDict] = mapped_column(JSON, default=dict)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
+    beneficiary: Mapped[str] = mapped_column(String(20), default="self")
+    requested_by_account_id: Mapped[int | None] = mapped_column(ForeignKey("channel_accounts.id"))
+    assigned_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    scheduled_date: Mapped[date | None] = mapped_column(Date)
+    scheduled_time: Mapped[str | None] = mapped_column(String(10))  # HH:MM or morning/afternoon
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RequestStatusChange(Base):
+    """One line of a request's history, written on every status change."""
+
+    __tablename__ = "request_status_history"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("service_requests.id"), index=True)
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    actor: Mapped[str] = mapped_column(String(40))  # account:12 | staff:3 | system
+    note: Mapped[str | None] = mapped_column(Text)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Hospital(Base):
+    """A hospital the bureau's green channel works with."""
+
+    __tablename__ = "hospitals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(60), unique=True)
+    aliases: Mapped[list[str]] = mapped_column(JSON, default=list)
+    departments: Mapped[list[str]] = mapped_column(JSON, default=list)
+    address: Mapped[str | None] = mapped_column(String(200))
+    green_channel: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Activity(Base):
+    """A class, party day, trip, lecture or volunteer event with limited seats."""
+
+    __tablename__ = "activities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(60), index=True)
+    category: Mapped[str] = mapped_column(String(20))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    place: Mapped[str] = mapped_column(String(100))
+    capacity: Mapped[int] = mapped_column(Integer)
+    seats_taken: Mapped[int] = mapped_column(Integer, default=0)
+    eligibility: Mapped[str] = mapped_column(String(10), default="all")  # all | lixiu
+    description: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Registration(Base):
+    """A seat (or a waitlist place) for one attendee of an activity."""
+
+    __tablename__ = "registrations"
+    __table_args__ = (
+        # One live registration per attendee; cancelled ones may repeat.
+        Index(
+            "uq_registrations_live",
+            "activity_id",
+            "person_id",
+            "attendee",
+            unique=True,
+            sqlite_where=text("status != 'cancelled'"),
+            postgresql_where=text("status != 'cancelled'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    activity_id: Mapped[int] = mapped_column(ForeignKey("activities.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    attendee: Mapped[str] = mapped_column(String(10))  # self | spouse
+    status: Mapped[str] = mapped_column(String(12))  # registered | waitlisted | cancelled
+    requested_by_account_id: Mapped[int | None] = mapped_column(ForeignKey("channel_accounts.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class EldercareService(Base):
+    """A home eldercare service the bureau offers."""
+
+    __tablename__ = "eldercare_services"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(40))
+    description: Mapped[str | None] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class EldercareSlot(Base):
+    """Capacity of one service on one day and part of day."""
+
+    __tablename__ = "eldercare_slots"
+    __table_args__ = (UniqueConstraint("service_id", "day", "part"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("eldercare_services.id"))
+    day: Mapped[date] = mapped_column(Date)
+    part: Mapped[str] = mapped_column(String(10))  # morning | afternoon
+    capacity: Mapped[int] = mapped_column(Integer)
+    booked: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PolicyArticle(Base):
+    """A short policy article, with the document it comes from."""
+
+    __tablename__ = "policy_articles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(60), unique=True)
+    title: Mapped[str] = mapped_column(String(100))
+    body: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(100))
+    source_title: Mapped[str] = mapped_column(String(200))
+    region: Mapped[str | None] = mapped_column(String(40))
+    keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
+    questions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class MessageRecord(Base):
+    """Every message in and out, for the person's file and for hand-offs."""
+
+    __tablename__ = "message_log"
+    __table_args__ = (Index("ix_message_log_conversation", "channel", "external_user_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    external_user_id: Mapped[str] = mapped_column(String(128))
+    message_id: Mapped[str | None] = mapped_column(String(128))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("channel_accounts.id"))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
+    direction: Mapped[str] = mapped_column(String(3))  # in | out
+    kind: Mapped[str] = mapped_column(String(12))
+    text: Mapped[str | None] = mapped_column(Text)
+    media_id: Mapped[str | None] = mapped_column(String(200))
+    intent: Mapped[str | None] = mapped_column(String(40))
+    confidence: Mapped[float | None]
+    error: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AuditEntry(Base):
+    """Who did what to which record (staff actions, bindings, data deletion)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    actor: Mapped[str] = mapped_column(String(40))
+    action: Mapped[str] = mapped_column(String(40))
+    target_type: Mapped[str] = mapped_column(String(30))
+    target_id: Mapped[str | None] = mapped_column(String(40))
+    details: Mapped[JsonDict] = mapped_column(JSON, default=dict)

@@ -1,0 +1,295 @@
+"""Repositories for people, accounts, staff, requests and the logs; handlers never write SQL."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+
+from storage.db import AsyncSession
+from storage.models import (
+    AuditEntry,
+    ChannelAccount,
+    MessageRecord,
+    Person,
+    RequestStatusChange,
+    ServiceRequest,
+    Staff,
+)
+
+__all__ = ["AccountRepo", "AuditRepo", "MessageRepo", "PeopleRepo", "RequestRepo", "StaffRepo"]
+
+# Statuses after which a request needs nothing more.
+CLOSED_STATUSES = frozenset({"done", "cancelled", "resolved", "closed", "rejected"})
+
+
+def digits(phone: str) -> str:
+    """Only the digits of a phone number."""
+    return "".join(ch for ch in phone if ch.isdigit())
+
+
+class PeopleRepo:
+    """The roster."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, person_id: int) -> Person | None:
+        """One person by id."""
+        return await self.session.get(Person, person_id)
+
+    async def add(self, person: Person) -> Person:
+        """Put a new person on the roster."""
+        self.session.add(person)
+        await self.session.flush()
+        return person
+
+    async def find_by_name_and_phone(self, name: str, phone: str) -> Person | None:
+        """The person with exactly this name and phone number, if one."""
+        rows = await self.session.scalars(
+            select(Person).where(Person.name == name.strip(), Person.phone == digits(phone))
+        )
+        found = rows.all()
+        return found[0] if len(found) == 1 else None
+
+    async def count(self) -> int:
+        """How many people are on the roster."""
+        return int(await self.session.scalar(select(func.count(Person.id))) or 0)
+
+    async def all_ids(self) -> list[int]:
+        """Every person's id, in order."""
+        return list(await self.session.scalars(select(Person.id).order_by(Person.id)))
+
+
+class StaffRepo:
+    """Bureau staff."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, staff: Staff) -> Staff:
+        """Add a staff member."""
+        self.session.add(staff)
+        await self.session.flush()
+        return staff
+
+    async def get(self, staff_id: int) -> Staff | None:
+        """One staff member by id."""
+        return await self.session.get(Staff, staff_id)
+
+
+class AccountRepo:
+    """Channel accounts (WeChat, Telegram, console) and who they belong to."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def find(self, channel: str, external_id: str) -> ChannelAccount | None:
+        """The account of a channel user, if known."""
+        return await self.session.scalar(
+            select(ChannelAccount).where(
+                ChannelAccount.channel == channel, ChannelAccount.external_id == external_id
+            )
+        )
+
+    async def bind(
+        self,
+        channel: str,
+        external_id: str,
+        person_id: int,
+        now: datetime,
+        *,
+        role: str = "retiree",
+        relation: str | None = None,
+    ) -> ChannelAccount:
+        """Create (or re-point) the account of a channel user to a person."""
+        account = await self.find(channel, external_id)
+        if account is None:
+            account = ChannelAccount(
+                channel=channel, external_id=external_id, created_at=now, role=role
+            )
+            self.session.add(account)
+        account.person_id = person_id
+        account.role = role
+        account.relation = relation
+        account.active = True
+        account.bound_at = now
+        await self.session.flush()
+        return account
+
+
+class RequestRepo:
+    """Service requests and their status history."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def create(
+        self,
+        kind: str,
+        *,
+        now: datetime,
+        actor: str,
+        person_id: int | None,
+        status: str = "pending",
+        details: dict[str, Any] | None = None,
+        beneficiary: str = "self",
+        account_id: int | None = None,
+        scheduled_date: date | None = None,
+        scheduled_time: str | None = None,
+        due_at: datetime | None = None,
+        note: str | None = None,
+    ) -> ServiceRequest:
+        """File a new request and write the first line of its history."""
+        request = ServiceRequest(
+            kind=kind,
+            status=status,
+            details=details or {},
+            person_id=person_id,
+            beneficiary=beneficiary,
+            requested_by_account_id=account_id,
+            scheduled_date=scheduled_date,
+            scheduled_time=scheduled_time,
+            due_at=due_at,
+            created_at=now,
+            updated_at=now,
+        )
+        self.session.add(request)
+        await self.session.flush()
+        self.session.add(
+            RequestStatusChange(
+                request_id=request.id,
+                from_status=None,
+                to_status=status,
+                actor=actor,
+                note=note,
+                changed_at=now,
+            )
+        )
+        return request
+
+    async def set_status(
+        self,
+        request: ServiceRequest,
+        status: str,
+        *,
+        now: datetime,
+        actor: str,
+        note: str | None = None,
+    ) -> None:
+        """Change a request's status, recording the change."""
+        self.session.add(
+            RequestStatusChange(
+                request_id=request.id,
+                from_status=request.status,
+                to_status=status,
+                actor=actor,
+                note=note,
+                changed_at=now,
+            )
+        )
+        request.status = status
+        request.updated_at = now
+        await self.session.flush()
+
+    async def get(self, request_id: int) -> ServiceRequest | None:
+        """One request by id."""
+        return await self.session.get(ServiceRequest, request_id)
+
+    async def for_person(
+        self, person_id: int, kinds: Sequence[str] | None = None, open_only: bool = False
+    ) -> list[ServiceRequest]:
+        """A person's requests, newest first."""
+        query = select(ServiceRequest).where(ServiceRequest.person_id == person_id)
+        if kinds:
+            query = query.where(ServiceRequest.kind.in_(kinds))
+        if open_only:
+            query = query.where(ServiceRequest.status.not_in(CLOSED_STATUSES))
+        rows = await self.session.scalars(query.order_by(ServiceRequest.id.desc()))
+        return list(rows)
+
+    async def history(self, request_id: int) -> list[RequestStatusChange]:
+        """A request's status changes, oldest first."""
+        rows = await self.session.scalars(
+            select(RequestStatusChange)
+            .where(RequestStatusChange.request_id == request_id)
+            .order_by(RequestStatusChange.id)
+        )
+        return list(rows)
+
+    async def count(self, kind: str | None = None, status: str | None = None) -> int:
+        """How many requests there are (of a kind, in a status)."""
+        query = select(func.count(ServiceRequest.id))
+        if kind:
+            query = query.where(ServiceRequest.kind == kind)
+        if status:
+            query = query.where(ServiceRequest.status == status)
+        return int(await self.session.scalar(query) or 0)
+
+
+class MessageRepo:
+    """The message log."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def add(self, record: MessageRecord) -> None:
+        """Log one message (written with the message's transaction)."""
+        self.session.add(record)
+
+    async def recent(
+        self, channel: str, external_user_id: str, limit: int = 10
+    ) -> list[MessageRecord]:
+        """The last messages of a conversation, oldest first."""
+        rows = await self.session.scalars(
+            select(MessageRecord)
+            .where(
+                MessageRecord.channel == channel,
+                MessageRecord.external_user_id == external_user_id,
+            )
+            .order_by(MessageRecord.id.desc())
+            .limit(limit)
+        )
+        return list(reversed(list(rows)))
+
+    async def forget_user(self, channel: str, external_user_id: str) -> int:
+        """Blank the text of a user's messages (their personal data); keep the rows."""
+        result = await self.session.execute(
+            update(MessageRecord)
+            .where(
+                MessageRecord.channel == channel,
+                MessageRecord.external_user_id == external_user_id,
+            )
+            .values(text=None, media_id=None)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+
+class AuditRepo:
+    """The audit log."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def record(
+        self,
+        now: datetime,
+        actor: str,
+        action: str,
+        target_type: str,
+        target_id: object = None,
+        **details: Any,
+    ) -> None:
+        """Write one audit entry in the current transaction."""
+        self.session.add(
+            AuditEntry(
+                at=now,
+                actor=actor,
+                action=action,
+                target_type=target_type,
+                target_id=None if target_id is None else str(target_id),
+                details=details,
+            )
+        )

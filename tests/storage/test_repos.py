@@ -1,0 +1,159 @@
+"""Repositories on SQLite and PostgreSQL: requests and their history, seats and waitlists."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from storage.activities import AlreadyRegistered
+from storage.db import make_sessions
+from storage.demo import seed_demo, seed_roster
+from storage.models import Activity
+from storage.uow import UnitOfWork
+
+
+async def test_demo_seed_is_complete_and_runs_once(sessions, now: datetime) -> None:
+    async with UnitOfWork(sessions) as uow:
+        assert await seed_demo(uow, now)
+        await uow.commit()
+    async with UnitOfWork(sessions) as uow:
+        assert not await seed_demo(uow, now)
+        assert await uow.people.count() == 20
+        assert len(await uow.catalog.hospitals()) >= 5
+        assert len(await uow.catalog.eldercare_services()) == 9
+        articles = await uow.catalog.policy_articles()
+        assert len(articles) >= 15
+        assert all(a.source.endswith(".txt") for a in articles)
+        upcoming = await uow.activities.upcoming(now, limit=50)
+        assert any(a.seats_taken >= a.capacity for a in upcoming)  # a full class
+        assert any(0 < a.capacity - a.seats_taken <= 2 for a in upcoming)  # nearly full
+        assert all(a.starts_at > now for a in upcoming)
+
+
+async def test_request_history_is_written_on_every_change(sessions, now: datetime) -> None:
+    async with UnitOfWork(sessions) as uow:
+        [pid] = await seed_roster(uow, 1, now)
+        request = await uow.requests.create(
+            "medical_escort", now=now, actor="account:1", person_id=pid
+        )
+        await uow.requests.set_status(
+            request, "assigned", now=now + timedelta(minutes=5), actor="staff:1"
+        )
+        await uow.requests.set_status(
+            request, "done", now=now + timedelta(hours=5), actor="staff:1", note="陪同完成"
+        )
+        await uow.commit()
+    async with UnitOfWork(sessions) as uow:
+        history = await uow.requests.history(request.id)
+        assert [(h.from_status, h.to_status, h.actor) for h in history] == [
+            (None, "pending", "account:1"),
+            ("pending", "assigned", "staff:1"),
+            ("assigned", "done", "staff:1"),
+        ]
+        assert history[-1].changed_at == now + timedelta(hours=5)
+        assert history[-1].changed_at.tzinfo is not None
+        assert await uow.requests.for_person(pid, open_only=True) == []
+
+
+async def _activity(uow: UnitOfWork, now: datetime, capacity: int, taken: int = 0) -> Activity:
+    activity = Activity(
+        title="书法班",
+        category="class",
+        starts_at=now + timedelta(days=3),
+        place="活动中心",
+        capacity=capacity,
+        seats_taken=taken,
+        eligibility="all",
+        created_at=now,
+    )
+    return await uow.activities.add(activity)
+
+
+async def test_seats_waitlist_and_promotion(sessions, now: datetime) -> None:
+    async with UnitOfWork(sessions) as uow:
+        people = await seed_roster(uow, 4, now)
+        activity = await _activity(uow, now, capacity=2)
+        results = [await uow.activities.sign_up(activity.id, p, "self", now) for p in people]
+        assert [r.registration.status for r in results] == [
+            "registered",
+            "registered",
+            "waitlisted",
+            "waitlisted",
+        ]
+        assert [r.position for r in results] == [None, None, 1, 2]
+        with pytest.raises(AlreadyRegistered):
+            await uow.activities.sign_up(activity.id, people[0], "self", now)
+        spouse = await uow.activities.sign_up(activity.id, people[0], "spouse", now)
+        assert spouse.position == 3
+        promoted = await uow.activities.cancel(results[0].registration, now)
+        assert promoted is not None
+        assert promoted.person_id == people[2]
+        assert await uow.activities.waitlist_position(results[3].registration) == 1
+        await uow.activities.cancel(results[3].registration, now)  # a waitlist place frees no seat
+        await uow.commit()
+    async with UnitOfWork(sessions) as uow:
+        assert await uow.activities.counts(activity.id) == {
+            "registered": 2,
+            "waitlisted": 1,
+            "cancelled": 2,
+        }
+        assert (await uow.activities.get(activity.id)).seats_taken == 2
+
+
+async def test_cancelling_with_nobody_waiting_frees_the_seat(sessions, now: datetime) -> None:
+    async with UnitOfWork(sessions) as uow:
+        [pid] = await seed_roster(uow, 1, now)
+        activity = await _activity(uow, now, capacity=5)
+        signup = await uow.activities.sign_up(activity.id, pid, "self", now)
+        assert await uow.activities.cancel(signup.registration, now) is None
+        await uow.commit()
+    async with UnitOfWork(sessions) as uow:
+        assert (await uow.activities.get(activity.id)).seats_taken == 0
+
+
+async def test_concurrent_signups_on_postgres(pg: AsyncEngine, now: datetime) -> None:
+    sessions = make_sessions(pg)
+    async with UnitOfWork(sessions) as uow:
+        people = await seed_roster(uow, 60, now)
+        activity = await _activity(uow, now, capacity=10)
+        await uow.commit()
+
+    async def sign_up(pid: int) -> str:
+        async with UnitOfWork(sessions) as uow:
+            result = await uow.activities.sign_up(activity.id, pid, "self", now)
+            await uow.commit()
+            return result.registration.status
+
+    statuses = await asyncio.gather(*(sign_up(p) for p in people))
+    assert statuses.count("registered") == 10
+    assert statuses.count("waitlisted") == 50
+    async with UnitOfWork(sessions) as uow:
+        assert (await uow.activities.get(activity.id)).seats_taken == 10
+
+
+async def test_concurrent_duplicate_signup_is_refused_on_postgres(
+    pg: AsyncEngine, now: datetime
+) -> None:
+    sessions = make_sessions(pg)
+    async with UnitOfWork(sessions) as uow:
+        [pid] = await seed_roster(uow, 1, now)
+        activity = await _activity(uow, now, capacity=10)
+        await uow.commit()
+
+    async def sign_up() -> str:
+        async with UnitOfWork(sessions) as uow:
+            try:
+                await uow.activities.sign_up(activity.id, pid, "self", now)
+            except AlreadyRegistered:
+                return "refused"
+            await uow.commit()
+            return "ok"
+
+    results = await asyncio.gather(*(sign_up() for _ in range(8)))
+    assert results.count("ok") == 1
+    async with UnitOfWork(sessions) as uow:
+        assert await uow.activities.counts(activity.id) == {"registered": 1}
+        assert (await uow.activities.get(activity.id)).seats_taken == 1
