@@ -1,0 +1,16 @@
+FROM python:3.11-slim
+ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    XDG_CACHE_HOME=/app/.cache
+WORKDIR /app
+COPY pyproject.toml constraints.txt README.md ./
+COPY bot bot
+COPY nlu nlu
+COPY handlers handlers
+COPY storage storage
+RUN pip install -c constraints.txt . \
+ && yinling nlu train \
+ && useradd --system --home /app yinling && chown -R yinling /app
+USER yinling
+EXPOSE 8000
+# `yinling serve` applies the database migrations before it listens.
+CMD ["yinling", "serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -1,0 +1,1 @@
+"""Yinling's composition root and transports: pipeline, routing, channels, CLI and ASGI app."""

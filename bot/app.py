@@ -1,0 +1,97 @@
+"""The ASGI app (Starlette): health, metrics, and Rasa's ``POST /model/parse``.
+
+Every long-lived object is opened in the lifespan and closed with it. The channel
+webhooks (WeChat, Telegram) mount here in their own issue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bot.runtime import Runtime, open_runtime
+from bot.settings import Settings
+
+__all__ = ["create_app"]
+
+MAX_PARSE_CHARS = 5000
+
+
+def _runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+async def healthz(request: Request) -> JSONResponse:
+    """200 when the database and Redis (if configured) answer, else 503."""
+    runtime = _runtime(request)
+    checks: dict[str, str] = {}
+    try:
+        async with runtime.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as e:
+        checks["database"] = f"error: {type(e).__name__}"
+    if runtime.redis is None:
+        checks["redis"] = "not configured"
+    else:
+        checks["redis"] = "ok" if await runtime.store.ping() else "error"
+    healthy = all(v in {"ok", "not configured"} for v in checks.values())
+    return JSONResponse({"status": "ok" if healthy else "error", **checks}, 200 if healthy else 503)
+
+
+async def metrics(request: Request) -> Response:
+    """Prometheus metrics of the pipeline."""
+    registry = _runtime(request).metrics.registry
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+
+async def model_parse(request: Request) -> JSONResponse:
+    """Rasa's parse endpoint: ``{"text": …}`` -> intent, intent_ranking, entities."""
+    try:
+        body = await request.json()
+    except ValueError:
+        body = None
+    message = body.get("text") if isinstance(body, dict) else None
+    if not isinstance(message, str):
+        return JSONResponse({"error": 'expected JSON {"text": "..."}'}, 400)
+    now = datetime.now(UTC)
+    if isinstance(body.get("time"), str):
+        try:
+            now = datetime.fromisoformat(body["time"])
+        except ValueError:
+            return JSONResponse({"error": "time must be ISO-8601"}, 400)
+    result = await _runtime(request).parser.aparse(message[:MAX_PARSE_CHARS], now)
+    return JSONResponse(result)
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Starlette:
+    """Build the app; with ``runtime`` given, the caller owns its lifetime (tests)."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if runtime is not None:
+            app.state.runtime = runtime
+            yield
+            return
+        opened = await open_runtime(settings or Settings())
+        app.state.runtime = opened
+        try:
+            yield
+        finally:
+            await opened.close()
+
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+        Route("/model/parse", model_parse, methods=["POST"]),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)

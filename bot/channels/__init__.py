@@ -1,0 +1,1 @@
+"""Channels: each turns platform updates into InboundMessages and renders replies."""

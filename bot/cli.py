@@ -1,0 +1,190 @@
+"""The ``yinling`` command: chat | simulate | serve | db … | nlu … | policy import."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bot.logs import configure_logging
+from bot.settings import Settings
+
+__all__ = ["main"]
+
+
+def _now_arg(value: str) -> datetime:
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError("--now needs a time zone, e.g. 2026-11-22T10:00:00+08:00")
+    return moment
+
+
+def _clock(fixed: datetime | None) -> Callable[[], datetime]:
+    return (lambda: fixed) if fixed else (lambda: datetime.now(UTC))
+
+
+def _parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="yinling", description="银龄通 Yinling chat-bot service")
+    sub = root.add_subparsers(dest="command", required=True)
+
+    for name, text in (
+        ("chat", "chat in the terminal as a demo retiree (fresh demo database)"),
+        ("simulate", 'JSON lines {"user","text"} on stdin -> one JSON result line each'),
+    ):
+        p = sub.add_parser(name, help=text)
+        p.add_argument(
+            "--db", help="database URL (default: a fresh temporary SQLite with demo data)"
+        )
+        p.add_argument("--now", type=_now_arg, help="fix the clock (ISO-8601 with zone)")
+
+    serve = sub.add_parser("serve", help="run the ASGI app (webhooks, /healthz, /metrics)")
+    serve.add_argument("--host", default="0.0.0.0")  # noqa: S104 - a server listens on all
+    serve.add_argument("--port", type=int, default=8000)
+
+    db = sub.add_parser("db", help="database: upgrade | downgrade | seed")
+    db_sub = db.add_subparsers(dest="action", required=True)
+    db_sub.add_parser("upgrade", help="apply migrations").add_argument("--revision", default="head")
+    db_sub.add_parser("downgrade", help="revert migrations").add_argument(
+        "--revision", default="base"
+    )
+    db_sub.add_parser("seed", help="add the demo data to an empty database")
+
+    nlu = sub.add_parser("nlu", help="the intent engine: train | parse | evaluate")
+    nlu_sub = nlu.add_subparsers(dest="action", required=True)
+    nlu_sub.add_parser("train", help="train and cache the embedded engine")
+    parse = nlu_sub.add_parser("parse", help="one utterance per stdin line -> Rasa JSON per line")
+    parse.add_argument("--now", type=_now_arg)
+    evaluate = nlu_sub.add_parser("evaluate", help="accuracy, per-intent P/R/F1, entities")
+    evaluate.add_argument("--data", type=Path, help='JSON lines {"text","intent","entities"}')
+    evaluate.add_argument("--now", type=_now_arg)
+    evaluate.add_argument(
+        "--cross-validation", type=int, metavar="K", help="K-fold CV on the training data"
+    )
+    evaluate.add_argument("--json", action="store_true", help="machine-readable output")
+
+    policy = sub.add_parser("policy", help="policy articles")
+    policy_sub = policy.add_subparsers(dest="action", required=True)
+    policy_sub.add_parser("import", help="import Markdown articles").add_argument(
+        "folder", type=Path
+    )
+    return root
+
+
+def _run(coro: Coroutine[Any, Any, Any]) -> Any:
+    return asyncio.run(coro)
+
+
+async def _console(args: argparse.Namespace, settings: Settings, url: str) -> None:
+    from bot.channels.console import run_chat, run_simulation  # noqa: PLC0415
+    from bot.runtime import open_runtime  # noqa: PLC0415
+
+    clock = _clock(args.now)
+    runtime = await open_runtime(settings, database_url=url, demo=True, now=clock())
+    try:
+        if args.command == "chat":
+            await run_chat(runtime, clock)
+        else:
+            await run_simulation(runtime, clock, sys.stdin, sys.stdout)
+    finally:
+        await runtime.close()
+
+
+async def _db(args: argparse.Namespace, settings: Settings) -> None:
+    from storage.db import downgrade, make_engine, make_sessions, upgrade  # noqa: PLC0415
+    from storage.demo import seed_demo  # noqa: PLC0415
+    from storage.uow import UnitOfWork  # noqa: PLC0415
+
+    engine = make_engine(settings.database_url)
+    try:
+        if args.action == "upgrade":
+            await upgrade(engine, args.revision)
+        elif args.action == "downgrade":
+            await downgrade(engine, args.revision)
+        else:
+            await upgrade(engine)
+            async with UnitOfWork(make_sessions(engine)) as uow:
+                seeded = await seed_demo(uow, datetime.now(UTC))
+                await uow.commit()
+            print("demo data added" if seeded else "the database already has people; nothing added")
+    finally:
+        await engine.dispose()
+
+
+async def _policy_import(args: argparse.Namespace, settings: Settings) -> None:
+    from storage.db import make_engine, make_sessions, upgrade  # noqa: PLC0415
+    from storage.demo import load_policy_folder  # noqa: PLC0415
+    from storage.uow import UnitOfWork  # noqa: PLC0415
+
+    engine = make_engine(settings.database_url)
+    try:
+        await upgrade(engine)
+        now = datetime.now(UTC)
+        async with UnitOfWork(make_sessions(engine)) as uow:
+            articles = load_policy_folder(args.folder, now)
+            for article in articles:
+                await uow.catalog.upsert_policy(article)
+                uow.audit.record(now, "cli", "policy_imported", "policy_article", article.slug)
+            await uow.commit()
+        print(f"imported {len(articles)} articles from {args.folder}")
+    finally:
+        await engine.dispose()
+
+
+def _nlu(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.runtime import build_parser  # noqa: PLC0415
+    from nlu import cli as nlu_cli  # noqa: PLC0415
+
+    if args.action == "train":
+        nlu_cli.run_train(settings.nlu_cache)
+        return 0
+    if args.action == "parse":
+        nlu_cli.run_parse(build_parser(settings), args.now, sys.stdin, sys.stdout)
+        return 0
+    if args.cross_validation:
+        nlu_cli.run_cross_validation(args.cross_validation, args.json, sys.stdout)
+        return 0
+    if not args.data:
+        print("give --data FILE or --cross-validation K", file=sys.stderr)
+        return 2
+    nlu_cli.run_evaluate(build_parser(settings), args.data, args.now, args.json, sys.stdout)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``yinling`` console script."""
+    args = _parser().parse_args(argv)
+    settings = Settings()
+    quiet = args.command in {"chat", "simulate", "nlu"}
+    configure_logging(settings.log_format, "WARNING" if quiet else settings.log_level)
+    logging.captureWarnings(True)
+    if args.command in {"chat", "simulate"}:
+        from bot.runtime import temporary_database_url  # noqa: PLC0415
+
+        url = args.db or temporary_database_url()
+        try:
+            _run(_console(args, settings, url))
+        finally:
+            if not args.db:
+                Path(url.split("///", 1)[1]).unlink(missing_ok=True)
+    elif args.command == "serve":
+        import uvicorn  # noqa: PLC0415
+
+        from bot.app import create_app  # noqa: PLC0415
+
+        uvicorn.run(create_app(settings), host=args.host, port=args.port, log_config=None)
+    elif args.command == "db":
+        _run(_db(args, settings))
+    elif args.command == "policy":
+        _run(_policy_import(args, settings))
+    else:
+        return _nlu(args, settings)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,312 @@
+"""One message, end to end: de-dup → lock → state → understand → identity → route → commit.
+
+* The same platform message id is handled once, also when two copies arrive at once;
+  the copy waits for the first one's answer and returns it.
+* A conversation's messages are handled one at a time (a lock per conversation).
+* One database transaction per message: a handler error rolls back everything it
+  wrote, the conversation state is left as it was, and the user gets an apology
+  that carries the hotline. The message itself is still logged.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import structlog
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from bot.messages import InboundMessage, Response
+from bot.metrics import Metrics
+from bot.routing import FLOWS, route
+from handlers import texts
+from handlers.base import Ctx, Reply, ServiceConfig, Turn
+from handlers.wording import apology, menu_reply
+from nlu.engine import Parser
+from storage.db import AsyncSession
+from storage.models import MessageRecord
+from storage.state import Conversation, StateStore
+from storage.uow import UnitOfWork
+
+__all__ = ["Pipeline", "option_number", "turn_from_payload"]
+
+log = structlog.get_logger("yinling.pipeline")
+
+MAX_CHARS = 1000  # longer messages are answered with a request to be brief
+NLU_CHARS = 2000  # …but the first 2,000 characters are still checked for an emergency
+_NUMERALS = {
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+    "十": 10,
+}
+_OPTION_TRIM = "第个项条。.,，、!！ 　"
+
+
+def option_number(text: str) -> int | None:
+    """Read a reply like "2", "２", "二", "第二个" as an option number."""
+    core = unicodedata.normalize("NFKC", text).strip().strip(_OPTION_TRIM)
+    if core.isdigit() and len(core) <= 2:  # noqa: PLR2004
+        return int(core)
+    return _NUMERALS.get(core)
+
+
+def turn_from_payload(raw: str, text: str, kind: str) -> Turn:
+    """A button payload in Rasa's form (``/intent`` or ``/intent{json}``) as a sure turn."""
+    body = raw.strip().lstrip("/")
+    name, brace, rest = body.partition("{")
+    entities: list[Any] = []
+    if brace:
+        try:
+            values = json.loads("{" + rest)
+        except json.JSONDecodeError:
+            values = {}
+        if isinstance(values, dict):
+            entities = [
+                {"entity": str(k), "value": v, "start": 0, "end": 0} for k, v in values.items()
+            ]
+    intent = name.strip() or "out_of_scope"
+    return Turn(text, kind, raw, intent, 1.0, tuple(entities), ((intent, 1.0),))
+
+
+def _usable(text: str) -> bool:
+    """True when text has a letter, digit or Chinese character (not only emoji or symbols)."""
+    return any(ch.isalnum() for ch in text)
+
+
+def _clean(text: str) -> str:
+    """Drop control characters (keep line breaks) before logging or parsing."""
+    return "".join(
+        ch for ch in text if ch in "\n\t" or not unicodedata.category(ch).startswith("C")
+    ).strip()
+
+
+@dataclass(slots=True)
+class _Outcome:
+    replies: list[Reply]
+    events: list[dict[str, Any]]
+    conv: Conversation
+    turn: Turn
+    person_id: int | None
+    error: bool = False
+
+
+class Pipeline:
+    """The channel-agnostic message pipeline."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        store: StateStore,
+        parser: Parser,
+        config: ServiceConfig,
+        metrics: Metrics | None = None,
+        *,
+        dedup_seconds: int = 86_400,
+        state_seconds: int = 86_400,
+        duplicate_wait: float = 4.5,
+    ) -> None:
+        self.sessions = sessions
+        self.store = store
+        self.parser = parser
+        self.config = config
+        self.metrics = metrics or Metrics()
+        self.dedup_seconds = dedup_seconds
+        self.state_seconds = state_seconds
+        self.duplicate_wait = duplicate_wait
+
+    async def refresh_lookups(self, now: datetime) -> None:
+        """Teach the NLU the hospitals and activities currently in the database."""
+        async with UnitOfWork(self.sessions) as uow:
+            hospitals = await uow.catalog.hospitals()
+            titles = await uow.activities.titles(now)
+        table = {h.name: h.name for h in hospitals}
+        table.update({alias: h.name for h in hospitals for alias in h.aliases})
+        self.parser.add_lookup("hospital", table)
+        self.parser.add_lookup("activity", {title: title for title in titles})
+
+    async def handle(self, msg: InboundMessage) -> Response:
+        """Handle one inbound message and return the replies to send."""
+        started = time.perf_counter()
+        first = await self.store.claim(msg.channel, msg.user_id, msg.message_id, self.dedup_seconds)
+        if not first:
+            self.metrics.duplicates.labels(msg.channel).inc()
+            cached = await self.store.wait_answer(
+                msg.channel, msg.user_id, msg.message_id, self.duplicate_wait
+            )
+            log.info("message_duplicate", channel=msg.channel, message_id=msg.message_id)
+            return Response.from_json(cached) if cached else Response((), duplicate=True)
+        conversation = f"{msg.channel}:{msg.user_id}"
+        async with self.store.locked(conversation):
+            conv = await self.store.load(conversation)
+            outcome = await self._handle_locked(msg, conv)
+            await self.store.save(conversation, outcome.conv, self.state_seconds)
+        response = Response(
+            tuple(outcome.replies), tuple(outcome.events), outcome.turn.intent or None
+        )
+        await self.store.remember_answer(
+            msg.channel, msg.user_id, msg.message_id, response.to_json(), self.dedup_seconds
+        )
+        elapsed = time.perf_counter() - started
+        self.metrics.messages.labels(msg.channel, outcome.turn.intent or "none").inc()
+        self.metrics.latency.labels(msg.channel).observe(elapsed)
+        log.info(
+            "message_handled",
+            channel=msg.channel,
+            message_id=msg.message_id,
+            person_id=outcome.person_id,
+            intent=outcome.turn.intent,
+            confidence=round(outcome.turn.confidence, 3),
+            flow=outcome.conv.flow,
+            events=[e["type"] for e in outcome.events],
+            error=outcome.error,
+            duration_ms=round(elapsed * 1000, 1),
+        )
+        return response
+
+    async def _understand(self, msg: InboundMessage, conv: Conversation, text: str) -> Turn:
+        if msg.payload:
+            return turn_from_payload(msg.payload, text, msg.kind)
+        number = option_number(text) if conv.options else None
+        if number is not None and 1 <= number <= len(conv.options):
+            return turn_from_payload(conv.options[number - 1], text, msg.kind)
+        if not _usable(text):
+            return Turn(text, msg.kind)
+        parsed = await self.parser.aparse(text[:NLU_CHARS], msg.received_at)
+        ranking = tuple((r["name"], float(r["confidence"])) for r in parsed["intent_ranking"][:5])
+        return Turn(
+            text,
+            msg.kind,
+            None,
+            parsed["intent"]["name"],
+            float(parsed["intent"]["confidence"]),
+            tuple(parsed["entities"]),
+            ranking,
+        )
+
+    def _bad_input(self, msg: InboundMessage, text: str, turn: Turn) -> list[Reply] | None:
+        """A polite answer for input we cannot act on; None when the input is fine."""
+        if turn.payload is not None or turn.intent == "sos":
+            return None
+        if len(text) > MAX_CHARS:
+            return [Reply(texts.TOO_LONG)]
+        if not text:
+            return [
+                menu_reply(texts.EMPTY if msg.kind == "text" else texts.UNREADABLE, self.config)
+            ]
+        if not _usable(text):
+            return [menu_reply(texts.UNREADABLE, self.config)]
+        return None
+
+    async def _handle_locked(self, msg: InboundMessage, conv: Conversation) -> _Outcome:
+        now = msg.received_at
+        text = _clean(msg.text)
+        notes: list[str] = []
+        if conv.expired(now):
+            flow = FLOWS.get(conv.flow or "")
+            notes.append(texts.FLOW_EXPIRED.format(flow=flow.title if flow else ""))
+            conv.end_flow()
+        if msg.location:
+            conv.location = dict(msg.location)
+        before = conv.to_json()
+        turn = await self._understand(msg, conv, text)
+        try:
+            async with UnitOfWork(self.sessions) as uow:
+                account = await uow.accounts.find(msg.channel, msg.user_id)
+                person = None
+                if account is not None and account.active and account.person_id is not None:
+                    person = await uow.people.get(account.person_id)
+                ctx = Ctx(
+                    now, turn, uow, conv, msg.channel, msg.user_id, account, person, self.config
+                )
+                replies = self._bad_input(msg, text, turn) or await route(ctx)
+                # "2" next time picks option 2 of the last options shown.
+                shown = [r for r in replies if r.options]
+                conv.options = [o.payload for o in shown[-1].options] if shown else []
+                if notes:
+                    replies = [Reply("\n".join(notes)), *replies]
+                self._log(uow, msg, text, ctx, replies)
+                await uow.commit()
+            person_id = person.id if person else None
+            return _Outcome(replies, [e.to_dict() for e in ctx.events], conv, turn, person_id)
+        except Exception:
+            log.exception(
+                "message_failed", channel=msg.channel, message_id=msg.message_id, intent=turn.intent
+            )
+            self.metrics.errors.labels(msg.channel, "handler").inc()
+            await self._log_failure(msg, text, turn)
+            return _Outcome(
+                [apology(self.config)], [], Conversation.from_json(before), turn, None, True
+            )
+
+    def _log(
+        self, uow: UnitOfWork, msg: InboundMessage, text: str, ctx: Ctx, replies: Sequence[Reply]
+    ) -> None:
+        account_id = ctx.account.id if ctx.account else None
+        person_id = ctx.person.id if ctx.person else None
+        common = {
+            "channel": msg.channel,
+            "external_user_id": msg.user_id,
+            "account_id": account_id,
+            "person_id": person_id,
+        }
+        uow.messages.add(
+            MessageRecord(
+                **common,
+                message_id=msg.message_id,
+                direction="in",
+                kind=msg.kind,
+                text=text or msg.payload,
+                media_id=msg.media_id,
+                intent=ctx.turn.intent or None,
+                confidence=ctx.turn.confidence,
+                created_at=ctx.now,
+            )
+        )
+        for reply in replies:
+            options = "".join(f"\n{i}. {o.label}" for i, o in enumerate(reply.options, 1))
+            uow.messages.add(
+                MessageRecord(
+                    **common,
+                    direction="out",
+                    kind="text",
+                    text=reply.text + options,
+                    created_at=ctx.now,
+                )
+            )
+
+    async def _log_failure(self, msg: InboundMessage, text: str, turn: Turn) -> None:
+        """Keep the message even though handling it failed (nothing else is written)."""
+        try:
+            async with UnitOfWork(self.sessions) as uow:
+                uow.messages.add(
+                    MessageRecord(
+                        channel=msg.channel,
+                        external_user_id=msg.user_id,
+                        message_id=msg.message_id,
+                        direction="in",
+                        kind=msg.kind,
+                        text=text or msg.payload,
+                        intent=turn.intent or None,
+                        confidence=turn.confidence,
+                        error=True,
+                        created_at=msg.received_at,
+                    )
+                )
+                await uow.commit()
+        except Exception:
+            log.critical(
+                "message_lost", channel=msg.channel, message_id=msg.message_id, exc_info=True
+            )

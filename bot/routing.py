@@ -1,0 +1,140 @@
+"""The router: which handler answers a message. Read it top to bottom; the first rule wins.
+
+1. An emergency always wins, bound or not, in a flow or not (the flow is parked).
+2. Someone not yet on the roster is led through binding (a person can still be asked for).
+3. ``stop`` always leaves the current flow.
+4. A person on staff can always be reached.
+5. The active flow gets the turn (answers, corrections, confirmation).
+6. Low confidence asks a short question with numbered choices; twice means a person.
+7. Otherwise the intent's handler; anything unknown gets a kind answer and the menu.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from handlers import binding, chat, flows, handoff, sos, texts
+from handlers.base import Ctx, Handler, Option, Reply, Turn, payload
+from handlers.flows import Flow
+from handlers.wording import menu_reply
+
+__all__ = ["FLOWS", "ROUTES", "route", "unsure"]
+
+# Confidence from which an sos prediction is acted on without asking.
+SOS_CONFIDENCE = 0.5
+# Below this, an intent is not offered as a choice in a clarifying question.
+OFFER_CONFIDENCE = 0.08
+
+FLOWS: Mapping[str, Flow] = {flow.name: flow for flow in (binding.BINDING,)}
+
+
+async def _stop(ctx: Ctx) -> list[Reply]:
+    conv = ctx.conv
+    conv.suspended = None
+    flow = FLOWS.get(conv.flow or "")
+    conv.end_flow()
+    if flow is None:
+        return [menu_reply(texts.MENU_AGAIN, ctx.config)]
+    return [menu_reply(texts.STOPPED.format(flow=flow.title), ctx.config)]
+
+
+async def _resume(ctx: Ctx) -> list[Reply]:
+    conv = ctx.conv
+    parked = conv.suspended
+    conv.suspended = None
+    flow = FLOWS.get(str(parked.get("flow"))) if parked else None
+    if parked is None or flow is None:
+        return [menu_reply(texts.NOTHING_TO_RESUME, ctx.config)]
+    conv.end_flow()
+    conv.flow, conv.slots = flow.name, dict(parked.get("slots") or {})
+    return await flows.reprompt(ctx, flow)
+
+
+ROUTES: Mapping[str, Handler] = {
+    "greet": chat.greet,
+    "thanks_bye": chat.thanks_bye,
+    "out_of_scope": chat.out_of_scope,
+    "menu": chat.menu,
+    "affirm": chat.menu,
+    "deny": chat.menu,
+    "inform": chat.menu,
+    "change": chat.menu,
+    "stop": _stop,
+    "resume": _resume,
+    "sos": sos.sos,
+    "human_agent": handoff.handoff,
+}
+
+
+def unsure(turn: Turn, threshold: float, margin: float) -> bool:
+    """True when the NLU's best guess is too weak, or too close to the second, to act on."""
+    if turn.payload is not None or not turn.ranking:
+        return False
+    top = turn.confidence
+    second = turn.ranking[1][1] if len(turn.ranking) > 1 else 0.0
+    return top < threshold or (top - second < margin and top < threshold + 0.2)
+
+
+async def _clarify(ctx: Ctx) -> list[Reply]:
+    conv, turn = ctx.conv, ctx.turn
+    if conv.misses >= 1:
+        conv.misses = 0
+        return await handoff.handoff(ctx, reason="unsure")
+    conv.misses += 1
+    names = [n for n, c in turn.ranking[:3] if n in texts.INTENT_LABELS and c >= OFFER_CONFIDENCE]
+    if any(n == "sos" for n, c in turn.ranking[:4]):
+        names = ["sos", *[n for n in names if n != "sos"]]
+    names = [n for n in names if n != "human_agent"] + ["human_agent"]
+    options = tuple(Option(texts.INTENT_LABELS[n], payload(n)) for n in names)
+    return [Reply(texts.CLARIFY, options)]
+
+
+def _park(ctx: Ctx) -> None:
+    """Put an interrupted flow aside so it can be resumed after an emergency."""
+    conv = ctx.conv
+    flow = FLOWS.get(conv.flow or "")
+    if flow is not None and flow.name != binding.BINDING.name:
+        conv.suspended = {"flow": flow.name, "title": flow.title, "slots": dict(conv.slots)}
+    if flow is not None:
+        conv.end_flow()
+
+
+def _suspension_over(ctx: Ctx) -> bool:
+    parked = ctx.conv.suspended
+    until = parked.get("until") if parked else None
+    return until is not None and datetime.fromisoformat(str(until)) <= ctx.now
+
+
+async def route(ctx: Ctx) -> list[Reply]:
+    """Pick and run the handler for one message."""
+    turn, conv, config = ctx.turn, ctx.conv, ctx.config
+    confident = turn.confidence >= config.confidence_threshold
+    if _suspension_over(ctx):
+        conv.suspended = None
+    if turn.intent == "sos" and turn.confidence >= SOS_CONFIDENCE:
+        _park(ctx)
+        return await sos.sos(ctx)
+    if ctx.person is None:
+        if turn.intent == "human_agent" and confident:
+            return await handoff.handoff(ctx)
+        if conv.flow == binding.BINDING.name:
+            replies = await flows.continue_flow(ctx, binding.BINDING)
+            if replies is not None:
+                return replies
+        return await binding.welcome(ctx)
+    if turn.intent in {"stop", "human_agent", "resume"} and (confident or turn.payload):
+        return await ROUTES[turn.intent](ctx)
+    if conv.flow:
+        flow = FLOWS.get(conv.flow)
+        if flow is not None:
+            replies = await flows.continue_flow(ctx, flow)
+            if replies is not None:
+                conv.misses = 0
+                return replies
+        conv.end_flow()
+    if unsure(turn, config.confidence_threshold, config.ambiguity_margin):
+        return await _clarify(ctx)
+    conv.misses = 0
+    handler = ROUTES.get(turn.intent, chat.out_of_scope)
+    return await handler(ctx)

@@ -1,0 +1,89 @@
+"""The composition root: builds the long-lived objects from settings, and closes them."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from bot.metrics import Metrics
+from bot.pipeline import Pipeline
+from bot.settings import Settings
+from nlu.engine import EmbeddedEngine, Parser
+from nlu.rasa import RasaParser
+from storage.db import AsyncSession, make_engine, make_sessions, upgrade
+from storage.demo import seed_demo
+from storage.keys import Keys
+from storage.state import MemoryStore, RedisStore, StateStore
+from storage.uow import UnitOfWork
+
+__all__ = ["Runtime", "build_parser", "open_runtime", "temporary_database_url"]
+
+
+def build_parser(settings: Settings) -> Parser:
+    """The embedded engine, or a Rasa server that falls back to it."""
+    embedded = EmbeddedEngine.load(cache_dir=settings.nlu_cache)
+    if settings.nlu == "rasa":
+        return RasaParser(settings.rasa_url, embedded)
+    return embedded
+
+
+def temporary_database_url() -> str:
+    """A fresh SQLite file for a demo session."""
+    handle, path = tempfile.mkstemp(prefix="yinling-demo-", suffix=".db")
+    os.close(handle)
+    return f"sqlite+aiosqlite:///{Path(path).as_posix()}"
+
+
+@dataclass(slots=True)
+class Runtime:
+    """Everything that holds a connection, opened together and closed together."""
+
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    redis: Redis | None
+    store: StateStore
+    parser: Parser
+    metrics: Metrics
+    pipeline: Pipeline
+
+    async def close(self) -> None:
+        """Release the database pool and the Redis connection."""
+        await self.engine.dispose()
+        if self.redis is not None:
+            await self.redis.aclose()
+
+
+async def open_runtime(
+    settings: Settings,
+    *,
+    database_url: str | None = None,
+    parser: Parser | None = None,
+    migrate: bool = True,
+    demo: bool = False,
+    now: datetime | None = None,
+) -> Runtime:
+    """Connect, migrate, optionally seed demo data, and wire the pipeline."""
+    engine = make_engine(database_url or settings.database_url)
+    if migrate:
+        await upgrade(engine)
+    sessions = make_sessions(engine)
+    if demo:
+        async with UnitOfWork(sessions) as uow:
+            await seed_demo(uow, now or datetime.now(UTC))
+            await uow.commit()
+    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    store: StateStore = (
+        RedisStore(redis, Keys(settings.redis_prefix)) if redis is not None else MemoryStore()
+    )
+    parser = parser or build_parser(settings)
+    metrics = Metrics()
+    pipeline = Pipeline(sessions, store, parser, settings.service_config(), metrics)
+    await pipeline.refresh_lookups(now or datetime.now(UTC))
+    return Runtime(settings, engine, sessions, redis, store, parser, metrics, pipeline)

@@ -1,0 +1,1 @@
+"""One module per service; every user-facing Chinese string lives in ``handlers.texts``."""

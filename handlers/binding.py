@@ -1,0 +1,105 @@
+"""Binding an unknown channel user to the roster: name and phone, checked against it.
+
+After three failed tries the user is handed to staff, who can bind them by hand.
+"""
+
+from __future__ import annotations
+
+import re
+
+from handlers import texts
+from handlers.base import Ctx, Reply
+from handlers.events import AccountBound, BindingFailed
+from handlers.flows import Flow, Rejection, Slot, Slots, ask_again
+from handlers.handoff import create_handoff, when_answered
+from handlers.wording import address, mask_phone, menu_reply
+from storage.repos import digits
+
+__all__ = ["BINDING", "MAX_ATTEMPTS", "welcome"]
+
+MAX_ATTEMPTS = 3
+_NAME_PREFIX = re.compile(r"^(?:我叫|我是|我的名字是|我的名字叫|名字是|名字叫|姓名是|姓名|本人|叫)")
+_NAME = re.compile(r"^[\u4e00-\u9fff·]{2,5}$")
+_NOT_NAMES = {"greet", "thanks_bye", "affirm", "deny", "stop", "human_agent", "sos"}
+
+
+def _parse_name(ctx: Ctx, text: str) -> str | None:
+    cleaned = re.sub(r"[\s，。,.!！?？:：]", "", text)
+    explicit = bool(_NAME_PREFIX.match(cleaned))
+    if (
+        not explicit
+        and ctx.turn.intent in _NOT_NAMES
+        and ctx.turn.confidence >= ctx.config.confidence_threshold
+    ):
+        return None  # "你好", "好的" or "救命" is not a name
+    cleaned = _NAME_PREFIX.sub("", cleaned)
+    cleaned = re.sub(r"\d+", "", cleaned)
+    return cleaned if _NAME.match(cleaned) else None
+
+
+def _parse_phone(ctx: Ctx, text: str) -> str | None:
+    number = digits(text)
+    return number or None
+
+
+async def _check_phone(ctx: Ctx, value: object, slots: Slots) -> Rejection | None:
+    number = str(value)
+    if len(number) != 11 or not number.startswith("1"):  # noqa: PLR2004 - mobile numbers
+        return Rejection(texts.BIND_BAD_PHONE)
+    return None
+
+
+async def _ask_name(ctx: Ctx, slots: Slots) -> Reply:
+    return Reply(texts.BIND_ASK_NAME)
+
+
+async def _ask_phone(ctx: Ctx, slots: Slots) -> Reply:
+    return Reply(texts.BIND_ASK_PHONE.format(name=slots.get("name", "")))
+
+
+async def _complete(ctx: Ctx, slots: Slots) -> list[Reply]:
+    name, phone = str(slots["name"]), str(slots["phone"])
+    person = await ctx.uow.people.find_by_name_and_phone(name, phone)
+    if person is None:
+        attempts = int(slots.get("attempts", 0)) + 1
+        ctx.emit(BindingFailed(attempts=attempts))
+        if attempts >= MAX_ATTEMPTS:
+            await create_handoff(ctx, "binding")
+            when = when_answered(ctx.local_now, ctx.config)
+            return [Reply(texts.BIND_GIVE_UP.format(hotline=ctx.config.hotline) + f"\n{when}。")]
+        prefix = texts.BIND_NOT_FOUND.format(name=name, phone=mask_phone(phone))
+        return await ask_again(ctx, BINDING, {"attempts": attempts}, prefix)
+    account = await ctx.uow.accounts.bind(ctx.channel, ctx.external_id, person.id, ctx.now)
+    ctx.uow.audit.record(
+        ctx.now, ctx.actor, "account_bound", "channel_account", account.id, person_id=person.id
+    )
+    ctx.emit(AccountBound(account_id=account.id, person_id=person.id, role=account.role))
+    hello = texts.BIND_DONE.format(address=address(person, ctx.config))
+    return [menu_reply(f"{hello}\n{texts.MENU_PROMPT}", ctx.config)]
+
+
+BINDING = Flow(
+    name="binding",
+    title="身份登记",
+    slots=(
+        Slot("name", texts.BIND_SLOT_NAME, _ask_name, entity="person_name", parse=_parse_name),
+        Slot("phone", texts.BIND_SLOT_PHONE, _ask_phone, parse=_parse_phone, validate=_check_phone),
+    ),
+    summary=lambda ctx, slots: "",
+    complete=_complete,
+    confirm=False,
+)
+
+
+async def welcome(ctx: Ctx) -> list[Reply]:
+    """First contact from an unknown user: greet and start binding with what they said."""
+    slots: Slots = {}
+    text = ctx.turn.text or ""
+    if _NAME_PREFIX.match(text.strip()):
+        name = _parse_name(ctx, re.split(r"[\s，,。;；\d]", text.strip())[0])
+        if name:
+            slots["name"] = name
+    phone = ctx.turn.values("phone")
+    if phone:
+        slots["phone"] = phone[0]
+    return await ask_again(ctx, BINDING, slots, texts.BIND_WELCOME.format(bureau=ctx.config.bureau))

@@ -1,0 +1,154 @@
+"""Every domain event a handler can emit — the one place they are documented.
+
+Events are flat JSON objects with a ``type``. Handlers emit them in the message's
+transaction; the pipeline hands them out only after that transaction commits
+(``yinling simulate`` prints them; the job queue will deliver them to staff).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, ClassVar
+
+__all__ = [
+    "AccountBound",
+    "ActivitySignedUp",
+    "BindingFailed",
+    "BookingCancelled",
+    "EldercareBooked",
+    "EscortBooked",
+    "Event",
+    "HandoffRequested",
+    "HospitalStayReported",
+    "ReimbursementBooked",
+    "SosRaised",
+    "WaitlistPromoted",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Base of all events."""
+
+    type: ClassVar[str] = "event"
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"type": …, **fields}``."""
+        return {"type": self.type, **asdict(self)}
+
+
+@dataclass(frozen=True, slots=True)
+class SosRaised(Event):
+    """An emergency was reported; the request is in the staff queue at once."""
+
+    type: ClassVar[str] = "sos_raised"
+    request_id: int
+    person_id: int | None
+    location: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HandoffRequested(Event):
+    """The conversation was handed to a person on staff."""
+
+    type: ClassVar[str] = "handoff_requested"
+    request_id: int
+    reason: str  # asked | unsure | binding | error
+
+
+@dataclass(frozen=True, slots=True)
+class AccountBound(Event):
+    """A channel user was matched to a person on the roster."""
+
+    type: ClassVar[str] = "account_bound"
+    account_id: int
+    person_id: int
+    role: str
+
+
+@dataclass(frozen=True, slots=True)
+class BindingFailed(Event):
+    """A channel user could not be matched to the roster."""
+
+    type: ClassVar[str] = "binding_failed"
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class EscortBooked(Event):
+    """A green-channel hospital visit with a staff escort was booked."""
+
+    type: ClassVar[str] = "escort_booked"
+    request_id: int
+    hospital: str
+    department: str
+    date: str  # ISO date
+    time: str  # HH:MM | morning | afternoon
+    beneficiary: str  # self | spouse
+
+
+@dataclass(frozen=True, slots=True)
+class HospitalStayReported(Event):
+    """A hospital stay was reported; staff must visit before ``visit_due``."""
+
+    type: ClassVar[str] = "hospital_stay_reported"
+    request_id: int
+    hospital: str
+    since: str  # ISO date
+    beneficiary: str
+    visit_due: str  # ISO datetime (UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class ReimbursementBooked(Event):
+    """A time to hand in medical bills was booked."""
+
+    type: ClassVar[str] = "reimbursement_booked"
+    request_id: int
+    date: str
+    time: str
+
+
+@dataclass(frozen=True, slots=True)
+class EldercareBooked(Event):
+    """A home eldercare service was booked into a slot."""
+
+    type: ClassVar[str] = "eldercare_booked"
+    request_id: int
+    service: str  # cleaning | haircut | …
+    date: str
+    time: str  # morning | afternoon
+    beneficiary: str
+
+
+@dataclass(frozen=True, slots=True)
+class ActivitySignedUp(Event):
+    """A seat or a waitlist place in an activity was taken."""
+
+    type: ClassVar[str] = "activity_signed_up"
+    registration_id: int
+    activity_id: int
+    activity: str
+    attendee: str  # self | spouse
+    status: str  # registered | waitlisted
+    position: int | None  # place on the waitlist
+
+
+@dataclass(frozen=True, slots=True)
+class BookingCancelled(Event):
+    """A booking, request or registration was cancelled."""
+
+    type: ClassVar[str] = "booking_cancelled"
+    kind: str  # activity | medical_escort | eldercare | reimbursement
+    id: int
+
+
+@dataclass(frozen=True, slots=True)
+class WaitlistPromoted(Event):
+    """Someone on a waitlist got the seat a cancellation freed; they are to be told."""
+
+    type: ClassVar[str] = "waitlist_promoted"
+    registration_id: int
+    person_id: int
+    activity_id: int
+    activity: str

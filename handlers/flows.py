@@ -1,0 +1,254 @@
+"""Declarative multi-turn flows: slots, questions, validation, one confirmation, completion.
+
+Every service describes its flow as data (a ``Flow`` of ``Slot`` s); this module runs
+all of them the same way:
+
+* slots are filled from the entities of any turn (one sentence may fill several, and a
+  later turn may correct one: "不对，是下周四");
+* missing slots are asked one at a time, with numbered options where choices exist;
+* every value is validated (a past date, an unknown hospital, a full slot) and a
+  rejection says why and offers alternatives;
+* before anything is written, one short summary is confirmed (确认 / 要修改 / 不办了);
+* the active flow lives in the conversation state and expires when left idle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from handlers import texts
+from handlers.base import Ctx, Option, Reply, payload
+
+__all__ = [
+    "Flow",
+    "Rejection",
+    "Slot",
+    "Slots",
+    "ask_again",
+    "continue_flow",
+    "reprompt",
+    "start_flow",
+]
+
+Slots = dict[str, Any]
+# Intents that mean "this message answers the flow's question".
+_ANSWERS = {"affirm", "deny", "inform", "change"}
+# Intents that start a service; one of them with confidence leaves the current flow.
+SERVICE_INTENTS = {
+    "medical_escort", "hospital_admission", "reimbursement", "eldercare_booking",
+    "activity_list", "activity_signup", "booking_cancel", "my_records", "policy_question",
+}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """Why a value cannot be taken, with alternatives to choose from."""
+
+    text: str
+    options: tuple[Option, ...] = ()
+
+
+Ask = Callable[[Ctx, Slots], Awaitable[Reply]]
+Pick = Callable[[Ctx, list[str]], Any]
+Parse = Callable[[Ctx, str], Any]
+Validate = Callable[[Ctx, Any, Slots], Awaitable[Rejection | None]]
+Needed = Callable[[Ctx, Slots], bool]
+Default = Callable[[Ctx, Slots], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """One piece of information a flow needs."""
+
+    name: str
+    label: str  # shown when asking which item to change
+    ask: Ask
+    entity: str | None = None  # entity type that fills it (default: the slot's name)
+    pick: Pick | None = None  # which of several entity values to take
+    parse: Parse | None = None  # read a free-text answer when this slot was asked
+    validate: Validate | None = None
+    needed: Needed | None = None  # default: always
+    default: Default | None = None  # filled without asking when this returns a value
+
+    def option(self, label: str, value: Any) -> Option:
+        """A numbered choice that fills this slot."""
+        return Option(label, payload("inform", **{self.name: value}))
+
+
+@dataclass(frozen=True, slots=True)
+class Flow:
+    """A service's conversation, described as data."""
+
+    name: str
+    title: str
+    slots: tuple[Slot, ...]
+    summary: Callable[[Ctx, Slots], str]
+    complete: Callable[[Ctx, Slots], Awaitable[list[Reply]]]
+    confirm: bool = True
+    slot_map: dict[str, Slot] = field(init=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.slot_map.update({s.name: s for s in self.slots})
+
+
+def _needed(ctx: Ctx, slot: Slot, slots: Slots) -> bool:
+    return slot.needed(ctx, slots) if slot.needed else True
+
+
+def _candidate(ctx: Ctx, slot: Slot) -> Any:
+    """The value this turn offers for a slot (payload or entity), if any."""
+    turn = ctx.turn
+    if turn.intent == "inform":
+        values = turn.values(slot.name)
+    else:
+        values = turn.values(slot.entity or slot.name)
+    if not values:
+        return None
+    return slot.pick(ctx, values) if slot.pick else values[0]
+
+
+async def _fill(
+    ctx: Ctx, flow: Flow, asked: str | None
+) -> tuple[bool, Rejection | None, str | None]:
+    """Put this turn's values into the slots; returns (changed, first rejection, its slot)."""
+    slots = ctx.conv.slots
+    changed = False
+    rejected: tuple[Rejection, str] | None = None
+    for slot in flow.slots:
+        value = _candidate(ctx, slot)
+        if value is None and slot.name == asked and slot.parse and ctx.turn.text:
+            value = slot.parse(ctx, ctx.turn.text)
+        if value is None or slots.get(slot.name) == value:
+            continue
+        rejection = await slot.validate(ctx, value, slots) if slot.validate else None
+        if rejection is not None:
+            slots.pop(slot.name, None)
+            rejected = rejected or (rejection, slot.name)
+            continue
+        slots[slot.name] = value
+        changed = True
+    if rejected:
+        return changed, rejected[0], rejected[1]
+    return changed, None, None
+
+
+async def _ask(ctx: Ctx, flow: Flow, slot: Slot, prefix: str = "") -> list[Reply]:
+    question = await slot.ask(ctx, ctx.conv.slots)
+    ctx.conv.step = "ask:" + slot.name
+    text = f"{prefix}\n{question.text}" if prefix else question.text
+    return [Reply(text, question.options)]
+
+
+def _confirm_options() -> tuple[Option, ...]:
+    return (
+        Option(texts.CONFIRM_YES, payload("affirm")),
+        Option(texts.CONFIRM_CHANGE, payload("deny")),
+        Option(texts.CONFIRM_CANCEL, payload("stop")),
+    )
+
+
+async def _advance(ctx: Ctx, flow: Flow, prefix: str = "") -> list[Reply]:
+    """Ask for the next missing slot, or confirm, or complete."""
+    conv = ctx.conv
+    conv.expires_at = (ctx.now + timedelta(minutes=ctx.config.flow_minutes)).isoformat()
+    for slot in flow.slots:
+        if slot.name in conv.slots or not _needed(ctx, slot, conv.slots):
+            continue
+        if slot.default is not None:
+            value = slot.default(ctx, conv.slots)
+            if value is not None:
+                conv.slots[slot.name] = value
+                continue
+        return await _ask(ctx, flow, slot, prefix)
+    if flow.confirm:
+        conv.step = "confirm"
+        options = _confirm_options()
+        summary = texts.CONFIRM_QUESTION.format(summary=flow.summary(ctx, conv.slots))
+        return [Reply(f"{prefix}\n{summary}" if prefix else summary, options)]
+    return await _complete(ctx, flow)
+
+
+async def _complete(ctx: Ctx, flow: Flow) -> list[Reply]:
+    slots = dict(ctx.conv.slots)
+    ctx.conv.end_flow()
+    return await flow.complete(ctx, slots)
+
+
+async def _reject(ctx: Ctx, flow: Flow, rejection: Rejection, slot_name: str) -> list[Reply]:
+    slot = flow.slot_map[slot_name]
+    if rejection.options:
+        ctx.conv.step = "ask:" + slot.name
+        ctx.conv.expires_at = (ctx.now + timedelta(minutes=ctx.config.flow_minutes)).isoformat()
+        return [Reply(rejection.text, rejection.options)]
+    return await _ask(ctx, flow, slot, rejection.text)
+
+
+async def start_flow(ctx: Ctx, flow: Flow, slots: Slots | None = None) -> list[Reply]:
+    """Begin a flow, taking whatever the first message already says."""
+    ctx.conv.end_flow()
+    ctx.conv.flow = flow.name
+    ctx.conv.slots = dict(slots or {})
+    _, rejection, slot_name = await _fill(ctx, flow, asked=None)
+    if rejection is not None and slot_name is not None:
+        return await _reject(ctx, flow, rejection, slot_name)
+    return await _advance(ctx, flow)
+
+
+async def continue_flow(ctx: Ctx, flow: Flow) -> list[Reply] | None:
+    """Handle one turn of an active flow; None when the message is not for this flow."""
+    conv, turn = ctx.conv, ctx.turn
+    step = conv.step or ""
+    if turn.intent == "change":
+        name = next(iter(turn.values("slot")), None)
+        if name in flow.slot_map:
+            conv.slots.pop(name, None)
+            return await _ask(ctx, flow, flow.slot_map[name])
+    asked = step[4:] if step.startswith("ask:") else None
+    changed, rejection, slot_name = await _fill(ctx, flow, asked)
+    if rejection is not None and slot_name is not None:
+        return await _reject(ctx, flow, rejection, slot_name)
+    if changed:
+        return await _advance(ctx, flow)
+    if step == "confirm" and turn.intent == "affirm":
+        return await _complete(ctx, flow)
+    if step == "confirm" and turn.intent == "deny":
+        return _which_to_change(ctx, flow)
+    if _wants_something_else(ctx, flow):
+        return None
+    return await _advance(ctx, flow, texts.NOT_UNDERSTOOD)
+
+
+def _which_to_change(ctx: Ctx, flow: Flow) -> list[Reply]:
+    changeable = [s for s in flow.slots if s.name in ctx.conv.slots and s.default is None]
+    options = (
+        *(Option(slot.label, payload("change", slot=slot.name)) for slot in changeable),
+        Option(texts.CONFIRM_CANCEL, payload("stop")),
+    )
+    ctx.conv.step = "change"
+    return [Reply(texts.CHANGE_WHICH, options)]
+
+
+def _wants_something_else(ctx: Ctx, flow: Flow) -> bool:
+    turn = ctx.turn
+    return (
+        turn.intent not in _ANSWERS
+        and turn.intent != flow.name
+        and turn.intent in SERVICE_INTENTS | {"greet", "thanks_bye", "human_agent"}
+        and turn.confidence >= ctx.config.confidence_threshold
+    )
+
+
+async def ask_again(ctx: Ctx, flow: Flow, slots: Slots, prefix: str) -> list[Reply]:
+    """Restart a flow with some slots kept, explaining why first."""
+    ctx.conv.end_flow()
+    ctx.conv.flow = flow.name
+    ctx.conv.slots = dict(slots)
+    return await _advance(ctx, flow, prefix)
+
+
+async def reprompt(ctx: Ctx, flow: Flow) -> list[Reply]:
+    """Ask the active flow's current question again (after a resume)."""
+    return await _advance(ctx, flow)

@@ -1,0 +1,66 @@
+"""Hand-off to a person: a request in the staff queue with the conversation's last messages."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from handlers import texts
+from handlers.base import Ctx, Reply, ServiceConfig
+from handlers.events import HandoffRequested
+from handlers.wording import format_date
+
+__all__ = ["handoff", "when_answered"]
+
+RECENT_MESSAGES = 10
+
+
+def when_answered(local_now: datetime, config: ServiceConfig) -> str:
+    """When someone will answer, from the bureau's office hours."""
+    open_now = (
+        local_now.isoweekday() in config.office_days
+        and config.office_open <= local_now.time() < config.office_close
+    )
+    if open_now:
+        return texts.HANDOFF_SOON
+    opens = config.office_open.strftime("%H:%M")
+    if local_now.isoweekday() in config.office_days and local_now.time() < config.office_open:
+        return texts.HANDOFF_TODAY.format(time=opens)
+    day = local_now.date() + timedelta(days=1)
+    while day.isoweekday() not in config.office_days:
+        day += timedelta(days=1)
+    return texts.HANDOFF_NEXT_DAY.format(day=format_date(day), time=opens)
+
+
+async def create_handoff(ctx: Ctx, reason: str) -> int:
+    """File the hand-off request with the recent conversation; returns its id."""
+    recent = await ctx.uow.messages.recent(ctx.channel, ctx.external_id, RECENT_MESSAGES)
+    transcript = [
+        {"at": m.created_at.isoformat(), "direction": m.direction, "text": m.text} for m in recent
+    ]
+    transcript.append({"at": ctx.now.isoformat(), "direction": "in", "text": ctx.turn.text})
+    request = await ctx.uow.requests.create(
+        "handoff",
+        now=ctx.now,
+        actor=ctx.actor,
+        person_id=ctx.person.id if ctx.person else None,
+        status="open",
+        account_id=ctx.account.id if ctx.account else None,
+        details={
+            "reason": reason,
+            "channel": ctx.channel,
+            "external_id": ctx.external_id,
+            "flow": ctx.conv.flow,
+            "transcript": transcript,
+        },
+    )
+    ctx.emit(HandoffRequested(request_id=request.id, reason=reason))
+    return request.id
+
+
+async def handoff(ctx: Ctx, reason: str = "asked") -> list[Reply]:
+    """Put a person on staff onto this conversation and say when they will answer."""
+    await create_handoff(ctx, reason)
+    ctx.conv.end_flow()
+    when = when_answered(ctx.local_now, ctx.config)
+    template = texts.HANDOFF_UNSURE if reason == "unsure" else texts.HANDOFF_OPEN
+    return [Reply(template.format(when=when, hotline=ctx.config.hotline))]

@@ -1,0 +1,71 @@
+"""The ``yinling`` command as a newcomer runs it (a real subprocess each time)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+NOW = "2026-11-22T10:00:00+08:00"
+REPO = Path(__file__).resolve().parent.parent
+
+
+def yinling(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 - our own command
+        [sys.executable, "-m", "bot.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_simulate_greeting() -> None:
+    result = yinling("simulate", "--now", NOW, stdin='{"user":"u1","text":"你好"}\n')
+    assert result.returncode == 0, result.stderr
+    [line] = result.stdout.splitlines()
+    data = json.loads(line)
+    assert set(data) == {"user", "text", "intent", "replies", "events"}
+    assert data["intent"] == "greet"
+    [reply] = data["replies"]
+    assert "您好" in reply["text"] or "早上好" in reply["text"]
+    assert reply["options"][0].startswith("1. ")
+    assert len(reply["options"]) == 8
+
+
+def test_simulate_users_and_bad_lines() -> None:
+    lines = [
+        {"user": "a", "text": "你好"},
+        {"user": "b", "text": "你好"},
+        {"user": "c", "text": "你好", "unbound": True},
+    ]
+    stdin = "\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\nnot json\n"
+    result = yinling("simulate", "--now", NOW, stdin=stdin)
+    out = [json.loads(x) for x in result.stdout.splitlines()]
+    assert len(out) == 4
+    assert "张老" in out[0]["replies"][0]["text"]
+    assert "王老" in out[1]["replies"][0]["text"]  # a distinct demo retiree
+    assert "姓名" in out[2]["replies"][0]["text"]  # unbound: asked to register
+    assert "error" in out[3]
+
+
+def test_nlu_parse_issue_examples() -> None:
+    stdin = "我老伴昨天摔了一跤现在起不来\n下礼拜三想去省人民医院看看心内科\n"
+    result = yinling("nlu", "parse", "--now", NOW, stdin=stdin)
+    assert result.returncode == 0, result.stderr
+    first, second = (json.loads(x) for x in result.stdout.splitlines())
+    assert first["intent"]["name"] == "sos"
+    assert second["intent"]["name"] == "medical_escort"
+    assert {("date", "2026-11-25"), ("hospital", "省人民医院"), ("department", "心内科")} <= {
+        (e["entity"], e["value"]) for e in second["entities"]
+    }
+
+
+def test_nlu_evaluate_prints_the_figures() -> None:
+    result = yinling("nlu", "evaluate", "--data", "tests/nlu/heldout.jsonl", "--now", NOW)
+    assert result.returncode == 0, result.stderr
+    for label in ("intent accuracy", "macro F1", "sos recall", "confusions", "date", "hospital"):
+        assert label in result.stdout
