@@ -34,7 +34,7 @@ GUARD_CONFIDENCE = 0.95
 VETOED_CONFIDENCE = 0.02
 # Sources whose change must retrain the cached model.
 _CODE_FILES = ("features.py", "model.py", "entities.py", "engine.py")
-_SVM_C = 0.5
+_SVM_C = 1.0
 
 
 class Parser(Protocol):
@@ -50,6 +50,10 @@ class Parser(Protocol):
 
     def add_lookup(self, entity: str, table: Mapping[str, str]) -> None:
         """Teach the entity extractor names known at run time (surface form -> value)."""
+        ...
+
+    def tokenize(self, text: str) -> list[str]:
+        """jieba words of a text, as the engine segments them (for search)."""
         ...
 
 
@@ -210,6 +214,10 @@ class EmbeddedEngine:
     async def aparse(self, text: str, now: datetime | None = None) -> ParseDict:
         """Same as :meth:`parse`; in-process parsing takes well under a millisecond."""
         return self.parse(text, now)
+
+    def tokenize(self, text: str) -> list[str]:
+        """jieba words of a text (normalised), for search over documents."""
+        return self.featurizer.tokens("".join(normalize(text).split()))
 
 
 def apply_guard(clean: str, ranking: list[IntentDict]) -> list[IntentDict]:

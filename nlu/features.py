@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import itertools
 import logging
-import math
 from collections.abc import Iterable
 from typing import Any
 
 import jieba
 
-from nlu.normalize import is_cjk, normalize
+from nlu.normalize import normalize
 
 __all__ = ["Featurizer", "fuzzy_syllable"]
 
@@ -116,14 +115,7 @@ class Featurizer:
         syl = self.syllables(clean)
         feats.extend("p=" + s for s in syl)
         feats.extend("p=" + a + "_" + b for a, b in itertools.pairwise(syl))
+        if clean:
+            # How a message starts and ends ("帮我…", "…吗") says much about its intent.
+            feats.extend(("b=" + clean[:2], "e=" + clean[-2:], "b1=" + clean[0], "e1=" + clean[-1]))
         return feats
-
-
-def has_cjk(text: str) -> bool:
-    """True when text holds at least one Chinese character."""
-    return any(is_cjk(ch) for ch in text)
-
-
-def sublinear(count: int) -> float:
-    """sklearn's sublinear term frequency."""
-    return 1.0 + math.log(count)

@@ -38,6 +38,10 @@ class RasaParser:
         """Names known at run time go to our own extractor, which Rasa's answer is merged with."""
         self.fallback.add_lookup(entity, table)
 
+    def tokenize(self, text: str) -> list[str]:
+        """Words as the embedded engine segments them."""
+        return self.fallback.tokenize(text)
+
     def _merge(self, text: str, remote: dict[str, Any], now: datetime) -> ParseDict:
         answer = as_parse_dict(remote)
         clean = normalize(text)
