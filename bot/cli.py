@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import sys
 from collections.abc import Callable, Coroutine
@@ -76,7 +75,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run(coro: Coroutine[Any, Any, Any]) -> Any:
-    return asyncio.run(coro)
+    import uvloop  # noqa: PLC0415 - the event loop `yinling serve` runs on too (via uvicorn)
+
+    return uvloop.run(coro)
 
 
 async def _console(args: argparse.Namespace, settings: Settings, url: str) -> None:

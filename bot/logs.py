@@ -59,7 +59,12 @@ def configure_logging(fmt: str = "console", level: str = "INFO") -> None:
         _mask_processor,
     ]
     structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        # Drop lines below the level before any processor runs (one per message matters).
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *shared,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
@@ -74,5 +79,5 @@ def configure_logging(fmt: str = "console", level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("jieba", "httpx", "asyncio", "aiosqlite", "alembic"):
+    for noisy in ("jieba", "httpx", "asyncio", "aiosqlite", "alembic", "bm25s"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

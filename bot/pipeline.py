@@ -29,11 +29,12 @@ from handlers.base import Ctx, Reply, ServiceConfig, Turn
 from handlers.wording import apology, menu_reply
 from nlu.engine import Parser
 from storage.db import AsyncSession
-from storage.models import MessageRecord
-from storage.state import Conversation, StateStore
+from storage.identity import IdentityCache
+from storage.models import ChannelAccount, MessageRecord, Person
+from storage.state import Conversation, MessageKey, StateStore
 from storage.uow import UnitOfWork
 
-__all__ = ["Pipeline", "option_number", "turn_from_payload"]
+__all__ = ["Pipeline", "option_by_label", "option_number", "turn_from_payload"]
 
 log = structlog.get_logger("yinling.pipeline")
 
@@ -61,6 +62,24 @@ def option_number(text: str) -> int | None:
     if core.isdigit() and len(core) <= 2:  # noqa: PLR2004
         return int(core)
     return _NUMERALS.get(core)
+
+
+def option_by_label(text: str, labels: list[str]) -> int | None:
+    """The option whose label was typed out instead of its number ("医院", "上午")."""
+    typed = unicodedata.normalize("NFKC", text).strip().strip(_OPTION_TRIM)
+    if len(typed) < 2:  # noqa: PLR2004 - one character is too little to go on
+        return None
+    shown = [unicodedata.normalize("NFKC", label) for label in labels]
+    exact = [i for i, label in enumerate(shown, 1) if label == typed]
+    if exact:
+        return exact[0]
+    # A label typed in part: its beginning ("太极拳班" for "太极拳班 11月26日…"), or most of it.
+    close = [
+        i
+        for i, label in enumerate(shown, 1)
+        if label.startswith(typed) or (typed in label and 2 * len(typed) >= len(label))
+    ]
+    return close[0] if len(close) == 1 else None
 
 
 def turn_from_payload(raw: str, text: str, kind: str) -> Turn:
@@ -126,6 +145,7 @@ class Pipeline:
         self.dedup_seconds = dedup_seconds
         self.state_seconds = state_seconds
         self.duplicate_wait = duplicate_wait
+        self.identities = IdentityCache()
 
     async def refresh_lookups(self, now: datetime) -> None:
         """Teach the NLU the hospitals and activities currently in the database."""
@@ -140,25 +160,22 @@ class Pipeline:
     async def handle(self, msg: InboundMessage) -> Response:
         """Handle one inbound message and return the replies to send."""
         started = time.perf_counter()
-        first = await self.store.claim(msg.channel, msg.user_id, msg.message_id, self.dedup_seconds)
-        if not first:
+        key = MessageKey(msg.channel, msg.user_id, msg.message_id)
+        if not await self.store.claim(key, self.dedup_seconds):
             self.metrics.duplicates.labels(msg.channel).inc()
-            cached = await self.store.wait_answer(
-                msg.channel, msg.user_id, msg.message_id, self.duplicate_wait
-            )
+            cached = await self.store.wait_answer(key, self.duplicate_wait)
             log.info("message_duplicate", channel=msg.channel, message_id=msg.message_id)
             return Response.from_json(cached) if cached else Response((), duplicate=True)
         conversation = f"{msg.channel}:{msg.user_id}"
         async with self.store.locked(conversation):
             conv = await self.store.load(conversation)
             outcome = await self._handle_locked(msg, conv)
-            await self.store.save(conversation, outcome.conv, self.state_seconds)
-        response = Response(
-            tuple(outcome.replies), tuple(outcome.events), outcome.turn.intent or None
-        )
-        await self.store.remember_answer(
-            msg.channel, msg.user_id, msg.message_id, response.to_json(), self.dedup_seconds
-        )
+            response = Response(
+                tuple(outcome.replies), tuple(outcome.events), outcome.turn.intent or None
+            )
+            await self.store.finish(
+                conversation, outcome.conv, key, response.to_json(), self.state_seconds
+            )
         elapsed = time.perf_counter() - started
         self.metrics.messages.labels(msg.channel, outcome.turn.intent or "none").inc()
         self.metrics.latency.labels(msg.channel).observe(elapsed)
@@ -176,10 +193,23 @@ class Pipeline:
         )
         return response
 
+    async def _identify(
+        self, uow: UnitOfWork, msg: InboundMessage
+    ) -> tuple[ChannelAccount | None, Person | None]:
+        cached = self.identities.get(msg.channel, msg.user_id)
+        if cached is not None:
+            return cached
+        account, person = await uow.accounts.identify(msg.channel, msg.user_id)
+        if account is not None and person is not None:
+            self.identities.put(msg.channel, msg.user_id, (account, person))
+        return account, person
+
     async def _understand(self, msg: InboundMessage, conv: Conversation, text: str) -> Turn:
         if msg.payload:
             return turn_from_payload(msg.payload, text, msg.kind)
         number = option_number(text) if conv.options else None
+        if number is None and conv.options:
+            number = option_by_label(text, conv.labels)
         if number is not None and 1 <= number <= len(conv.options):
             return turn_from_payload(conv.options[number - 1], text, msg.kind)
         if not _usable(text):
@@ -224,21 +254,22 @@ class Pipeline:
         turn = await self._understand(msg, conv, text)
         try:
             async with UnitOfWork(self.sessions) as uow:
-                account = await uow.accounts.find(msg.channel, msg.user_id)
-                person = None
-                if account is not None and account.active and account.person_id is not None:
-                    person = await uow.people.get(account.person_id)
+                account, person = await self._identify(uow, msg)
                 ctx = Ctx(
-                    now, turn, uow, conv, msg.channel, msg.user_id, account, person, self.config
-                )
+                    now, turn, uow, conv, msg.channel, msg.user_id, account, person, self.config,
+                    tokenize=self.parser.tokenize,
+                )  # fmt: skip
                 replies = self._bad_input(msg, text, turn) or await route(ctx)
                 # "2" next time picks option 2 of the last options shown.
                 shown = [r for r in replies if r.options]
                 conv.options = [o.payload for o in shown[-1].options] if shown else []
+                conv.labels = [o.label for o in shown[-1].options] if shown else []
                 if notes:
                     replies = [Reply("\n".join(notes)), *replies]
-                self._log(uow, msg, text, ctx, replies)
+                await self._log(uow, msg, text, ctx, replies)
                 await uow.commit()
+            if any(e.type == "account_bound" for e in ctx.events):
+                self.identities.forget(msg.channel, msg.user_id)
             person_id = person.id if person else None
             return _Outcome(replies, [e.to_dict() for e in ctx.events], conv, turn, person_id)
         except Exception:
@@ -251,46 +282,67 @@ class Pipeline:
                 [apology(self.config)], [], Conversation.from_json(before), turn, None, True
             )
 
-    def _log(
+    async def _log(
         self, uow: UnitOfWork, msg: InboundMessage, text: str, ctx: Ctx, replies: Sequence[Reply]
     ) -> None:
-        account_id = ctx.account.id if ctx.account else None
-        person_id = ctx.person.id if ctx.person else None
-        common = {
+        """The message and its replies, in one statement, in the message's transaction."""
+        common: dict[str, Any] = {
             "channel": msg.channel,
             "external_user_id": msg.user_id,
-            "account_id": account_id,
-            "person_id": person_id,
+            "account_id": ctx.account.id if ctx.account else None,
+            "person_id": ctx.person.id if ctx.person else None,
+            "created_at": ctx.now,
+            "message_id": None,
+            "media_id": None,
+            "intent": None,
+            "confidence": None,
+            "error": False,
         }
-        uow.messages.add(
-            MessageRecord(
+        rows = [
+            {
                 **common,
-                message_id=msg.message_id,
-                direction="in",
-                kind=msg.kind,
-                text=text or msg.payload,
-                media_id=msg.media_id,
-                intent=ctx.turn.intent or None,
-                confidence=ctx.turn.confidence,
-                created_at=ctx.now,
-            )
-        )
+                "message_id": msg.message_id,
+                "direction": "in",
+                "kind": msg.kind,
+                "text": text or msg.payload,
+                "media_id": msg.media_id,
+                "intent": ctx.turn.intent or None,
+                "confidence": ctx.turn.confidence,
+            }
+        ]
         for reply in replies:
             options = "".join(f"\n{i}. {o.label}" for i, o in enumerate(reply.options, 1))
-            uow.messages.add(
-                MessageRecord(
-                    **common,
-                    direction="out",
-                    kind="text",
-                    text=reply.text + options,
-                    created_at=ctx.now,
-                )
-            )
+            out = {"direction": "out", "kind": "text", "text": reply.text + options}
+            rows.append({**common, **out})
+        await uow.messages.add_many(rows)
 
     async def _log_failure(self, msg: InboundMessage, text: str, turn: Turn) -> None:
-        """Keep the message even though handling it failed (nothing else is written)."""
+        """Keep the message and put a person on the conversation; the handler wrote nothing."""
         try:
             async with UnitOfWork(self.sessions) as uow:
+                account, person = await uow.accounts.identify(msg.channel, msg.user_id)
+                recent = await uow.messages.recent(msg.channel, msg.user_id, limit=10)
+                transcript = [
+                    {"at": m.created_at.isoformat(), "direction": m.direction, "text": m.text}
+                    for m in recent
+                ]
+                transcript.append(
+                    {"at": msg.received_at.isoformat(), "direction": "in", "text": text}
+                )
+                await uow.requests.create(
+                    "handoff",
+                    now=msg.received_at,
+                    actor="system",
+                    person_id=person.id if person else None,
+                    status="open",
+                    account_id=account.id if account else None,
+                    details={
+                        "reason": "error",
+                        "channel": msg.channel,
+                        "external_id": msg.user_id,
+                        "transcript": transcript,
+                    },
+                )
                 uow.messages.add(
                     MessageRecord(
                         channel=msg.channel,

@@ -14,7 +14,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from handlers import binding, chat, flows, handoff, sos, texts
+from handlers import (
+    activities,
+    binding,
+    chat,
+    eldercare,
+    flows,
+    handoff,
+    medical,
+    policy,
+    records,
+    sos,
+    texts,
+)
 from handlers.base import Ctx, Handler, Option, Reply, Turn, payload
 from handlers.flows import Flow
 from handlers.wording import menu_reply
@@ -26,7 +38,18 @@ SOS_CONFIDENCE = 0.5
 # Below this, an intent is not offered as a choice in a clarifying question.
 OFFER_CONFIDENCE = 0.08
 
-FLOWS: Mapping[str, Flow] = {flow.name: flow for flow in (binding.BINDING,)}
+FLOWS: Mapping[str, Flow] = {
+    flow.name: flow
+    for flow in (
+        binding.BINDING,
+        medical.ESCORT,
+        medical.ADMISSION,
+        medical.CLAIM,
+        eldercare.CARE,
+        activities.SIGNUP,
+        activities.CANCEL,
+    )
+}
 
 
 async def _stop(ctx: Ctx) -> list[Reply]:
@@ -64,6 +87,15 @@ ROUTES: Mapping[str, Handler] = {
     "resume": _resume,
     "sos": sos.sos,
     "human_agent": handoff.handoff,
+    "medical_escort": medical.escort,
+    "hospital_admission": medical.admission,
+    "reimbursement": medical.reimbursement,
+    "eldercare_booking": eldercare.eldercare,
+    "activity_list": activities.activity_list,
+    "activity_signup": activities.signup,
+    "booking_cancel": activities.booking_cancel,
+    "my_records": records.my_records,
+    "policy_question": policy.policy_question,
 }
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from bot.metrics import Metrics
@@ -78,7 +78,14 @@ async def open_runtime(
         async with UnitOfWork(sessions) as uow:
             await seed_demo(uow, now or datetime.now(UTC))
             await uow.commit()
-    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    # A blocking pool: under a burst, callers wait for a connection instead of failing.
+    redis = (
+        Redis(
+            connection_pool=BlockingConnectionPool.from_url(settings.redis_url, max_connections=64)
+        )
+        if settings.redis_url
+        else None
+    )
     store: StateStore = (
         RedisStore(redis, Keys(settings.redis_prefix)) if redis is not None else MemoryStore()
     )

@@ -9,6 +9,7 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from handlers import texts
 from handlers.events import Event
 from nlu.result import EntityDict
 from storage.models import ChannelAccount, Person
@@ -76,7 +77,7 @@ class Turn:
 class ServiceConfig:
     """The bureau's settings that handlers need (filled from ``bot.settings``)."""
 
-    bureau: str = "市委老干部局"
+    bureau: str = texts.DEFAULT_BUREAU
     hotline: str = "0512-65000000"
     honorific: str = "lao"  # lao: 张老 | tongzhi: 张建国同志
     office_open: time = time(8, 30)
@@ -100,6 +101,7 @@ class Ctx:
     account: ChannelAccount | None
     person: Person | None
     config: ServiceConfig
+    tokenize: Callable[[str], list[str]] = list  # words of a text (the NLU's segmenter)
     events: list[Event] = field(default_factory=list)
 
     def emit(self, event: Event) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from handlers import texts
+from handlers import phrases, texts
 from handlers.base import Ctx, Reply
 from handlers.events import AccountBound, BindingFailed
 from handlers.flows import Flow, Rejection, Slot, Slots, ask_again
@@ -18,21 +18,20 @@ from storage.repos import digits
 __all__ = ["BINDING", "MAX_ATTEMPTS", "welcome"]
 
 MAX_ATTEMPTS = 3
-_NAME_PREFIX = re.compile(r"^(?:我叫|我是|我的名字是|我的名字叫|名字是|名字叫|姓名是|姓名|本人|叫)")
 _NAME = re.compile(r"^[\u4e00-\u9fff·]{2,5}$")
 _NOT_NAMES = {"greet", "thanks_bye", "affirm", "deny", "stop", "human_agent", "sos"}
 
 
 def _parse_name(ctx: Ctx, text: str) -> str | None:
-    cleaned = re.sub(r"[\s，。,.!！?？:：]", "", text)
-    explicit = bool(_NAME_PREFIX.match(cleaned))
+    cleaned = phrases.NAME_PUNCTUATION.sub("", text)
+    explicit = bool(phrases.NAME_PREFIX.match(cleaned))
     if (
         not explicit
         and ctx.turn.intent in _NOT_NAMES
         and ctx.turn.confidence >= ctx.config.confidence_threshold
     ):
         return None  # "你好", "好的" or "救命" is not a name
-    cleaned = _NAME_PREFIX.sub("", cleaned)
+    cleaned = phrases.NAME_PREFIX.sub("", cleaned)
     cleaned = re.sub(r"\d+", "", cleaned)
     return cleaned if _NAME.match(cleaned) else None
 
@@ -66,7 +65,7 @@ async def _complete(ctx: Ctx, slots: Slots) -> list[Reply]:
         if attempts >= MAX_ATTEMPTS:
             await create_handoff(ctx, "binding")
             when = when_answered(ctx.local_now, ctx.config)
-            return [Reply(texts.BIND_GIVE_UP.format(hotline=ctx.config.hotline) + f"\n{when}。")]
+            return [Reply(texts.BIND_GIVE_UP.format(hotline=ctx.config.hotline, when=when))]
         prefix = texts.BIND_NOT_FOUND.format(name=name, phone=mask_phone(phone))
         return await ask_again(ctx, BINDING, {"attempts": attempts}, prefix)
     account = await ctx.uow.accounts.bind(ctx.channel, ctx.external_id, person.id, ctx.now)
@@ -78,14 +77,18 @@ async def _complete(ctx: Ctx, slots: Slots) -> list[Reply]:
     return [menu_reply(f"{hello}\n{texts.MENU_PROMPT}", ctx.config)]
 
 
+async def _no_summary(ctx: Ctx, slots: Slots) -> str:
+    return ""  # binding writes nothing the user must confirm
+
+
 BINDING = Flow(
     name="binding",
-    title="身份登记",
+    title=texts.BIND_TITLE,
     slots=(
         Slot("name", texts.BIND_SLOT_NAME, _ask_name, entity="person_name", parse=_parse_name),
         Slot("phone", texts.BIND_SLOT_PHONE, _ask_phone, parse=_parse_phone, validate=_check_phone),
     ),
-    summary=lambda ctx, slots: "",
+    summary=_no_summary,
     complete=_complete,
     confirm=False,
 )
@@ -95,8 +98,8 @@ async def welcome(ctx: Ctx) -> list[Reply]:
     """First contact from an unknown user: greet and start binding with what they said."""
     slots: Slots = {}
     text = ctx.turn.text or ""
-    if _NAME_PREFIX.match(text.strip()):
-        name = _parse_name(ctx, re.split(r"[\s，,。;；\d]", text.strip())[0])
+    if phrases.NAME_PREFIX.match(text.strip()):
+        name = _parse_name(ctx, phrases.NAME_SPLIT.split(text.strip())[0])
         if name:
             slots["name"] = name
     phone = ctx.turn.values("phone")

@@ -27,6 +27,7 @@ __all__ = [
     "Rejection",
     "Slot",
     "Slots",
+    "Validate",
     "ask_again",
     "continue_flow",
     "reprompt",
@@ -55,6 +56,7 @@ Ask = Callable[[Ctx, Slots], Awaitable[Reply]]
 Pick = Callable[[Ctx, list[str]], Any]
 Parse = Callable[[Ctx, str], Any]
 Validate = Callable[[Ctx, Any, Slots], Awaitable[Rejection | None]]
+Normalize = Callable[[Ctx, Any], Awaitable[Any]]
 Needed = Callable[[Ctx, Slots], bool]
 Default = Callable[[Ctx, Slots], Any]
 
@@ -69,6 +71,7 @@ class Slot:
     entity: str | None = None  # entity type that fills it (default: the slot's name)
     pick: Pick | None = None  # which of several entity values to take
     parse: Parse | None = None  # read a free-text answer when this slot was asked
+    normalize: Normalize | None = None  # e.g. an activity's name -> its id
     validate: Validate | None = None
     needed: Needed | None = None  # default: always
     default: Default | None = None  # filled without asking when this returns a value
@@ -85,7 +88,7 @@ class Flow:
     name: str
     title: str
     slots: tuple[Slot, ...]
-    summary: Callable[[Ctx, Slots], str]
+    summary: Callable[[Ctx, Slots], Awaitable[str]]
     complete: Callable[[Ctx, Slots], Awaitable[list[Reply]]]
     confirm: bool = True
     slot_map: dict[str, Slot] = field(init=False, default_factory=dict)
@@ -121,6 +124,8 @@ async def _fill(
         value = _candidate(ctx, slot)
         if value is None and slot.name == asked and slot.parse and ctx.turn.text:
             value = slot.parse(ctx, ctx.turn.text)
+        if value is not None and slot.normalize is not None:
+            value = await slot.normalize(ctx, value)
         if value is None or slots.get(slot.name) == value:
             continue
         rejection = await slot.validate(ctx, value, slots) if slot.validate else None
@@ -166,7 +171,7 @@ async def _advance(ctx: Ctx, flow: Flow, prefix: str = "") -> list[Reply]:
     if flow.confirm:
         conv.step = "confirm"
         options = _confirm_options()
-        summary = texts.CONFIRM_QUESTION.format(summary=flow.summary(ctx, conv.slots))
+        summary = texts.CONFIRM_QUESTION.format(summary=await flow.summary(ctx, conv.slots))
         return [Reply(f"{prefix}\n{summary}" if prefix else summary, options)]
     return await _complete(ctx, flow)
 
@@ -222,7 +227,7 @@ async def continue_flow(ctx: Ctx, flow: Flow) -> list[Reply] | None:
 
 
 def _which_to_change(ctx: Ctx, flow: Flow) -> list[Reply]:
-    changeable = [s for s in flow.slots if s.name in ctx.conv.slots and s.default is None]
+    changeable = [s for s in flow.slots if s.name in ctx.conv.slots]
     options = (
         *(Option(slot.label, payload("change", slot=slot.name)) for slot in changeable),
         Option(texts.CONFIRM_CANCEL, payload("stop")),

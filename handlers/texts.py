@@ -11,6 +11,7 @@ from typing import Final
 
 # ---------------------------------------------------------------- common
 MENU_PROMPT: Final = "请回复数字选择服务："
+LIST_SEPARATOR: Final = "、"
 MENU_ITEMS: Final = (
     ("看病陪诊（绿色通道）", "medical_escort"),
     ("住院报备", "hospital_admission"),
@@ -23,7 +24,7 @@ MENU_ITEMS: Final = (
 )
 SOS_HINT: Final = "紧急情况请直接回复“求助”，或拨打 {hotline}。"
 SORRY: Final = (
-    "对不起，系统出了点问题，您的消息已经记下了。\n请稍后再试，或拨打 {hotline} 找工作人员。"
+    "对不起，系统出了点问题。您的消息已经记下，工作人员会联系您。\n急事请拨打 {hotline}。"
 )
 GREETING_MORNING: Final = "早上好"
 GREETING_DAY: Final = "您好"
@@ -34,7 +35,9 @@ ADDRESS_UNKNOWN: Final = "您"
 WEEKDAYS: Final = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
 DATE_FORMAT: Final = "{month}月{day}日（{weekday}）"
 PARTS_OF_DAY: Final = {"morning": "上午", "afternoon": "下午", "evening": "晚上"}
-BENEFICIARY: Final = {"self": "您本人", "spouse": "您的老伴"}
+BENEFICIARY: Final = {"self": "您本人", "spouse": "您的老伴", "both": "您和老伴"}
+BENEFICIARY_OF: Final = {"self": "{name}本人", "spouse": "{name}的老伴", "both": "{name}和老伴"}
+DEFAULT_BUREAU: Final = "市委老干部局"
 
 # ------------------------------------------------------------- bad input
 EMPTY: Final = "没有收到文字。请说说您要办的事，或回复数字选择服务："
@@ -67,7 +70,7 @@ MENU_AGAIN: Final = "好的。需要时请回复数字选择服务："
 CONFIRM_YES: Final = "确认"
 CONFIRM_CHANGE: Final = "要修改"
 CONFIRM_CANCEL: Final = "不办了"
-CONFIRM_QUESTION: Final = "请核对：\n{summary}\n对吗？"
+CONFIRM_QUESTION: Final = "请核对：{summary}\n对吗？"
 CHANGE_WHICH: Final = "请问要改哪一项？"
 STOPPED: Final = "好的，“{flow}”不办了，没有登记任何事。\n需要时请回复数字选择服务："
 FLOW_EXPIRED: Final = "刚才的“{flow}”等了太久，已经取消了。"
@@ -101,7 +104,156 @@ BIND_BAD_PHONE: Final = "手机号好像不对，请说 11 位的手机号，比
 BIND_NOT_FOUND: Final = (
     "没有找到“{name}”、手机号 {phone} 的登记。\n请再核对一下，重新告诉我您的姓名。"
 )
-BIND_GIVE_UP: Final = "还是没有找到您的登记。已请工作人员联系您帮忙办理。\n急事请拨打 {hotline}。"
+BIND_TITLE: Final = "身份登记"
+BIND_GIVE_UP: Final = (
+    "还是没有找到您的登记。已请工作人员联系您帮忙办理，{when}。\n急事请拨打 {hotline}。"
+)
 BIND_DONE: Final = "{address}，您好！已经认出您了。"
 BIND_SLOT_NAME: Final = "姓名"
 BIND_SLOT_PHONE: Final = "手机号"
+
+# ------------------------------------------------------------- shared slots
+ASK_WHO: Final = "是给您本人，还是给老伴？"
+WHO_SELF: Final = "我本人"
+WHO_SPOUSE: Final = "老伴"
+WHO_BOTH: Final = "我和老伴"
+ONLY_SELF_OR_SPOUSE: Final = "这里只能为您本人或老伴办理。给其他家人办，请回复“人工”。"
+ASK_DATE: Final = "哪一天？请回复数字，或直接说日期，比如“下周三”。"
+ASK_PART: Final = "上午还是下午？"
+PART_MORNING: Final = "上午"
+PART_AFTERNOON: Final = "下午"
+DATE_PAST: Final = "{date}已经过去了，请换一天。"
+DATE_TOO_SOON: Final = "需要至少提前一天预约，请换一天。"
+DATE_TOO_FAR: Final = "只能预约{days}天以内的，请换一天。"
+SLOT_WHO: Final = "为谁办"
+SLOT_DATE: Final = "日期"
+SLOT_TIME: Final = "上午/下午"
+REACH_PERSON: Final = "有问题请回复“人工”。"
+
+# ---------------------------------------------------------------- medical
+ESCORT_TITLE: Final = "看病陪诊"
+ESCORT_ASK_HOSPITAL: Final = "去哪家医院？请回复数字："
+ESCORT_ASK_DEPARTMENT: Final = "看哪个科？比如：心内科、骨科、眼科。不清楚可以回复数字。"
+ESCORT_DEPARTMENT_UNSURE: Final = "不清楚，请工作人员帮我定"
+ESCORT_DEPARTMENT_TBD: Final = "待定（工作人员帮您定）"
+ESCORT_NOT_PARTNER: Final = "“{hospital}”不在绿色通道合作医院里。可以选这些医院："
+ESCORT_NO_DEPARTMENT: Final = "{hospital}没有“{department}”，请换一个科室，比如：{examples}。"
+ESCORT_SLOT_HOSPITAL: Final = "医院"
+ESCORT_SLOT_DEPARTMENT: Final = "科室"
+ESCORT_SUMMARY: Final = "看病陪诊，{hospital} {department}\n{when}，为{who}"
+ESCORT_DONE: Final = (
+    "已登记看病陪诊，编号 {id}。\n工作人员会在就诊前一天联系您。当天请带好医保卡和病历。"
+)
+
+ADMISSION_TITLE: Final = "住院报备"
+ADMISSION_ASK_HOSPITAL: Final = "住在哪家医院？"
+ADMISSION_ASK_SINCE: Final = "哪天住进去的？"
+ADMISSION_TODAY: Final = "今天"
+ADMISSION_YESTERDAY: Final = "昨天"
+ADMISSION_BEFORE: Final = "前天"
+ADMISSION_FUTURE: Final = "{date}还没到。如果是要预约住院，请回复“人工”。"
+ADMISSION_SLOT_HOSPITAL: Final = "医院"
+ADMISSION_SLOT_SINCE: Final = "住院日期"
+ADMISSION_SUMMARY: Final = "住院报备，{who}住在{hospital}{department}\n住院日期：{since}"
+ADMISSION_DONE: Final = (
+    "已报备，编号 {id}。工作人员会在24小时内联系您，安排看望。\n祝早日康复！" + REACH_PERSON
+)
+
+CLAIM_TITLE: Final = "交报销单据"
+CLAIM_STATUS_HEAD: Final = "您的报销：\n{lines}"
+CLAIM_LINE: Final = "{n}. {date}交的单据{amount}：{status}"
+CLAIM_AMOUNT: Final = " {amount}元"
+CLAIM_NONE: Final = "没有查到您的报销记录。要约个时间交单据吗？"
+CLAIM_BOOK: Final = "约时间交单据"
+CLAIM_CHECK: Final = "查报销进度"
+CLAIM_WHICH: Final = "报销要办哪一样？请回复数字："
+CLAIM_STATUSES: Final = {
+    "submitted": "已收到，待审核",
+    "reviewing": "审核中",
+    "approved": "已审核通过，等待打款",
+    "paid": "已打款",
+    "returned": "退回补材料，请联系工作人员",
+}
+CLAIM_SUMMARY: Final = "交报销单据，地点：{place}\n{when}"
+CLAIM_PLACE: Final = "老干部局服务大厅"
+CLAIM_DONE: Final = "已约好，编号 {id}。请带上：发票原件、费用清单、病历、医保卡。\n" + REACH_PERSON
+
+# -------------------------------------------------------------- eldercare
+CARE_TITLE: Final = "上门服务"
+CARE_ASK_SERVICE: Final = "需要哪项上门服务？请回复数字："
+CARE_FULL: Final = "{when}的{service}已经约满了。可以选这些时间："
+CARE_NO_SLOT: Final = "{when}没有安排{service}。可以选这些时间："
+CARE_NOTHING_OPEN: Final = "近两周的{service}都约满了。已请工作人员联系您安排。"
+CARE_SLOT_SERVICE: Final = "服务"
+CARE_SUMMARY: Final = "上门{service}\n{when}，为{who}"
+CARE_RESCHEDULE_SUMMARY: Final = "把{old}的上门{service}\n改到{when}，为{who}"
+CARE_DONE: Final = "已约好上门{service}，编号 {id}。\n服务人员会提前打电话给您。" + REACH_PERSON
+CARE_RACE: Final = "对不起，这个时间刚刚被约满了。可以选这些时间："
+
+# -------------------------------------------------------------- activities
+ACT_LIST_HEAD: Final = "最近的活动（回复数字报名）："
+ACT_LIST_EMPTY: Final = "{when}没有安排活动。"
+ACT_LINE: Final = "{title} {when} {place}，{seats}"
+ACT_SEATS_LEFT: Final = "剩{n}个名额"
+ACT_SEATS_FULL: Final = "已满，可候补"
+ACT_ONLY_LIXIU: Final = "（限离休干部）"
+ACT_TITLE: Final = "活动报名"
+ACT_ASK_WHICH: Final = "报名哪个活动？请回复数字："
+ACT_UNKNOWN: Final = "没有找到“{name}”这个活动。最近的活动有："
+ACT_ASK_WHO: Final = "给谁报名？"
+ACT_NOT_ELIGIBLE: Final = "“{title}”只限离休干部参加，您不在范围内。可以看看别的活动："
+ACT_ALREADY: Final = "{who}已经报过“{title}”了（{status}）。"
+ACT_SLOT_WHICH: Final = "活动"
+ACT_SUMMARY: Final = "报名{title}，{when}，{place}\n参加：{who}{note}"
+ACT_SUMMARY_FULL: Final = "（目前已满，报名后候补）"
+ACT_REGISTERED: Final = "{who}报名成功：{title}，{when}。"
+ACT_WAITLISTED: Final = "{title}已满，{who}排在候补第{position}位，有空位会通知您。"
+ACT_STATUS: Final = {"registered": "已报名", "waitlisted": "候补中"}
+
+# ----------------------------------------------------------------- cancel
+CANCEL_TITLE: Final = "取消预约"
+CANCEL_ASK: Final = "要取消哪一个？请回复数字："
+CANCEL_NOTHING: Final = "您现在没有可以取消的预约。"
+CANCEL_SLOT: Final = "要取消的"
+CANCEL_SUMMARY: Final = "取消{item}"
+CANCEL_DONE: Final = "已取消：{item}。"
+CANCEL_ITEM_ACTIVITY: Final = "{title} {when}（{who}）"
+CANCEL_ITEM_ESCORT: Final = "看病陪诊 {hospital} {when}"
+CANCEL_ITEM_CARE: Final = "上门{service} {when}"
+CANCEL_ITEM_CLAIM: Final = "交报销单据 {when}"
+
+# ---------------------------------------------------------------- records
+RECORDS_HEAD: Final = "您的预约和记录（最新的在前）：\n{lines}"
+RECORDS_NONE: Final = "您现在没有预约或在办的事。"
+RECORDS_ACTIVITY: Final = "{title} {when}，{who}（{status}）"
+RECORDS_REQUEST: Final = "{what}（{status}）"
+RECORDS_WAITLIST: Final = "候补第{position}位"
+RECORDS_MORE: Final = "还有{n}条，请回复“人工”查询。"
+RECORDS_CANCEL_HINT: Final = "要取消请回复“取消预约”。"
+REQUEST_KINDS: Final = {
+    "medical_escort": "看病陪诊",
+    "hospital_admission": "住院报备",
+    "hospital_visit": "住院看望",
+    "reimbursement": "交报销单据",
+    "reimbursement_claim": "报销",
+    "eldercare": "上门服务",
+    "handoff": "找工作人员",
+    "sos": "紧急求助",
+}
+REQUEST_STATUSES: Final = {
+    "pending": "待安排",
+    "assigned": "已安排工作人员",
+    "booked": "已预约",
+    "reported": "已报备",
+    "open": "处理中",
+    "acknowledged": "已有人处理",
+    "done": "已完成",
+    "cancelled": "已取消",
+}
+
+# ----------------------------------------------------------------- policy
+POLICY_ANSWER: Final = "【{title}】{body}\n出处：{source}"
+POLICY_SOURCE: Final = "{title}，{region}"
+POLICY_RELATED: Final = "相关问题："
+POLICY_UNSURE: Final = "这个问题我不确定，不敢乱说。已请工作人员来回答您，{when}。"
+POLICY_ASK: Final = "请问您想了解哪方面的政策？比如：离休费、护理费、看病报销、异地居住。"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from handlers import texts
+from handlers import phrases, texts
 from handlers.base import Ctx, Option, Reply, ServiceConfig, payload
 from storage.models import Person
 
@@ -19,23 +19,10 @@ __all__ = [
     "menu_reply",
 ]
 
-_COMPOUND_SURNAMES = (
-    "欧阳",
-    "司马",
-    "诸葛",
-    "上官",
-    "东方",
-    "皇甫",
-    "尉迟",
-    "公孙",
-    "慕容",
-    "夏侯",
-)
-
 
 def surname(name: str) -> str:
     """The family name of a Chinese name."""
-    return next((s for s in _COMPOUND_SURNAMES if name.startswith(s)), name[:1])
+    return next((s for s in phrases.COMPOUND_SURNAMES if name.startswith(s)), name[:1])
 
 
 def address(person: Person | None, config: ServiceConfig) -> str:
@@ -93,5 +80,7 @@ def apology(config: ServiceConfig) -> Reply:
 
 
 def ctx_address(ctx: Ctx) -> str:
-    """Address the person of a context."""
+    """Address the writer: the retiree by honorific, a family member simply as 您."""
+    if ctx.account is not None and ctx.account.role != "retiree":
+        return texts.ADDRESS_UNKNOWN
     return address(ctx.person, ctx.config)

@@ -71,6 +71,10 @@ class ActivityRepo:
         )
         return list(rows)
 
+    async def registration(self, registration_id: int) -> Registration | None:
+        """One registration by id."""
+        return await self.session.get(Registration, registration_id)
+
     async def live_registration(
         self, activity_id: int, person_id: int, attendee: str
     ) -> Registration | None:

@@ -83,8 +83,10 @@ def make_engine(url: str, pool_size: int = 10, echo: bool = False) -> AsyncEngin
         engine = create_async_engine(url, echo=echo, poolclass=NullPool)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
+    # No pre-ping: it costs a round trip per message; stale connections are recycled
+    # instead, and a message that meets a broken one is answered with an apology.
     return create_async_engine(
-        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800
     )
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, func, insert, select, update
 
 from storage.db import AsyncSession
 from storage.models import (
@@ -21,6 +21,7 @@ from storage.models import (
 
 __all__ = ["AccountRepo", "AuditRepo", "MessageRepo", "PeopleRepo", "RequestRepo", "StaffRepo"]
 
+_MESSAGE_LOG = cast(Table, MessageRecord.__table__)
 # Statuses after which a request needs nothing more.
 CLOSED_STATUSES = frozenset({"done", "cancelled", "resolved", "closed", "rejected"})
 
@@ -85,6 +86,22 @@ class AccountRepo:
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def identify(
+        self, channel: str, external_id: str
+    ) -> tuple[ChannelAccount | None, Person | None]:
+        """The account of a channel user and the person it is bound to, in one query."""
+        row = (
+            await self.session.execute(
+                select(ChannelAccount, Person)
+                .outerjoin(Person, Person.id == ChannelAccount.person_id)
+                .where(ChannelAccount.channel == channel, ChannelAccount.external_id == external_id)
+            )
+        ).first()
+        if row is None:
+            return None, None
+        account, person = row
+        return account, person if account.active else None
 
     async def find(self, channel: str, external_id: str) -> ChannelAccount | None:
         """The account of a channel user, if known."""
@@ -238,6 +255,11 @@ class MessageRepo:
     def add(self, record: MessageRecord) -> None:
         """Log one message (written with the message's transaction)."""
         self.session.add(record)
+
+    async def add_many(self, rows: list[dict[str, Any]]) -> None:
+        """Log several messages in one statement (a message and its replies)."""
+        # A Core insert: no ORM objects are needed for log rows.
+        await self.session.execute(insert(_MESSAGE_LOG), rows)
 
     async def recent(
         self, channel: str, external_user_id: str, limit: int = 10

@@ -12,7 +12,7 @@ import json
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -21,7 +21,16 @@ from redis.exceptions import RedisError
 
 from storage.keys import Keys
 
-__all__ = ["Conversation", "MemoryStore", "RedisStore", "StateStore"]
+__all__ = ["Conversation", "MemoryStore", "MessageKey", "RedisStore", "StateStore"]
+
+
+@dataclass(frozen=True, slots=True)
+class MessageKey:
+    """A platform message: de-duplicated by sender and the platform's id, never by content."""
+
+    channel: str
+    sender: str
+    message_id: str
 
 
 @dataclass(slots=True)
@@ -32,6 +41,7 @@ class Conversation:
     step: str | None = None  # what the flow is waiting for
     slots: dict[str, Any] = field(default_factory=dict)
     options: list[str] = field(default_factory=list)  # payloads of the numbered options shown
+    labels: list[str] = field(default_factory=list)  # and their labels
     suspended: dict[str, Any] | None = None  # a flow interrupted by an emergency
     misses: int = 0  # low-confidence turns in a row
     location: dict[str, Any] | None = None  # last shared location
@@ -51,11 +61,13 @@ class Conversation:
         self.step = None
         self.slots = {}
         self.options = []
+        self.labels = []
         self.expires_at = None
 
     def to_json(self) -> str:
         """Serialise."""
-        return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
+        fields = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        return json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> Conversation:
@@ -80,19 +92,17 @@ class StateStore(Protocol):
         """Store the state for ``ttl`` seconds."""
         ...
 
-    async def claim(self, channel: str, sender: str, message_id: str, ttl: int) -> bool:
+    async def finish(
+        self, conversation: str, state: Conversation, message: MessageKey, answer: str, ttl: int
+    ) -> None:
+        """Store the state and the message's answer (for its retries) together."""
+        ...
+
+    async def claim(self, message: MessageKey, ttl: int) -> bool:
         """True for the first claim of a platform message id, False for every repeat."""
         ...
 
-    async def remember_answer(
-        self, channel: str, sender: str, message_id: str, answer: str, ttl: int
-    ) -> None:
-        """Keep the answer to a message for its retries."""
-        ...
-
-    async def wait_answer(
-        self, channel: str, sender: str, message_id: str, seconds: float
-    ) -> str | None:
+    async def wait_answer(self, message: MessageKey, seconds: float) -> str | None:
         """The answer to a message once its first handler has stored it, waiting ``seconds``."""
         ...
 
@@ -132,9 +142,20 @@ class MemoryStore:
         """Store the state for ``ttl`` seconds."""
         self._states[conversation] = (time.monotonic() + ttl, state.to_json())
 
-    async def claim(self, channel: str, sender: str, message_id: str, ttl: int) -> bool:
+    async def finish(
+        self, conversation: str, state: Conversation, message: MessageKey, answer: str, ttl: int
+    ) -> None:
+        """Store the state and the answer; wake anyone waiting for the answer."""
+        await self.save(conversation, state, ttl)
+        key = self._keys.seen(message.channel, message.sender, message.message_id)
+        self._answers[key] = (time.monotonic() + ttl, answer)
+        event = self._answered.pop(key, None)
+        if event is not None:
+            event.set()
+
+    async def claim(self, message: MessageKey, ttl: int) -> bool:
         """True for the first claim of a platform message id."""
-        key = self._keys.seen(channel, sender, message_id)
+        key = self._keys.seen(message.channel, message.sender, message.message_id)
         now = time.monotonic()
         if self._seen.get(key, 0.0) > now:
             return False
@@ -142,21 +163,9 @@ class MemoryStore:
         self._answered[key] = asyncio.Event()
         return True
 
-    async def remember_answer(
-        self, channel: str, sender: str, message_id: str, answer: str, ttl: int
-    ) -> None:
-        """Keep the answer for retries and wake anyone waiting for it."""
-        key = self._keys.seen(channel, sender, message_id)
-        self._answers[key] = (time.monotonic() + ttl, answer)
-        event = self._answered.pop(key, None)
-        if event is not None:
-            event.set()
-
-    async def wait_answer(
-        self, channel: str, sender: str, message_id: str, seconds: float
-    ) -> str | None:
+    async def wait_answer(self, message: MessageKey, seconds: float) -> str | None:
         """The stored answer, waiting up to ``seconds`` for it."""
-        key = self._keys.seen(channel, sender, message_id)
+        key = self._keys.seen(message.channel, message.sender, message.message_id)
         event = self._answered.get(key)
         if event is not None:
             try:
@@ -203,22 +212,24 @@ class RedisStore:
         """Store the state for ``ttl`` seconds."""
         await self.redis.set(self.keys.state(conversation), state.to_json(), ex=ttl)
 
-    async def claim(self, channel: str, sender: str, message_id: str, ttl: int) -> bool:
+    async def finish(
+        self, conversation: str, state: Conversation, message: MessageKey, answer: str, ttl: int
+    ) -> None:
+        """Store the state and the answer in one round trip."""
+        answer_key = self.keys.answer(message.channel, message.sender, message.message_id)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.set(self.keys.state(conversation), state.to_json(), ex=ttl)
+            pipe.set(answer_key, answer, ex=ttl)
+            await pipe.execute()
+
+    async def claim(self, message: MessageKey, ttl: int) -> bool:
         """SET NX: exactly one caller wins, whatever the timing."""
-        key = self.keys.seen(channel, sender, message_id)
+        key = self.keys.seen(message.channel, message.sender, message.message_id)
         return bool(await self.redis.set(key, "1", nx=True, ex=ttl))
 
-    async def remember_answer(
-        self, channel: str, sender: str, message_id: str, answer: str, ttl: int
-    ) -> None:
-        """Keep the answer for retries."""
-        await self.redis.set(self.keys.answer(channel, sender, message_id), answer, ex=ttl)
-
-    async def wait_answer(
-        self, channel: str, sender: str, message_id: str, seconds: float
-    ) -> str | None:
+    async def wait_answer(self, message: MessageKey, seconds: float) -> str | None:
         """Poll for the first handler's answer for up to ``seconds``."""
-        key = self.keys.answer(channel, sender, message_id)
+        key = self.keys.answer(message.channel, message.sender, message.message_id)
         deadline = time.monotonic() + seconds
         while True:
             raw = await self.redis.get(key)

@@ -28,13 +28,24 @@ class Harness:
     now: datetime
     channel: str = "test"
     bound: dict[str, int] = field(default_factory=dict)
+    accounts: dict[str, int] = field(default_factory=dict)
+    unbound: set[str] = field(default_factory=set)
 
-    async def bind(self, user: str, person_id: int | None = None) -> int:
+    async def bind(
+        self,
+        user: str,
+        person_id: int | None = None,
+        role: str = "retiree",
+        relation: str | None = None,
+    ) -> int:
         async with UnitOfWork(self.sessions) as uow:
             pid = person_id or (await uow.people.all_ids())[len(self.bound)]
-            await uow.accounts.bind(self.channel, user, pid, self.now)
+            account = await uow.accounts.bind(
+                self.channel, user, pid, self.now, role=role, relation=relation
+            )
             await uow.commit()
         self.bound[user] = pid
+        self.accounts[user] = account.id
         return pid
 
     async def say(

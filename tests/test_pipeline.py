@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import datetime
 
 import pytest
@@ -142,27 +143,32 @@ async def test_a_flow_within_its_time_does_not_expire(bot: Harness) -> None:
     assert "手机" in texts_of(response)
 
 
-async def test_low_confidence_asks_then_hands_over(bot: Harness, config: ServiceConfig) -> None:
-    vague = ["能不能帮个忙", "我要办个事"]
-    for text in vague:  # the precondition: the NLU really is unsure about these
-        parsed = bot.pipeline.parser.parse(text, bot.now)
-        assert parsed["intent"]["confidence"] < config.confidence_threshold, text
-    first = await bot.say("u1", vague[0])
+@pytest.fixture
+def unsure_bot(bot: Harness, config: ServiceConfig) -> Harness:
+    """The same bot, but it trusts no NLU guess below 0.99: every free text is unsure."""
+    strict = replace(config, confidence_threshold=0.99)
+    pipeline = Pipeline(bot.sessions, bot.pipeline.store, bot.pipeline.parser, strict)
+    return Harness(pipeline, bot.sessions, bot.now)
+
+
+async def test_low_confidence_asks_then_hands_over(unsure_bot: Harness) -> None:
+    first = await unsure_bot.say("u1", "我想问问那个事")
     [reply] = first.replies
     assert reply.options[-1].payload == "/human_agent"
-    assert 3 <= len(reply.options) <= 5
-    assert await bot.requests("handoff") == []
-    second = await bot.say("u1", vague[1])
+    assert 2 <= len(reply.options) <= 5
+    assert await unsure_bot.requests("handoff") == []
+    second = await unsure_bot.say("u1", "就是上回说的那个")
     assert [e["type"] for e in second.events] == ["handoff_requested"]
-    [handoff] = await bot.requests("handoff")
+    [handoff] = await unsure_bot.requests("handoff")
     assert handoff.details["reason"] == "unsure"
 
 
-async def test_a_clarifying_choice_is_taken(bot: Harness) -> None:
-    first = await bot.say("u1", "能不能帮个忙")
+async def test_a_clarifying_choice_is_taken(unsure_bot: Harness) -> None:
+    first = await unsure_bot.say("u1", "我想问问那个事")
     labels = [o.label for o in first.replies[0].options]
-    response = await bot.say("u1", str(labels.index("找工作人员") + 1))
+    response = await unsure_bot.say("u1", str(labels.index("找工作人员") + 1))
     assert response.intent == "human_agent"
+    assert len(await unsure_bot.requests("handoff")) == 1
 
 
 async def test_stop_leaves_the_flow(bot: Harness) -> None:
@@ -186,7 +192,10 @@ async def test_a_handler_error_rolls_back_everything(
     response = await bot.say("u1", "你好")
     assert HOTLINE in texts_of(response)
     assert "boom" not in texts_of(response)
-    assert await bot.requests() == []
+    assert await bot.requests("medical_escort") == []
+    [handoff] = await bot.requests("handoff")  # a person takes over the failed conversation
+    assert handoff.details["reason"] == "error"
+    assert handoff.details["transcript"][-1]["text"] == "你好"
     assert await bot.count(MessageRecord, direction="in", error=True) == 1
     assert await bot.count(MessageRecord, text="你好") == 1
     monkeypatch.undo()
@@ -208,13 +217,14 @@ async def test_a_handler_error_rolls_back_everything(
     ],
 )
 async def test_bad_input_gets_a_polite_answer(bot: Harness, text: str, kind: str) -> None:
+    requests_before = await bot.count(ServiceRequest)
     response = await bot.say("u1", text, kind=kind)
     assert response.replies
     answer = texts_of(response)
     assert any("\u4e00" <= ch <= "\u9fff" for ch in answer)
     assert "Traceback" not in answer
     assert "Error" not in answer
-    assert await bot.count(ServiceRequest) == 0
+    assert await bot.count(ServiceRequest) == requests_before
     assert await bot.count(MessageRecord, direction="in") == 1
 
 

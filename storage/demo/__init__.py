@@ -84,14 +84,14 @@ _ACTIVITIES = [
 # (code, name, description)
 _SERVICES = [
     ("cleaning", "打扫卫生", "上门打扫卫生、擦窗、整理房间"),
-    ("haircut", "上门理发", "理发师上门理发、修面"),
+    ("haircut", "理发", "理发师上门理发、修面"),
     ("bathing", "助浴", "护理员上门帮助洗澡"),
     ("meal", "送餐", "送午餐或晚餐上门"),
     ("repair", "家电水电维修", "水管、电灯、电器、门锁小修"),
     ("massage", "推拿理疗", "康复师上门推拿、理疗"),
     ("companionship", "陪伴聊天", "志愿者上门陪伴、读报、聊天"),
     ("counselling", "心理疏导", "心理咨询师上门或电话疏导"),
-    ("nursing", "上门护理", "护士上门量血压、换药、护理"),
+    ("nursing", "护理", "护士上门量血压、换药、护理"),
 ]
 _STAFF = [
     ("王晓明", "13800001001", "duty"),
@@ -162,6 +162,22 @@ async def seed_roster(uow: UnitOfWork, count: int, now: datetime, start: int = 0
     return ids
 
 
+async def _seed_claims(uow: UnitOfWork, now: datetime) -> None:
+    """Two medical-bill claims in the first demo retiree's file, one paid, one in review."""
+    [first] = (await uow.people.all_ids())[:1]
+    for weeks, amount, states in ((6, 1280, ("submitted", "reviewing", "approved", "paid")),
+                                  (2, 356, ("submitted", "reviewing"))):  # fmt: skip
+        filed = now - timedelta(weeks=weeks)
+        claim = await uow.requests.create(
+            "reimbursement_claim", now=filed, actor="staff:demo", person_id=first,
+            status=states[0], details={"amount": amount},
+        )  # fmt: skip
+        for step, state in enumerate(states[1:], 1):
+            await uow.requests.set_status(
+                claim, state, now=filed + timedelta(days=3 * step), actor="staff:demo"
+            )
+
+
 async def seed_demo(uow: UnitOfWork, now: datetime, roster: int = len(_PEOPLE)) -> bool:
     """Fill an empty database with demo data; returns False if it already had people."""
     if await uow.people.count():
@@ -205,6 +221,7 @@ async def seed_demo(uow: UnitOfWork, now: datetime, roster: int = len(_PEOPLE)) 
                         booked=capacity if full else 0,
                     )
                 )
+    await _seed_claims(uow, now)
     for article in load_policy_folder(POLICY_DIR, now):
         await uow.catalog.upsert_policy(article)
     await uow.session.flush()

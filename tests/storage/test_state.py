@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from storage.state import Conversation, MemoryStore, RedisStore
+from storage.state import Conversation, MemoryStore, MessageKey, RedisStore
 
 Store = MemoryStore | RedisStore
 
@@ -28,25 +28,30 @@ async def test_state_expires(store: Store) -> None:
     assert await store.load("c1") == Conversation()
 
 
+M1 = MessageKey("wechat", "u1", "m1")
+
+
 async def test_claim_once_even_when_concurrent(store: Store) -> None:
-    results = await asyncio.gather(*(store.claim("wechat", "u1", "m1", 60) for _ in range(20)))
+    results = await asyncio.gather(*(store.claim(M1, 60) for _ in range(20)))
     assert sorted(results) == [False] * 19 + [True]
-    assert await store.claim("wechat", "u1", "m2", 60)
-    assert await store.claim("wechat", "u2", "m1", 60)  # ids are per sender
+    assert await store.claim(MessageKey("wechat", "u1", "m2"), 60)
+    assert await store.claim(MessageKey("wechat", "u2", "m1"), 60)  # ids are per sender
 
 
 async def test_a_repeat_gets_the_first_answer(store: Store) -> None:
-    assert await store.claim("wechat", "u1", "m1", 60)
+    assert await store.claim(M1, 60)
+    state = Conversation(flow="x")
 
     async def answer_later() -> None:
         await asyncio.sleep(0.1)
-        await store.remember_answer("wechat", "u1", "m1", '{"x": 1}', 60)
+        await store.finish("c1", state, M1, '{"x": 1}', 60)
 
     task = asyncio.create_task(answer_later())
-    assert not await store.claim("wechat", "u1", "m1", 60)
-    assert await store.wait_answer("wechat", "u1", "m1", seconds=2) == '{"x": 1}'
+    assert not await store.claim(M1, 60)
+    assert await store.wait_answer(M1, seconds=2) == '{"x": 1}'
     await task
-    assert await store.wait_answer("wechat", "u1", "m9", seconds=0.05) is None
+    assert await store.load("c1") == state
+    assert await store.wait_answer(MessageKey("wechat", "u1", "m9"), seconds=0.05) is None
 
 
 async def test_lock_serialises_a_conversation(store: Store) -> None:

@@ -1,0 +1,316 @@
+"""Activities: what is coming (numbered, so "2" signs up for the second), sign-ups for
+oneself and/or the spouse with seats and a waitlist, and cancelling any booking."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from handlers import phrases, texts
+from handlers.base import Ctx, Option, Reply, payload
+from handlers.eldercare import service_name
+from handlers.events import ActivitySignedUp, BookingCancelled, WaitlistPromoted
+from handlers.flows import Flow, Rejection, Slot, Slots, start_flow
+from handlers.slots import BOTH, SELF, SPOUSE, who_phrase, who_slot
+from handlers.wording import format_date, format_when, menu_reply
+from storage.activities import AlreadyRegistered
+from storage.models import Activity
+
+__all__ = ["CANCEL", "SIGNUP", "activity_list", "activity_time", "booking_cancel", "signup"]
+
+LIST_SIZE = 6
+CANCELLABLE = {
+    "medical_escort": ("pending", "assigned"),
+    "eldercare": ("booked",),
+    "reimbursement": ("booked",),
+}
+
+
+def activity_time(ctx: Ctx, activity: Activity) -> str:
+    local = activity.starts_at.astimezone(ctx.local_now.tzinfo)
+    return format_when(local.date(), local.strftime("%H:%M"))
+
+
+def _seats(activity: Activity) -> str:
+    left = activity.capacity - activity.seats_taken
+    return texts.ACT_SEATS_LEFT.format(n=left) if left > 0 else texts.ACT_SEATS_FULL
+
+
+def _line(ctx: Ctx, activity: Activity) -> str:
+    line = texts.ACT_LINE.format(
+        title=activity.title,
+        when=activity_time(ctx, activity),
+        place=activity.place,
+        seats=_seats(activity),
+    )
+    return line + (texts.ACT_ONLY_LIXIU if activity.eligibility == "lixiu" else "")
+
+
+def _signup_options(ctx: Ctx, activities: list[Activity]) -> tuple[Option, ...]:
+    return tuple(
+        Option(_line(ctx, a), payload("activity_signup", activity=a.id)) for a in activities
+    )
+
+
+async def _upcoming(ctx: Ctx, limit: int = LIST_SIZE) -> list[Activity]:
+    return await ctx.uow.activities.upcoming(ctx.now, limit=limit)
+
+
+# -------------------------------------------------------------------- list
+async def activity_list(ctx: Ctx) -> list[Reply]:
+    """What is coming, with seats left; a reply of "2" signs up for the second."""
+    upcoming = await _upcoming(ctx, limit=50)
+    days = ctx.turn.values("date")
+    if days:
+        wanted = {date.fromisoformat(d) for d in days}
+        upcoming = [
+            a for a in upcoming if a.starts_at.astimezone(ctx.local_now.tzinfo).date() in wanted
+        ]
+        if not upcoming:
+            when = texts.LIST_SEPARATOR.join(format_date(d) for d in sorted(wanted))
+            later = await _upcoming(ctx)
+            return [
+                Reply(
+                    texts.ACT_LIST_EMPTY.format(when=when) + texts.ACT_LIST_HEAD,
+                    _signup_options(ctx, later),
+                )
+            ]
+    return [Reply(texts.ACT_LIST_HEAD, _signup_options(ctx, upcoming[:LIST_SIZE]))]
+
+
+# ------------------------------------------------------------------ sign-up
+async def _find_activity(ctx: Ctx, value: Any) -> Any:
+    if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
+        return int(value)
+    name = str(value)
+    upcoming = await _upcoming(ctx, limit=50)
+    exact = [a for a in upcoming if a.title == name]
+    close = exact or [a for a in upcoming if name in a.title or a.title in name]
+    return close[0].id if close else name
+
+
+async def _check_activity(ctx: Ctx, value: object, slots: Slots) -> Rejection | None:
+    activity = await ctx.uow.activities.get(value) if isinstance(value, int) else None
+    upcoming = await _upcoming(ctx)
+    if activity is None or activity.starts_at < ctx.now:
+        return Rejection(texts.ACT_UNKNOWN.format(name=value), _signup_options(ctx, upcoming))
+    if activity.eligibility == "lixiu" and (ctx.person is None or ctx.person.category != "lixiu"):
+        others = [a for a in upcoming if a.eligibility != "lixiu"]
+        return Rejection(
+            texts.ACT_NOT_ELIGIBLE.format(title=activity.title), _signup_options(ctx, others)
+        )
+    return None
+
+
+async def _ask_activity(ctx: Ctx, slots: Slots) -> Reply:
+    return Reply(texts.ACT_ASK_WHICH, _signup_options(ctx, await _upcoming(ctx)))
+
+
+def _attendees(who: str) -> tuple[str, ...]:
+    return (SELF, SPOUSE) if who == BOTH else (who,)
+
+
+async def _signup_summary(ctx: Ctx, slots: Slots) -> str:
+    activity = await ctx.uow.activities.get(int(slots["activity"]))
+    assert activity is not None  # checked when the slot was filled  # noqa: S101
+    full = activity.seats_taken + len(_attendees(str(slots["who"]))) > activity.capacity
+    return texts.ACT_SUMMARY.format(
+        title=activity.title,
+        when=activity_time(ctx, activity),
+        place=activity.place,
+        who=who_phrase(ctx, str(slots["who"])),
+        note=texts.ACT_SUMMARY_FULL if full else "",
+    )
+
+
+async def _sign_up(ctx: Ctx, slots: Slots) -> list[Reply]:
+    activity = await ctx.uow.activities.get(int(slots["activity"]))
+    if activity is None or ctx.person is None:
+        return [menu_reply(texts.NOTHING_TO_RESUME, ctx.config)]
+    lines = []
+    for attendee in _attendees(str(slots["who"])):
+        who = who_phrase(ctx, attendee)
+        try:
+            result = await ctx.uow.activities.sign_up(
+                activity.id,
+                ctx.person.id,
+                attendee,
+                ctx.now,
+                ctx.account.id if ctx.account else None,
+            )
+        except AlreadyRegistered as e:
+            status = texts.ACT_STATUS.get(e.registration.status, e.registration.status)
+            lines.append(texts.ACT_ALREADY.format(who=who, title=activity.title, status=status))
+            continue
+        registration = result.registration
+        ctx.emit(
+            ActivitySignedUp(
+                registration_id=registration.id,
+                activity_id=activity.id,
+                activity=activity.title,
+                attendee=attendee,
+                status=registration.status,
+                position=result.position,
+            )
+        )
+        if registration.status == "registered":
+            lines.append(
+                texts.ACT_REGISTERED.format(
+                    who=who, title=activity.title, when=activity_time(ctx, activity)
+                )
+            )
+        else:
+            lines.append(
+                texts.ACT_WAITLISTED.format(title=activity.title, who=who, position=result.position)
+            )
+    return [Reply("\n".join(lines))]
+
+
+ACTIVITY = Slot(
+    "activity",
+    texts.ACT_SLOT_WHICH,
+    _ask_activity,
+    normalize=_find_activity,
+    validate=_check_activity,
+)
+SIGNUP = Flow(
+    name="activity_signup",
+    title=texts.ACT_TITLE,
+    slots=(ACTIVITY, who_slot(allow_both=True)),
+    summary=_signup_summary,
+    complete=_sign_up,
+)
+
+
+async def signup(ctx: Ctx) -> list[Reply]:
+    """Sign up oneself and/or the spouse for an activity."""
+    return await start_flow(ctx, SIGNUP)
+
+
+# ------------------------------------------------------------------- cancel
+async def _cancellable(ctx: Ctx) -> list[tuple[str, str, dict[str, Any]]]:
+    """(key, label, facts) for everything the person can still cancel, newest first."""
+    if ctx.person is None:
+        return []
+    items: list[tuple[str, str, dict[str, Any]]] = []
+    for registration, activity in await ctx.uow.activities.for_person(ctx.person.id, ctx.now):
+        label = texts.CANCEL_ITEM_ACTIVITY.format(
+            title=activity.title,
+            when=activity_time(ctx, activity),
+            who=who_phrase(ctx, registration.attendee),
+        )
+        facts = {
+            "activity": activity.title,
+            "date": activity.starts_at.astimezone(ctx.local_now.tzinfo).date().isoformat(),
+        }
+        items.append((f"reg:{registration.id}", label, facts))
+    for request in await ctx.uow.requests.for_person(
+        ctx.person.id, kinds=tuple(CANCELLABLE), open_only=True
+    ):
+        if request.status not in CANCELLABLE[request.kind]:
+            continue
+        if request.scheduled_date is not None and request.scheduled_date < ctx.today:
+            continue
+        when = format_when(request.scheduled_date, request.scheduled_time)
+        facts = {
+            "date": request.scheduled_date.isoformat() if request.scheduled_date else "",
+            **request.details,
+        }
+        if request.kind == "medical_escort":
+            label = texts.CANCEL_ITEM_ESCORT.format(
+                hospital=request.details.get("hospital", ""), when=when
+            )
+        elif request.kind == "eldercare":
+            name = request.details.get("service_name") or await service_name(
+                ctx, str(request.details.get("service"))
+            )
+            label = texts.CANCEL_ITEM_CARE.format(service=name, when=when)
+        else:
+            label = texts.CANCEL_ITEM_CLAIM.format(when=when)
+        items.append((f"req:{request.id}", label, {"kind": request.kind, **facts}))
+    return items
+
+
+def _matches(ctx: Ctx, facts: dict[str, Any]) -> bool:
+    """Whether what the user said points at this item (name, service, hospital, day)."""
+    turn = ctx.turn
+    said = [
+        (turn.values("activity"), facts.get("activity")),
+        (turn.values("service_type"), facts.get("service")),
+        (turn.values("hospital"), facts.get("hospital")),
+        (turn.values("department"), facts.get("department")),
+        (turn.values("date"), facts.get("date")),
+    ]
+    mentioned = [(values, fact) for values, fact in said if values]
+    if phrases.ESCORT_WORDS.search(turn.text) and facts.get("kind") == "medical_escort":
+        return True
+    return bool(mentioned) and all(fact in values for values, fact in mentioned)
+
+
+async def _ask_booking(ctx: Ctx, slots: Slots) -> Reply:
+    items = await _cancellable(ctx)
+    return Reply(texts.CANCEL_ASK, tuple(BOOKING.option(label, key) for key, label, _ in items))
+
+
+async def _check_booking(ctx: Ctx, value: object, slots: Slots) -> Rejection | None:
+    keys = {key for key, _, _ in await _cancellable(ctx)}
+    if value in keys:
+        return None
+    reply = await _ask_booking(ctx, slots)
+    return Rejection(reply.text, reply.options)
+
+
+async def _cancel_summary(ctx: Ctx, slots: Slots) -> str:
+    labels = {key: label for key, label, _ in await _cancellable(ctx)}
+    return texts.CANCEL_SUMMARY.format(item=labels.get(str(slots["booking"]), ""))
+
+
+async def _cancel(ctx: Ctx, slots: Slots) -> list[Reply]:
+    key = str(slots["booking"])
+    labels = {k: label for k, label, _ in await _cancellable(ctx)}
+    kind, _, raw_id = key.partition(":")
+    if kind == "reg":
+        registration = await ctx.uow.activities.registration(int(raw_id))
+        if registration is None:
+            return [Reply(texts.CANCEL_NOTHING)]
+        activity = await ctx.uow.activities.get(registration.activity_id)
+        promoted = await ctx.uow.activities.cancel(registration, ctx.now)
+        ctx.emit(BookingCancelled(kind="activity", id=registration.id))
+        if promoted is not None and activity is not None:
+            ctx.emit(
+                WaitlistPromoted(
+                    registration_id=promoted.id,
+                    person_id=promoted.person_id,
+                    activity_id=activity.id,
+                    activity=activity.title,
+                )
+            )
+    else:
+        request = await ctx.uow.requests.get(int(raw_id))
+        if request is None:
+            return [Reply(texts.CANCEL_NOTHING)]
+        if request.kind == "eldercare" and request.details.get("slot_id"):
+            await ctx.uow.catalog.release_slot(int(request.details["slot_id"]))
+        await ctx.uow.requests.set_status(request, "cancelled", now=ctx.now, actor=ctx.actor)
+        ctx.emit(BookingCancelled(kind=request.kind, id=request.id))
+    return [menu_reply(texts.CANCEL_DONE.format(item=labels.get(key, "")), ctx.config)]
+
+
+BOOKING = Slot("booking", texts.CANCEL_SLOT, _ask_booking, validate=_check_booking)
+CANCEL = Flow(
+    name="booking_cancel",
+    title=texts.CANCEL_TITLE,
+    slots=(BOOKING,),
+    summary=_cancel_summary,
+    complete=_cancel,
+)
+
+
+async def booking_cancel(ctx: Ctx) -> list[Reply]:
+    """Cancel a sign-up or a booking; a freed seat goes to the first on the waitlist."""
+    items = await _cancellable(ctx)
+    if not items:
+        return [menu_reply(texts.CANCEL_NOTHING, ctx.config)]
+    chosen = [key for key, _, facts in items if _matches(ctx, facts)]
+    slots: Slots = {"booking": chosen[0]} if len(chosen) == 1 else {}
+    return await start_flow(ctx, CANCEL, slots)

@@ -1,0 +1,156 @@
+"""Home eldercare bookings (居家养老服务): cleaning, haircut, bathing, meals, repairs,
+massage, company, counselling, nursing — into slots with a capacity per day and part of day."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from handlers import phrases, texts
+from handlers.base import Ctx, Option, Reply, payload
+from handlers.events import EldercareBooked
+from handlers.flows import Flow, Rejection, Slot, Slots, ask_again, start_flow
+from handlers.slots import date_slot, part_slot, who_phrase, who_slot
+from handlers.wording import format_when
+from nlu.entities import SERVICE_TYPES
+
+__all__ = ["CARE", "eldercare", "service_name"]
+
+BOOKING_DAYS = 14
+SLOT_KIND = "eldercare"
+
+
+async def service_name(ctx: Ctx, code: str) -> str:
+    """The bureau's name of a service code (上门理发 for haircut)."""
+    service = await ctx.uow.catalog.eldercare_service(code)
+    return service.name if service else code
+
+
+async def _ask_service(ctx: Ctx, slots: Slots) -> Reply:
+    services = await ctx.uow.catalog.eldercare_services()
+    return Reply(texts.CARE_ASK_SERVICE, tuple(SERVICE.option(s.name, s.code) for s in services))
+
+
+async def _check_service(ctx: Ctx, value: object, slots: Slots) -> Rejection | None:
+    if value in SERVICE_TYPES and await ctx.uow.catalog.eldercare_service(str(value)):
+        return None
+    services = await ctx.uow.catalog.eldercare_services()
+    return Rejection(
+        texts.CARE_ASK_SERVICE, tuple(SERVICE.option(s.name, s.code) for s in services)
+    )
+
+
+async def _alternatives(ctx: Ctx, code: str, start: date) -> tuple[Rejection | None, list[str]]:
+    service = await ctx.uow.catalog.eldercare_service(code)
+    if service is None:
+        return None, []
+    open_slots = await ctx.uow.catalog.open_slots(service.id, start, limit=4)
+    labels = [format_when(s.day, s.part) for s in open_slots]
+    options = tuple(
+        Option(label, payload("inform", date=s.day.isoformat(), time=s.part))
+        for label, s in zip(labels, open_slots, strict=True)
+    )
+    return Rejection("", options), labels
+
+
+async def _check_time(ctx: Ctx, value: object, slots: Slots) -> Rejection | None:
+    if "service" not in slots or "date" not in slots:
+        return None
+    code, day = str(slots["service"]), date.fromisoformat(slots["date"])
+    service = await ctx.uow.catalog.eldercare_service(code)
+    slot = await ctx.uow.catalog.slot(service.id, day, str(value)) if service else None
+    if slot is not None and slot.booked < slot.capacity:
+        return None
+    name = await service_name(ctx, code)
+    template = texts.CARE_FULL if slot is not None else texts.CARE_NO_SLOT
+    alternatives, _ = await _alternatives(ctx, code, ctx.today)
+    if alternatives is None or not alternatives.options:
+        return Rejection(texts.CARE_NOTHING_OPEN.format(service=name))
+    when = format_when(day, str(value))
+    # A full slot asks for both the day and the time again, with choices that fill both.
+    slots.pop("date", None)
+    return Rejection(template.format(when=when, service=name), alternatives.options)
+
+
+async def _summary(ctx: Ctx, slots: Slots) -> str:
+    when = format_when(date.fromisoformat(slots["date"]), slots["time"])
+    name = await service_name(ctx, str(slots["service"]))
+    who = who_phrase(ctx, str(slots["who"]))
+    if slots.get("replaces_when"):
+        return texts.CARE_RESCHEDULE_SUMMARY.format(
+            old=slots["replaces_when"], service=name, when=when, who=who
+        )
+    return texts.CARE_SUMMARY.format(service=name, when=when, who=who)
+
+
+async def _book(ctx: Ctx, slots: Slots) -> list[Reply]:
+    code, day, part = str(slots["service"]), date.fromisoformat(slots["date"]), str(slots["time"])
+    service = await ctx.uow.catalog.eldercare_service(code)
+    slot = await ctx.uow.catalog.slot(service.id, day, part) if service else None
+    if service is None or slot is None or not await ctx.uow.catalog.take_slot(slot.id):
+        # Someone took the last place between the question and the confirmation.
+        keep = {k: v for k, v in slots.items() if k in {"service", "who"}}
+        return await ask_again(ctx, CARE, keep, texts.CARE_RACE)
+    replaced = slots.get("replaces")
+    if replaced:
+        old = await ctx.uow.requests.get(int(replaced))
+        if old is not None and old.status == "booked":
+            if old.details.get("slot_id"):
+                await ctx.uow.catalog.release_slot(int(old.details["slot_id"]))
+            await ctx.uow.requests.set_status(old, "rescheduled", now=ctx.now, actor=ctx.actor)
+    request = await ctx.uow.requests.create(
+        SLOT_KIND,
+        now=ctx.now,
+        actor=ctx.actor,
+        person_id=ctx.person.id if ctx.person else None,
+        status="booked",
+        beneficiary=str(slots["who"]),
+        account_id=ctx.account.id if ctx.account else None,
+        details={
+            "service": code,
+            "service_name": service.name,
+            "slot_id": slot.id,
+            "replaces": replaced,
+        },
+        scheduled_date=day,
+        scheduled_time=part,
+    )
+    ctx.emit(
+        EldercareBooked(
+            request_id=request.id,
+            service=code,
+            date=day.isoformat(),
+            time=part,
+            beneficiary=str(slots["who"]),
+        )
+    )
+    return [Reply(texts.CARE_DONE.format(service=service.name, id=request.id))]
+
+
+SERVICE = Slot(
+    "service", texts.CARE_SLOT_SERVICE, _ask_service, entity="service_type", validate=_check_service
+)
+TIME = part_slot(validate=_check_time)
+CARE = Flow(
+    name="eldercare_booking",
+    title=texts.CARE_TITLE,
+    slots=(SERVICE, who_slot(), date_slot(earliest=1, latest=BOOKING_DAYS), TIME),
+    summary=_summary,
+    complete=_book,
+)
+
+
+async def eldercare(ctx: Ctx) -> list[Reply]:
+    """Book (or move) a home eldercare service."""
+    slots: Slots = {}
+    codes = ctx.turn.values("service_type")
+    if ctx.person and codes and phrases.RESCHEDULE.search(ctx.turn.text or ""):
+        booked = [
+            r
+            for r in await ctx.uow.requests.for_person(ctx.person.id, kinds=(SLOT_KIND,))
+            if r.status == "booked" and r.details.get("service") == codes[0] and r.scheduled_date
+            and r.scheduled_date >= ctx.today
+        ]  # fmt: skip
+        if booked:
+            slots["replaces"] = booked[0].id
+            slots["replaces_when"] = format_when(booked[0].scheduled_date, booked[0].scheduled_time)
+    return await start_flow(ctx, CARE, slots)

@@ -1,0 +1,54 @@
+"""How people phrase things the handlers must recognise beyond the NLU's intents and
+entities (answers to a question, a reschedule, a name). Texts we send are in texts.py."""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+# Binding: "我叫张建国", "姓名：张建国".
+NAME_PREFIX: Final = re.compile(
+    r"^(?:我叫|我是|我的名字是|我的名字叫|名字是|名字叫|姓名是|姓名|本人|叫)"
+)
+NAME_PUNCTUATION: Final = re.compile(r"[\s，。,.!！?？:：]")
+NAME_SPLIT: Final = re.compile(r"[\s，,。;；\d]")
+COMPOUND_SURNAMES: Final = (
+    "欧阳",
+    "司马",
+    "诸葛",
+    "上官",
+    "东方",
+    "皇甫",
+    "尉迟",
+    "公孙",
+    "慕容",
+    "夏侯",
+)
+
+# Answers to "是给您本人，还是给老伴？" and "上午还是下午？".
+SELF_ANSWER: Final = re.compile(r"^(?:我|我自己|自己|本人|我本人|俺|给我|是我)[的。！!，,]*$")
+MORNING: Final = re.compile(r"上午|早上|早晨|上半天|morning")
+AFTERNOON: Final = re.compile(r"下午|下半天|午后|afternoon")
+
+# Asking where a claim stands rather than booking a time to hand in bills.
+CLAIM_STATUS: Final = re.compile(
+    r"到了没|到账|进度|批了|批下来|结果|怎么样了|报了没|办好了|多久能|啥时候能|退回|多少钱|查一下|查查"
+)
+# Moving a booking rather than making a new one.
+RESCHEDULE: Final = re.compile(r"改到|改成|改约|换到|换个时间|挪到|推迟|提前到|往后推|往前")
+# Naming the escorted hospital visit when cancelling.
+ESCORT_WORDS: Final = re.compile(r"陪诊|看病|陪同就医|挂号")
+# Words that say nothing about which policy is meant.
+NUMERAL_CHARS: Final = frozenset("0123456789零一二两三四五六七八九十百千万点几")
+_STOPWORD_TEXT = (
+    "的 了 吗 呢 吧 啊 呀 么 我 你 他 她 您 我们 你们 是 有 在 和 跟 与 就"
+    " 都 也 还 又 这 那 个 什么 怎么 怎样 多少 哪些 哪个 能 能不能 可以 可不可以 要 想 问 问问 请问"
+    " 一下 现在 今年 老 同志 听说 是不是 有没有 没有 不 给 对 会 让 真的 家里 到底"
+)
+POLICY_STOPWORDS: Final = frozenset(_STOPWORD_TEXT.split())
+# How the name of a hospital department ends.
+DEPARTMENT_ENDINGS: Final = ("科", "中心", "门诊")
+# Where a sentence of an article ends (answers quote the first two).
+SENTENCE_END: Final = re.compile(r"(?<=[。！？])")
+# Punctuation around a free-text answer.
+ANSWER_TRIM: Final = " ，。,.!！"

@@ -1,0 +1,53 @@
+"""My records (一人一档 as the retiree sees it): upcoming bookings, sign-ups and open requests."""
+
+from __future__ import annotations
+
+from handlers import texts
+from handlers.activities import activity_time
+from handlers.base import Ctx, Reply
+from handlers.slots import who_phrase
+from handlers.wording import format_when, menu_reply
+
+__all__ = ["my_records"]
+
+SHOWN = 8
+# Requests worth showing while open, and closed ones from the last while.
+_KINDS = ("medical_escort", "hospital_admission", "reimbursement", "eldercare", "handoff")
+
+
+async def my_records(ctx: Ctx) -> list[Reply]:
+    """Upcoming bookings, sign-ups and open requests with their states, newest first."""
+    if ctx.person is None:
+        return [menu_reply(texts.RECORDS_NONE, ctx.config)]
+    entries: list[tuple[float, str]] = []
+    for registration, activity in await ctx.uow.activities.for_person(ctx.person.id, ctx.now):
+        status = texts.ACT_STATUS.get(registration.status, registration.status)
+        if registration.status == "waitlisted":
+            position = await ctx.uow.activities.waitlist_position(registration)
+            status = texts.RECORDS_WAITLIST.format(position=position)
+        line = texts.RECORDS_ACTIVITY.format(
+            title=activity.title,
+            when=activity_time(ctx, activity),
+            who=who_phrase(ctx, registration.attendee),
+            status=status,
+        )
+        entries.append((registration.created_at.timestamp(), line))
+    for request in await ctx.uow.requests.for_person(ctx.person.id, kinds=_KINDS, open_only=True):
+        if request.status == "rescheduled":
+            continue
+        name = texts.REQUEST_KINDS.get(request.kind, request.kind)
+        detail = request.details.get("service_name") or request.details.get("hospital") or ""
+        when = format_when(request.scheduled_date, request.scheduled_time)
+        status = texts.REQUEST_STATUSES.get(request.status, request.status)
+        what = " ".join(part for part in (name, detail, when) if part)
+        line = texts.RECORDS_REQUEST.format(what=what, status=status)
+        entries.append((request.created_at.timestamp(), line))
+    if not entries:
+        return [menu_reply(texts.RECORDS_NONE, ctx.config)]
+    entries.sort(key=lambda e: -e[0])
+    lines = [f"{n}. {line}" for n, (_, line) in enumerate(entries[:SHOWN], 1)]
+    if len(entries) > SHOWN:
+        lines.append(texts.RECORDS_MORE.format(n=len(entries) - SHOWN))
+    return [
+        Reply(texts.RECORDS_HEAD.format(lines="\n".join(lines)) + "\n" + texts.RECORDS_CANCEL_HINT)
+    ]

@@ -1,0 +1,162 @@
+"""Slots every service flow shares: for whom, which day, which part of the day."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from handlers import phrases, texts
+from handlers.base import Ctx, Reply
+from handlers.flows import Rejection, Slot, Slots, Validate
+from handlers.wording import format_date
+
+__all__ = ["date_slot", "part_slot", "who_phrase", "who_slot"]
+
+SELF, SPOUSE, BOTH = "self", "spouse", "both"
+NOON = 12
+
+
+def who_phrase(ctx: Ctx, value: str) -> str:
+    """您本人 / 您的老伴 / 您和老伴; to a family member: 张建国本人 / 张建国的老伴."""
+    if ctx.account is not None and ctx.account.role == "family" and ctx.person is not None:
+        return (
+            texts.BENEFICIARY_OF[value].format(name=ctx.person.name)
+            if value in texts.BENEFICIARY_OF
+            else value
+        )
+    return texts.BENEFICIARY.get(value, value)
+
+
+def _pick_who(ctx: Ctx, values: list[str]) -> str:
+    if SELF in values and SPOUSE in values:
+        return BOTH
+    value = values[0]
+    if value not in (SELF, SPOUSE) and ctx.account is not None and ctx.account.role == "family":
+        return SELF  # a daughter's "我爸" is the retiree she acts for
+    return value
+
+
+def _parse_who(ctx: Ctx, text: str) -> str | None:
+    return SELF if phrases.SELF_ANSWER.match(text.strip()) else None
+
+
+def _who_default(ctx: Ctx, slots: Slots) -> str:
+    return SELF
+
+
+def who_slot(allow_both: bool = False, ask_always: bool = False) -> Slot:
+    """For whom: the retiree (self) or the spouse; a family member's "我爸" is the retiree."""
+
+    async def ask(ctx: Ctx, slots: Slots) -> Reply:
+        choices = [(texts.WHO_SELF, SELF), (texts.WHO_SPOUSE, SPOUSE)]
+        if allow_both:
+            choices.append((texts.WHO_BOTH, BOTH))
+        return Reply(texts.ASK_WHO, tuple(slot.option(label, value) for label, value in choices))
+
+    async def validate(ctx: Ctx, value: object, slots: Slots) -> Rejection | None:
+        if value in (SELF, SPOUSE) or (allow_both and value == BOTH):
+            return None
+        return Rejection(texts.ONLY_SELF_OR_SPOUSE)
+
+    slot = Slot(
+        "who",
+        texts.SLOT_WHO,
+        ask,
+        entity="beneficiary",
+        pick=_pick_who,
+        parse=_parse_who,
+        validate=validate,
+        default=None if ask_always else _who_default,
+    )
+    return slot
+
+
+def _future_pick(ctx: Ctx, values: list[str]) -> str:
+    upcoming = [v for v in values if v >= ctx.today.isoformat()]
+    return upcoming[0] if upcoming else values[-1]
+
+
+def _past_pick(ctx: Ctx, values: list[str]) -> str:
+    past = [v for v in values if v <= ctx.today.isoformat()]
+    return past[0] if past else values[0]
+
+
+def date_slot(
+    label: str = texts.SLOT_DATE,
+    *,
+    earliest: int = 1,
+    latest: int = 30,
+    past: bool = False,
+    question: str = texts.ASK_DATE,
+    choices: tuple[tuple[str, int], ...] = (),
+) -> Slot:
+    """A day between ``earliest`` and ``latest`` days from today (or in the past if ``past``)."""
+
+    async def ask(ctx: Ctx, slots: Slots) -> Reply:
+        offsets = choices or tuple(("", earliest + i) for i in range(3))
+        days = [(text, ctx.today + timedelta(days=offset)) for text, offset in offsets]
+        options = tuple(
+            slot.option(text or format_date(day), day.isoformat()) for text, day in days
+        )
+        return Reply(question, options)
+
+    async def validate(ctx: Ctx, value: object, slots: Slots) -> Rejection | None:
+        try:
+            day = date.fromisoformat(str(value))
+        except ValueError:
+            return Rejection(question)
+        offset = (day - ctx.today).days
+        if past:
+            if offset > 0:
+                return Rejection(texts.ADMISSION_FUTURE.format(date=format_date(day)))
+            return None
+        if offset < 0:
+            return Rejection(texts.DATE_PAST.format(date=format_date(day)))
+        if offset < earliest:
+            return Rejection(texts.DATE_TOO_SOON)
+        if offset > latest:
+            return Rejection(texts.DATE_TOO_FAR.format(days=latest))
+        return None
+
+    slot = Slot(
+        "date",
+        label,
+        ask,
+        entity="date",
+        pick=_past_pick if past else _future_pick,
+        validate=validate,
+    )
+    return slot
+
+
+def _part_of(value: str) -> str:
+    if ":" in value:
+        return "morning" if int(value.split(":", 1)[0]) < NOON else "afternoon"
+    return "afternoon" if value == "evening" else value
+
+
+def part_slot(exact_times: bool = False, validate: Validate | None = None) -> Slot:
+    """Morning or afternoon; with ``exact_times`` a clock time ("15:00") is kept as said."""
+
+    async def ask(ctx: Ctx, slots: Slots) -> Reply:
+        return Reply(
+            texts.ASK_PART,
+            (
+                slot.option(texts.PART_MORNING, "morning"),
+                slot.option(texts.PART_AFTERNOON, "afternoon"),
+            ),
+        )
+
+    def pick(ctx: Ctx, values: list[str]) -> str:
+        return values[0] if exact_times else _part_of(values[0])
+
+    def parse(ctx: Ctx, text: str) -> str | None:
+        if phrases.MORNING.search(text):
+            return "morning"
+        if phrases.AFTERNOON.search(text):
+            return "afternoon"
+        return None
+
+    slot = Slot(
+        "time", texts.SLOT_TIME, ask, entity="time", pick=pick, parse=parse, validate=validate
+    )
+    return slot

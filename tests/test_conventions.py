@@ -1,0 +1,57 @@
+"""House rules, checked: where Chinese text lives, every contract intent routed, templates sound."""
+
+from __future__ import annotations
+
+import ast
+import re
+import string
+from pathlib import Path
+
+from bot.routing import ROUTES
+from handlers import texts
+from tests.nlu.test_engine import CONTRACT_INTENTS
+
+REPO = Path(__file__).resolve().parent.parent
+CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
+TEXT_HOMES = {"texts.py", "phrases.py"}
+
+
+def _docstrings(tree: ast.AST) -> set[int]:
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            first = node.body[0] if node.body else None
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                found.add(id(first.value))
+    return found
+
+
+def test_chinese_lives_in_texts_and_phrases_only() -> None:
+    offenders = []
+    for path in sorted((REPO / "handlers").glob("*.py")):
+        if path.name in TEXT_HOMES:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docs = _docstrings(tree)
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and id(node) not in docs
+            ) and CJK.search(node.value):
+                offenders.append(f"{path.name}:{node.lineno} {node.value!r}")
+    assert offenders == []
+
+
+def test_every_contract_intent_has_a_route() -> None:
+    assert set(ROUTES) >= CONTRACT_INTENTS
+
+
+def test_texts_are_well_formed() -> None:
+    for name in dir(texts):
+        value = getattr(texts, name)
+        if not name.isupper() or not isinstance(value, str):
+            continue
+        fields = [f for _, f, _, _ in string.Formatter().parse(value) if f is not None]
+        assert all(f.isidentifier() for f in fields), (name, fields)  # named placeholders only
+        assert len(value.splitlines()) <= 3, name  # at most three lines per reply
