@@ -39,6 +39,7 @@ __all__ = ["Pipeline", "option_by_label", "option_number", "turn_from_payload"]
 log = structlog.get_logger("yinling.pipeline")
 
 MAX_CHARS = 1000  # longer messages are answered with a request to be brief
+LOOKUP_SECONDS = 600  # how often the NLU relearns hospital and activity names
 NLU_CHARS = 2000  # …but the first 2,000 characters are still checked for an emergency
 _NUMERALS = {
     "一": 1,
@@ -146,6 +147,7 @@ class Pipeline:
         self.state_seconds = state_seconds
         self.duplicate_wait = duplicate_wait
         self.identities = IdentityCache()
+        self._lookups_at = -float(LOOKUP_SECONDS)
 
     async def refresh_lookups(self, now: datetime) -> None:
         """Teach the NLU the hospitals and activities currently in the database."""
@@ -156,10 +158,13 @@ class Pipeline:
         table.update({alias: h.name for h in hospitals for alias in h.aliases})
         self.parser.add_lookup("hospital", table)
         self.parser.add_lookup("activity", {title: title for title in titles})
+        self._lookups_at = time.monotonic()
 
     async def handle(self, msg: InboundMessage) -> Response:
         """Handle one inbound message and return the replies to send."""
         started = time.perf_counter()
+        if time.monotonic() - self._lookups_at > LOOKUP_SECONDS:
+            await self.refresh_lookups(msg.received_at)
         key = MessageKey(msg.channel, msg.user_id, msg.message_id)
         if not await self.store.claim(key, self.dedup_seconds):
             self.metrics.duplicates.labels(msg.channel).inc()

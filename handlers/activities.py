@@ -142,18 +142,17 @@ async def _sign_up(ctx: Ctx, slots: Slots) -> list[Reply]:
             status = texts.ACT_STATUS.get(e.registration.status, e.registration.status)
             lines.append(texts.ACT_ALREADY.format(who=who, title=activity.title, status=status))
             continue
-        registration = result.registration
         ctx.emit(
             ActivitySignedUp(
-                registration_id=registration.id,
+                registration_id=result.id,
                 activity_id=activity.id,
                 activity=activity.title,
                 attendee=attendee,
-                status=registration.status,
+                status=result.status,
                 position=result.position,
             )
         )
-        if registration.status == "registered":
+        if result.status == "registered":
             lines.append(
                 texts.ACT_REGISTERED.format(
                     who=who, title=activity.title, when=activity_time(ctx, activity)

@@ -3,7 +3,8 @@
 A seat is taken by one conditional ``UPDATE … SET seats_taken = seats_taken + 1 WHERE
 seats_taken < capacity``: PostgreSQL lets exactly ``capacity`` of any number of
 concurrent sign-ups succeed (the row lock orders them), and SQLite has one writer at a
-time anyway. Everyone else is waitlisted in arrival order (registration id order).
+time anyway. Everyone else is waitlisted in arrival order (registration id order), and a
+unique index on live registrations turns a concurrent duplicate into "already signed up".
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Insert, func, select, text, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from storage.db import AsyncSession
 from storage.models import Activity, Registration
@@ -32,9 +34,10 @@ class AlreadyRegistered(Exception):  # noqa: N818 - reads as an outcome
 
 @dataclass(frozen=True, slots=True)
 class SignUp:
-    """The outcome of a sign-up: the registration and, if waitlisted, its place."""
+    """The outcome of a sign-up: the registration's id and status and, if waitlisted, its place."""
 
-    registration: Registration
+    id: int
+    status: str  # registered | waitlisted
     position: int | None
 
 
@@ -100,44 +103,68 @@ class ActivityRepo:
         existing = await self.live_registration(activity_id, person_id, attendee)
         if existing is not None:
             raise AlreadyRegistered(existing)
-        try:
-            async with self.session.begin_nested():
-                seat = await self.session.execute(
+        seat = await self.session.execute(
+            update(Activity)
+            .where(Activity.id == activity_id, Activity.seats_taken < Activity.capacity)
+            .values(seats_taken=Activity.seats_taken + 1)
+        )
+        registered = bool(getattr(seat, "rowcount", 0))
+        if not registered:
+            # Waitlisted sign-ups queue on the activity's row, so that each one is told its
+            # exact place: everyone ahead has committed by the time the lock is granted.
+            await self.session.execute(
+                select(Activity.id).where(Activity.id == activity_id).with_for_update()
+            )
+        status = "registered" if registered else "waitlisted"
+        row = {
+            "activity_id": activity_id,
+            "person_id": person_id,
+            "attendee": attendee,
+            "status": status,
+            "requested_by_account_id": account_id,
+            "created_at": now,
+            "updated_at": now,
+        }
+        new_id = await self.session.scalar(self._insert_unless_live(row).returning(Registration.id))
+        if new_id is None:
+            # A concurrent duplicate won the unique index: give the seat back, report theirs.
+            if registered:
+                await self.session.execute(
                     update(Activity)
-                    .where(Activity.id == activity_id, Activity.seats_taken < Activity.capacity)
-                    .values(seats_taken=Activity.seats_taken + 1)
+                    .where(Activity.id == activity_id)
+                    .values(seats_taken=Activity.seats_taken - 1)
                 )
-                status = "registered" if getattr(seat, "rowcount", 0) else "waitlisted"
-                registration = Registration(
-                    activity_id=activity_id,
-                    person_id=person_id,
-                    attendee=attendee,
-                    status=status,
-                    requested_by_account_id=account_id,
-                    created_at=now,
-                    updated_at=now,
-                )
-                self.session.add(registration)
-                await self.session.flush()
-        except IntegrityError as e:
-            # A concurrent duplicate won the unique index; report theirs.
-            existing = await self.live_registration(activity_id, person_id, attendee)
-            if existing is None:
-                raise
-            raise AlreadyRegistered(existing) from e
-        position = await self.waitlist_position(registration) if status == "waitlisted" else None
-        return SignUp(registration, position)
+            theirs = await self.live_registration(activity_id, person_id, attendee)
+            if theirs is None:
+                raise RuntimeError("duplicate sign-up vanished")
+            raise AlreadyRegistered(theirs)
+        position = None
+        if not registered:
+            position = await self._position(activity_id, int(new_id))
+        return SignUp(int(new_id), status, position)
 
-    async def waitlist_position(self, registration: Registration) -> int:
-        """1 for the first on the waitlist."""
+    def _insert_unless_live(self, row: dict[str, object]) -> Insert:
+        """INSERT … ON CONFLICT DO NOTHING against the live-registration index."""
+        dialect = self.session.bind.dialect.name if self.session.bind else "postgresql"
+        insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
+        return insert(Registration).values(row).on_conflict_do_nothing(
+            index_elements=["activity_id", "person_id", "attendee"],
+            index_where=text("status != 'cancelled'"),
+        )
+
+    async def _position(self, activity_id: int, registration_id: int) -> int:
         ahead = await self.session.scalar(
             select(func.count(Registration.id)).where(
-                Registration.activity_id == registration.activity_id,
+                Registration.activity_id == activity_id,
                 Registration.status == "waitlisted",
-                Registration.id < registration.id,
+                Registration.id < registration_id,
             )
         )
         return int(ahead or 0) + 1
+
+    async def waitlist_position(self, registration: Registration) -> int:
+        """1 for the first on the waitlist."""
+        return await self._position(registration.activity_id, registration.id)
 
     async def for_person(
         self, person_id: int, now: datetime

@@ -77,7 +77,7 @@ async def test_seats_waitlist_and_promotion(sessions, now: datetime) -> None:
         people = await seed_roster(uow, 4, now)
         activity = await _activity(uow, now, capacity=2)
         results = [await uow.activities.sign_up(activity.id, p, "self", now) for p in people]
-        assert [r.registration.status for r in results] == [
+        assert [r.status for r in results] == [
             "registered",
             "registered",
             "waitlisted",
@@ -88,11 +88,14 @@ async def test_seats_waitlist_and_promotion(sessions, now: datetime) -> None:
             await uow.activities.sign_up(activity.id, people[0], "self", now)
         spouse = await uow.activities.sign_up(activity.id, people[0], "spouse", now)
         assert spouse.position == 3
-        promoted = await uow.activities.cancel(results[0].registration, now)
+        first, last = [await uow.activities.registration(results[i].id) for i in (0, 3)]
+        assert first is not None
+        assert last is not None
+        promoted = await uow.activities.cancel(first, now)
         assert promoted is not None
         assert promoted.person_id == people[2]
-        assert await uow.activities.waitlist_position(results[3].registration) == 1
-        await uow.activities.cancel(results[3].registration, now)  # a waitlist place frees no seat
+        assert await uow.activities.waitlist_position(last) == 1
+        await uow.activities.cancel(last, now)  # a waitlist place frees no seat
         await uow.commit()
     async with UnitOfWork(sessions) as uow:
         assert await uow.activities.counts(activity.id) == {
@@ -108,7 +111,8 @@ async def test_cancelling_with_nobody_waiting_frees_the_seat(sessions, now: date
         [pid] = await seed_roster(uow, 1, now)
         activity = await _activity(uow, now, capacity=5)
         signup = await uow.activities.sign_up(activity.id, pid, "self", now)
-        assert await uow.activities.cancel(signup.registration, now) is None
+        registration = await uow.activities.registration(signup.id)
+        assert await uow.activities.cancel(registration, now) is None
         await uow.commit()
     async with UnitOfWork(sessions) as uow:
         assert (await uow.activities.get(activity.id)).seats_taken == 0
@@ -125,7 +129,7 @@ async def test_concurrent_signups_on_postgres(pg: AsyncEngine, now: datetime) ->
         async with UnitOfWork(sessions) as uow:
             result = await uow.activities.sign_up(activity.id, pid, "self", now)
             await uow.commit()
-            return result.registration.status
+            return result.status
 
     statuses = await asyncio.gather(*(sign_up(p) for p in people))
     assert statuses.count("registered") == 10
@@ -157,3 +161,20 @@ async def test_concurrent_duplicate_signup_is_refused_on_postgres(
     async with UnitOfWork(sessions) as uow:
         assert await uow.activities.counts(activity.id) == {"registered": 1}
         assert (await uow.activities.get(activity.id)).seats_taken == 1
+
+
+async def test_waitlist_places_told_under_a_rush_are_exact(pg: AsyncEngine, now: datetime) -> None:
+    sessions = make_sessions(pg)
+    async with UnitOfWork(sessions) as uow:
+        people = await seed_roster(uow, 40, now)
+        activity = await _activity(uow, now, capacity=5)
+        await uow.commit()
+
+    async def sign_up(pid: int) -> int | None:
+        async with UnitOfWork(sessions) as uow:
+            result = await uow.activities.sign_up(activity.id, pid, "self", now)
+            await uow.commit()
+            return result.position
+
+    told = await asyncio.gather(*(sign_up(p) for p in people))
+    assert sorted(p for p in told if p is not None) == list(range(1, 36))
