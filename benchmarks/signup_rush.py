@@ -31,7 +31,9 @@ from storage.demo import seed_roster  # noqa: E402
 from storage.models import Activity, Registration  # noqa: E402
 from storage.uow import UnitOfWork  # noqa: E402
 
-SERVER = os.environ.get("BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
+SERVER = os.environ.get(
+    "BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+)
 
 
 async def _admin(sql: str) -> None:
@@ -105,7 +107,8 @@ async def main() -> int:
     statuses = [status for _, status, _ in rows]
     registered = statuses.count("registered")
     waitlisted = statuses.count("waitlisted")
-    seat_holders_first = statuses == sorted(statuses)  # every "registered" id before any "waitlisted"
+    # Every "registered" id comes before any "waitlisted" one.
+    seat_holders_first = statuses == sorted(statuses)
     told = sorted(position for status, position in outcomes if status == "waitlisted")
     checks = {
         f"exactly {args.seats} registered": registered == args.seats,

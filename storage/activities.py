@@ -147,9 +147,13 @@ class ActivityRepo:
         """INSERT … ON CONFLICT DO NOTHING against the live-registration index."""
         dialect = self.session.bind.dialect.name if self.session.bind else "postgresql"
         insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
-        return insert(Registration).values(row).on_conflict_do_nothing(
-            index_elements=["activity_id", "person_id", "attendee"],
-            index_where=text("status != 'cancelled'"),
+        return (
+            insert(Registration)
+            .values(row)
+            .on_conflict_do_nothing(
+                index_elements=["activity_id", "person_id", "attendee"],
+                index_where=text("status != 'cancelled'"),
+            )
         )
 
     async def _position(self, activity_id: int, registration_id: int) -> int:
