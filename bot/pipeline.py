@@ -166,21 +166,19 @@ class Pipeline:
         if time.monotonic() - self._lookups_at > LOOKUP_SECONDS:
             await self.refresh_lookups(msg.received_at)
         key = MessageKey(msg.channel, msg.user_id, msg.message_id)
-        if not await self.store.claim(key, self.dedup_seconds):
+        conversation = f"{msg.channel}:{msg.user_id}"
+        async with self.store.turn(key, conversation, self.dedup_seconds) as turn:
+            if turn.first:
+                outcome = await self._handle_locked(msg, turn.state)
+                response = Response(
+                    tuple(outcome.replies), tuple(outcome.events), outcome.turn.intent or None
+                )
+                await turn.finish(outcome.conv, response.to_json(), self.state_seconds)
+        if not turn.first:
             self.metrics.duplicates.labels(msg.channel).inc()
             cached = await self.store.wait_answer(key, self.duplicate_wait)
             log.info("message_duplicate", channel=msg.channel, message_id=msg.message_id)
             return Response.from_json(cached) if cached else Response((), duplicate=True)
-        conversation = f"{msg.channel}:{msg.user_id}"
-        async with self.store.locked(conversation):
-            conv = await self.store.load(conversation)
-            outcome = await self._handle_locked(msg, conv)
-            response = Response(
-                tuple(outcome.replies), tuple(outcome.events), outcome.turn.intent or None
-            )
-            await self.store.finish(
-                conversation, outcome.conv, key, response.to_json(), self.state_seconds
-            )
         elapsed = time.perf_counter() - started
         self.metrics.messages.labels(msg.channel, outcome.turn.intent or "none").inc()
         self.metrics.latency.labels(msg.channel).observe(elapsed)

@@ -1,8 +1,11 @@
 """Conversation state and message de-duplication: in Redis, or in-process for the demo.
 
-Both stores have the same interface and are tested against the same contract. A
-conversation is locked while one of its messages is handled, and its state is
-loaded only after the lock is held, so two messages never interleave.
+Both stores have the same interface and are tested against the same contract. Handling
+one message is one *turn*: the platform message id is claimed (a repeat is never
+handled twice), the conversation is locked, and only then is its state loaded; at the
+end the new state and the answer (kept for retries) are saved and the lock released.
+On Redis that is two round trips per message, pipelined: claim + lock + load, and
+save + answer + release.
 """
 
 from __future__ import annotations
@@ -10,8 +13,9 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -21,7 +25,15 @@ from redis.exceptions import RedisError
 
 from storage.keys import Keys
 
-__all__ = ["Conversation", "MemoryStore", "MessageKey", "RedisStore", "StateStore"]
+__all__ = [
+    "Conversation",
+    "LockTimeout",
+    "MemoryStore",
+    "MessageKey",
+    "RedisStore",
+    "StateStore",
+    "Turn",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,36 +82,37 @@ class Conversation:
         return json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
-    def from_json(cls, raw: str | bytes) -> Conversation:
-        """Deserialise (unknown keys from older versions are ignored)."""
+    def from_json(cls, raw: str | bytes | None) -> Conversation:
+        """Deserialise (unknown keys from older versions are ignored); None is a new one."""
+        if raw is None:
+            return cls()
         data = json.loads(raw)
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         return cls(**known)
 
 
+class LockTimeout(Exception):  # noqa: N818 - named for what happened
+    """The conversation stayed locked by another worker for too long."""
+
+
+class Turn(Protocol):
+    """One message's hold on its conversation."""
+
+    first: bool  # False for a repeat of a message already claimed: do not handle it
+    state: Conversation  # loaded after the lock was taken (a fresh one for a repeat)
+
+    async def finish(self, state: Conversation, answer: str, ttl: int) -> None:
+        """Save the new state and the answer (for retries), and release the lock."""
+        ...
+
+
 class StateStore(Protocol):
     """Conversation state, per-conversation locks and the de-duplication record."""
 
-    def locked(self, conversation: str) -> Any:
-        """Async context manager holding the conversation's lock."""
-        ...
-
-    async def load(self, conversation: str) -> Conversation:
-        """The stored state, or a fresh one."""
-        ...
-
-    async def save(self, conversation: str, state: Conversation, ttl: int) -> None:
-        """Store the state for ``ttl`` seconds."""
-        ...
-
-    async def finish(
-        self, conversation: str, state: Conversation, message: MessageKey, answer: str, ttl: int
-    ) -> None:
-        """Store the state and the message's answer (for its retries) together."""
-        ...
-
-    async def claim(self, message: MessageKey, ttl: int) -> bool:
-        """True for the first claim of a platform message id, False for every repeat."""
+    def turn(
+        self, message: MessageKey, conversation: str, claim_ttl: int
+    ) -> AbstractAsyncContextManager[Turn]:
+        """Claim the message; if first, lock and load the conversation until the turn ends."""
         ...
 
     async def wait_answer(self, message: MessageKey, seconds: float) -> str | None:
@@ -111,68 +124,74 @@ class StateStore(Protocol):
         ...
 
 
+# ------------------------------------------------------------------ memory
+@dataclass(slots=True)
+class _MemoryTurn:
+    store: MemoryStore
+    message: MessageKey
+    conversation: str
+    first: bool
+    state: Conversation
+
+    async def finish(self, state: Conversation, answer: str, ttl: int) -> None:
+        self.store.put(self.conversation, state, ttl)
+        self.store.answer(self.message, answer, ttl)
+
+
 class MemoryStore:
     """In-process store for the console demo and single-process use."""
 
     def __init__(self) -> None:
         self._states: dict[str, tuple[float, str]] = {}
-        self._seen: dict[str, float] = {}
-        self._answers: dict[str, tuple[float, str]] = {}
-        self._answered: dict[str, asyncio.Event] = {}
+        self._seen: dict[MessageKey, float] = {}
+        self._answers: dict[MessageKey, tuple[float, str]] = {}
+        self._answered: dict[MessageKey, asyncio.Event] = {}
         self._locks: dict[str, asyncio.Lock] = {}
-        self._keys = Keys()
 
     @asynccontextmanager
-    async def locked(self, conversation: str) -> AsyncIterator[None]:
-        """Hold the conversation's lock."""
+    async def turn(
+        self, message: MessageKey, conversation: str, claim_ttl: int
+    ) -> AsyncIterator[_MemoryTurn]:
+        """Claim, lock, load; release when the turn ends."""
+        now = time.monotonic()
+        if self._seen.get(message, 0.0) > now:
+            yield _MemoryTurn(self, message, conversation, False, Conversation())
+            return
+        self._seen[message] = now + claim_ttl
+        self._answered[message] = asyncio.Event()
         lock = self._locks.setdefault(conversation, asyncio.Lock())
         async with lock:
-            yield
+            yield _MemoryTurn(self, message, conversation, True, self.get(conversation))
         if not lock.locked() and self._locks.get(conversation) is lock:
             del self._locks[conversation]
 
-    async def load(self, conversation: str) -> Conversation:
+    def get(self, conversation: str) -> Conversation:
         """The stored state, or a fresh one."""
         item = self._states.get(conversation)
         if item is None or item[0] < time.monotonic():
             return Conversation()
         return Conversation.from_json(item[1])
 
-    async def save(self, conversation: str, state: Conversation, ttl: int) -> None:
+    def put(self, conversation: str, state: Conversation, ttl: int) -> None:
         """Store the state for ``ttl`` seconds."""
         self._states[conversation] = (time.monotonic() + ttl, state.to_json())
 
-    async def finish(
-        self, conversation: str, state: Conversation, message: MessageKey, answer: str, ttl: int
-    ) -> None:
-        """Store the state and the answer; wake anyone waiting for the answer."""
-        await self.save(conversation, state, ttl)
-        key = self._keys.seen(message.channel, message.sender, message.message_id)
-        self._answers[key] = (time.monotonic() + ttl, answer)
-        event = self._answered.pop(key, None)
+    def answer(self, message: MessageKey, answer: str, ttl: int) -> None:
+        """Keep the answer and wake anyone waiting for it."""
+        self._answers[message] = (time.monotonic() + ttl, answer)
+        event = self._answered.pop(message, None)
         if event is not None:
             event.set()
 
-    async def claim(self, message: MessageKey, ttl: int) -> bool:
-        """True for the first claim of a platform message id."""
-        key = self._keys.seen(message.channel, message.sender, message.message_id)
-        now = time.monotonic()
-        if self._seen.get(key, 0.0) > now:
-            return False
-        self._seen[key] = now + ttl
-        self._answered[key] = asyncio.Event()
-        return True
-
     async def wait_answer(self, message: MessageKey, seconds: float) -> str | None:
         """The stored answer, waiting up to ``seconds`` for it."""
-        key = self._keys.seen(message.channel, message.sender, message.message_id)
-        event = self._answered.get(key)
+        event = self._answered.get(message)
         if event is not None:
             try:
                 await asyncio.wait_for(event.wait(), seconds)
             except TimeoutError:
                 return None
-        item = self._answers.get(key)
+        item = self._answers.get(message)
         return item[1] if item and item[0] > time.monotonic() else None
 
     async def ping(self) -> bool:
@@ -180,52 +199,93 @@ class MemoryStore:
         return True
 
 
-class RedisStore:
-    """Redis store shared by every process of a deployment."""
+# ------------------------------------------------------------------- redis
+# Delete the lock only if it is still ours (it may have expired and been retaken).
+_RELEASE = """
+if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) end
+return 0
+"""
 
-    # How often a waiting retry looks for the first handler's answer.
-    POLL_SECONDS = 0.02
+
+@dataclass(slots=True)
+class _RedisTurn:
+    store: RedisStore
+    message: MessageKey
+    conversation: str
+    token: str
+    first: bool
+    state: Conversation
+    released: bool = False
+
+    async def finish(self, state: Conversation, answer: str, ttl: int) -> None:
+        keys = self.store.keys
+        async with self.store.redis.pipeline(transaction=False) as pipe:
+            pipe.set(keys.state(self.conversation), state.to_json(), ex=ttl)
+            answer_key = keys.answer(
+                self.message.channel, self.message.sender, self.message.message_id
+            )
+            pipe.set(answer_key, answer, ex=ttl)
+            await self.store.release(keys.lock(self.conversation), self.token, pipe)
+            await pipe.execute()
+        self.released = True
+
+
+class RedisStore:
+    """Redis store shared by every process of a deployment.
+
+    The lock is a plain ``SET NX PX`` with a token and a compare-and-delete release (the
+    pattern redis-py's ``Lock`` uses) rather than redis-py's ``Lock`` itself, so that it
+    can share round trips with the claim, the load and the save.
+    """
+
+    # How often a waiting turn or retry looks again.
+    POLL_SECONDS = 0.005
 
     def __init__(self, redis: Redis, keys: Keys | None = None, lock_seconds: float = 15.0) -> None:
         self.redis = redis
         self.keys = keys or Keys()
         self.lock_seconds = lock_seconds
+        self._release = redis.register_script(_RELEASE)
+
+    async def release(self, lock_key: str, token: str, client: Any = None) -> None:
+        """Release a lock taken with ``token`` (queued on ``client`` if it is a pipeline)."""
+        await self._release(keys=[lock_key], args=[token], client=client)
 
     @asynccontextmanager
-    async def locked(self, conversation: str) -> AsyncIterator[None]:
-        """Hold the conversation's lock (it expires by itself if a worker dies)."""
-        lock = self.redis.lock(
-            self.keys.lock(conversation),
-            timeout=self.lock_seconds,
-            blocking_timeout=self.lock_seconds,
-            sleep=0.005,
-        )
-        async with lock:
-            yield
-
-    async def load(self, conversation: str) -> Conversation:
-        """The stored state, or a fresh one."""
-        raw = await self.redis.get(self.keys.state(conversation))
-        return Conversation() if raw is None else Conversation.from_json(raw)
-
-    async def save(self, conversation: str, state: Conversation, ttl: int) -> None:
-        """Store the state for ``ttl`` seconds."""
-        await self.redis.set(self.keys.state(conversation), state.to_json(), ex=ttl)
-
-    async def finish(
-        self, conversation: str, state: Conversation, message: MessageKey, answer: str, ttl: int
-    ) -> None:
-        """Store the state and the answer in one round trip."""
-        answer_key = self.keys.answer(message.channel, message.sender, message.message_id)
+    async def turn(
+        self, message: MessageKey, conversation: str, claim_ttl: int
+    ) -> AsyncIterator[_RedisTurn]:
+        """Claim + lock + load in one round trip; save + answer + release at the end."""
+        seen = self.keys.seen(message.channel, message.sender, message.message_id)
+        lock, state_key = self.keys.lock(conversation), self.keys.state(conversation)
+        token = uuid.uuid4().hex
+        lock_ms = int(self.lock_seconds * 1000)
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.set(self.keys.state(conversation), state.to_json(), ex=ttl)
-            pipe.set(answer_key, answer, ex=ttl)
-            await pipe.execute()
-
-    async def claim(self, message: MessageKey, ttl: int) -> bool:
-        """SET NX: exactly one caller wins, whatever the timing."""
-        key = self.keys.seen(message.channel, message.sender, message.message_id)
-        return bool(await self.redis.set(key, "1", nx=True, ex=ttl))
+            pipe.set(seen, "1", nx=True, ex=claim_ttl)
+            pipe.set(lock, token, nx=True, px=lock_ms)
+            pipe.get(state_key)
+            first, locked, raw = await pipe.execute()
+        if not first:
+            if locked:
+                await self.release(lock, token)
+            yield _RedisTurn(self, message, conversation, token, False, Conversation(), True)
+            return
+        deadline = time.monotonic() + self.lock_seconds
+        while not locked:
+            # Another message of this conversation is being handled; wait our turn.
+            if time.monotonic() > deadline:
+                raise LockTimeout(conversation)
+            await asyncio.sleep(self.POLL_SECONDS)
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.set(lock, token, nx=True, px=lock_ms)
+                pipe.get(state_key)
+                locked, raw = await pipe.execute()
+        turn = _RedisTurn(self, message, conversation, token, True, Conversation.from_json(raw))
+        try:
+            yield turn
+        finally:
+            if not turn.released:
+                await self.release(lock, token)
 
     async def wait_answer(self, message: MessageKey, seconds: float) -> str | None:
         """Poll for the first handler's answer for up to ``seconds``."""
@@ -237,7 +297,7 @@ class RedisStore:
                 return raw.decode() if isinstance(raw, bytes) else str(raw)
             if time.monotonic() >= deadline:
                 return None
-            await asyncio.sleep(self.POLL_SECONDS)
+            await asyncio.sleep(self.POLL_SECONDS * 4)
 
     async def ping(self) -> bool:
         """True when Redis answers."""

@@ -7,77 +7,110 @@ import asyncio
 from storage.state import Conversation, MemoryStore, MessageKey, RedisStore
 
 Store = MemoryStore | RedisStore
-
-
-async def test_state_round_trip(store: Store) -> None:
-    assert await store.load("c1") == Conversation()
-    state = Conversation(
-        flow="medical_escort",
-        step="ask:date",
-        slots={"hospital": "省人民医院"},
-        options=["/affirm"],
-    )
-    await store.save("c1", state, ttl=60)
-    assert await store.load("c1") == state
-    assert await store.load("c2") == Conversation()
-
-
-async def test_state_expires(store: Store) -> None:
-    await store.save("c1", Conversation(flow="x"), ttl=1)
-    await asyncio.sleep(1.2)
-    assert await store.load("c1") == Conversation()
-
-
 M1 = MessageKey("wechat", "u1", "m1")
 
 
+def message(n: int, sender: str = "u1") -> MessageKey:
+    return MessageKey("wechat", sender, f"m{n}")
+
+
+async def test_state_round_trip(store: Store) -> None:
+    async with store.turn(message(1), "c1", 60) as turn:
+        assert turn.first
+        assert turn.state == Conversation()
+        state = Conversation(
+            flow="medical_escort", step="ask:date", slots={"hospital": "省人民医院"}
+        )
+        await turn.finish(state, "{}", 60)
+    async with store.turn(message(2), "c1", 60) as turn:
+        assert turn.state == state
+    async with store.turn(message(3), "c2", 60) as turn:
+        assert turn.state == Conversation()
+
+
+async def test_state_expires(store: Store) -> None:
+    async with store.turn(message(1), "c1", 60) as turn:
+        await turn.finish(Conversation(flow="x"), "{}", 1)
+    await asyncio.sleep(1.2)
+    async with store.turn(message(2), "c1", 60) as turn:
+        assert turn.state == Conversation()
+
+
 async def test_claim_once_even_when_concurrent(store: Store) -> None:
-    results = await asyncio.gather(*(store.claim(M1, 60) for _ in range(20)))
+    async def take(key: MessageKey) -> bool:
+        async with store.turn(key, "c1", 60) as turn:
+            if turn.first:
+                await turn.finish(turn.state, "{}", 60)
+            return turn.first
+
+    results = await asyncio.gather(*(take(M1) for _ in range(20)))
     assert sorted(results) == [False] * 19 + [True]
-    assert await store.claim(MessageKey("wechat", "u1", "m2"), 60)
-    assert await store.claim(MessageKey("wechat", "u2", "m1"), 60)  # ids are per sender
+    assert await take(message(2))
+    assert await take(message(1, sender="u2"))  # ids are per sender
 
 
 async def test_a_repeat_gets_the_first_answer(store: Store) -> None:
-    assert await store.claim(M1, 60)
-    state = Conversation(flow="x")
+    answered = asyncio.Event()
 
-    async def answer_later() -> None:
-        await asyncio.sleep(0.1)
-        await store.finish("c1", state, M1, '{"x": 1}', 60)
+    async def first() -> None:
+        async with store.turn(M1, "c1", 60) as turn:
+            assert turn.first
+            await answered.wait()
+            await turn.finish(Conversation(flow="x"), '{"x": 1}', 60)
 
-    task = asyncio.create_task(answer_later())
-    assert not await store.claim(M1, 60)
+    task = asyncio.create_task(first())
+    await asyncio.sleep(0.05)
+    async with store.turn(M1, "c1", 60) as repeat:
+        assert not repeat.first
+    answered.set()
     assert await store.wait_answer(M1, seconds=2) == '{"x": 1}'
     await task
-    assert await store.load("c1") == state
-    assert await store.wait_answer(MessageKey("wechat", "u1", "m9"), seconds=0.05) is None
+    assert await store.wait_answer(message(9), seconds=0.05) is None
 
 
-async def test_lock_serialises_a_conversation(store: Store) -> None:
+async def test_turns_of_a_conversation_are_one_at_a_time(store: Store) -> None:
     inside = 0
     most = 0
 
-    async def work() -> None:
+    async def work(n: int) -> None:
         nonlocal inside, most
-        async with store.locked("c1"):
+        async with store.turn(message(n), "c1", 60) as turn:
             inside += 1
             most = max(most, inside)
             await asyncio.sleep(0.01)
             inside -= 1
+            await turn.finish(Conversation(misses=n), "{}", 60)
 
-    await asyncio.gather(*(work() for _ in range(10)))
+    await asyncio.gather(*(work(n) for n in range(10)))
     assert most == 1
 
 
+async def test_state_is_loaded_after_the_lock(store: Store) -> None:
+    """Each turn sees what the previous one saved, however they race."""
+
+    async def bump(n: int) -> None:
+        async with store.turn(message(n), "c1", 60) as turn:
+            await asyncio.sleep(0.005)
+            await turn.finish(Conversation(misses=turn.state.misses + 1), "{}", 60)
+
+    await asyncio.gather(*(bump(n) for n in range(15)))
+    async with store.turn(message(99), "c1", 60) as turn:
+        assert turn.state.misses == 15
+
+
+async def test_a_turn_left_unfinished_releases_its_lock(store: Store) -> None:
+    async with store.turn(message(1), "c1", 60):
+        pass  # e.g. the handler raised before saving
+    async with asyncio.timeout(1):
+        async with store.turn(message(2), "c1", 60) as turn:
+            assert turn.first
+
+
 async def test_other_conversations_are_not_blocked(store: Store) -> None:
-    async with store.locked("c1"):
-        await asyncio.wait_for(_take(store, "c2"), timeout=1)
-
-
-async def _take(store: Store, conversation: str) -> None:
-    async with store.locked(conversation):
-        pass
+    async with store.turn(message(1), "c1", 60):
+        async with asyncio.timeout(1):
+            async with store.turn(message(2), "c2", 60) as turn:
+                assert turn.first
 
 
 async def test_ping(store: Store) -> None:
