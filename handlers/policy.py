@@ -93,12 +93,11 @@ _cache: dict[str, PolicyIndex] = {}
 
 
 async def _index(ctx: Ctx) -> PolicyIndex:
-    articles = await ctx.uow.catalog.policy_articles()
-    stamp = ";".join(f"{a.id}:{a.updated_at.isoformat()}" for a in articles)
-    if stamp not in _cache:
+    version = await ctx.uow.catalog.policy_version()
+    if version not in _cache:
         _cache.clear()  # articles were imported or edited
-        _cache[stamp] = PolicyIndex(articles, ctx.tokenize)
-    return _cache[stamp]
+        _cache[version] = PolicyIndex(await ctx.uow.catalog.policy_articles(), ctx.tokenize)
+    return _cache[version]
 
 
 def _answer(article: PolicyArticle, related: list[PolicyArticle]) -> Reply:

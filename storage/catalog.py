@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from storage.db import AsyncSession
 from storage.models import EldercareService, EldercareSlot, Hospital, PolicyArticle
@@ -93,6 +93,15 @@ class CatalogRepo:
         """Every policy article."""
         rows = await self.session.scalars(select(PolicyArticle).order_by(PolicyArticle.id))
         return list(rows)
+
+    async def policy_version(self) -> str:
+        """Changes whenever an article is added, removed or edited (for caches)."""
+        row = (
+            await self.session.execute(
+                select(func.count(PolicyArticle.id), func.max(PolicyArticle.updated_at))
+            )
+        ).one()
+        return f"{row[0]}:{row[1]}"
 
     async def upsert_policy(self, article: PolicyArticle) -> PolicyArticle:
         """Insert an article, or update the one with the same slug."""
