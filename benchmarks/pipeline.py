@@ -34,6 +34,7 @@ from redis.asyncio import BlockingConnectionPool, Redis  # noqa: E402
 from bot.logs import configure_logging  # noqa: E402
 from bot.messages import InboundMessage  # noqa: E402
 from bot.pipeline import Pipeline  # noqa: E402
+from bot.runtime import settle_heap  # noqa: E402
 from handlers.base import ServiceConfig  # noqa: E402
 from nlu.engine import EmbeddedEngine  # noqa: E402
 from storage.db import make_engine, make_sessions, upgrade  # noqa: E402
@@ -92,6 +93,7 @@ async def prepare(users: int, parser: EmbeddedEngine) -> tuple[Pipeline, str, Re
     store = RedisStore(redis, Keys(f"ylbench:{uuid.uuid4().hex[:6]}:"))
     pipeline = Pipeline(sessions, store, parser, ServiceConfig())
     await pipeline.refresh_lookups(now)
+    settle_heap()  # as open_runtime does for `yinling serve`
     return pipeline, name, store, engine
 
 

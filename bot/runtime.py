@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import tempfile
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from storage.keys import Keys
 from storage.state import MemoryStore, RedisStore, StateStore
 from storage.uow import UnitOfWork
 
-__all__ = ["Runtime", "build_parser", "open_runtime", "temporary_database_url"]
+__all__ = ["Runtime", "build_parser", "open_runtime", "settle_heap", "temporary_database_url"]
 
 
 def build_parser(settings: Settings) -> Parser:
@@ -31,6 +32,17 @@ def build_parser(settings: Settings) -> Parser:
     if settings.nlu == "rasa":
         return RasaParser(settings.rasa_url, embedded)
     return embedded
+
+
+def settle_heap() -> None:
+    """Move everything loaded at start-up out of the garbage collector's sight.
+
+    The NLU model, jieba's dictionary and the ORM mappers are hundreds of thousands of
+    objects that live as long as the process; without this, every full collection walks
+    them all and stalls the event loop for ~80 ms (the p99 of the pipeline benchmark).
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def temporary_database_url() -> str:
@@ -93,4 +105,5 @@ async def open_runtime(
     metrics = Metrics()
     pipeline = Pipeline(sessions, store, parser, settings.service_config(), metrics)
     await pipeline.refresh_lookups(now or datetime.now(UTC))
+    settle_heap()
     return Runtime(settings, engine, sessions, redis, store, parser, metrics, pipeline)

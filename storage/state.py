@@ -205,6 +205,13 @@ _RELEASE = """
 if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) end
 return 0
 """
+# Save the state and the answer, then release the lock if it is still ours.
+_FINISH = """
+redis.call("set", KEYS[1], ARGV[1], "EX", ARGV[3])
+redis.call("set", KEYS[2], ARGV[2], "EX", ARGV[3])
+if redis.call("get", KEYS[3]) == ARGV[4] then redis.call("del", KEYS[3]) end
+return 1
+"""
 
 
 @dataclass(slots=True)
@@ -219,14 +226,12 @@ class _RedisTurn:
 
     async def finish(self, state: Conversation, answer: str, ttl: int) -> None:
         keys = self.store.keys
-        async with self.store.redis.pipeline(transaction=False) as pipe:
-            pipe.set(keys.state(self.conversation), state.to_json(), ex=ttl)
-            answer_key = keys.answer(
-                self.message.channel, self.message.sender, self.message.message_id
-            )
-            pipe.set(answer_key, answer, ex=ttl)
-            await self.store.release(keys.lock(self.conversation), self.token, pipe)
-            await pipe.execute()
+        answer_key = keys.answer(self.message.channel, self.message.sender, self.message.message_id)
+        # One EVALSHA: a pipeline holding a script would first ask SCRIPT EXISTS.
+        await self.store._finish(
+            keys=[keys.state(self.conversation), answer_key, keys.lock(self.conversation)],
+            args=[state.to_json(), answer, ttl, self.token],
+        )
         self.released = True
 
 
@@ -246,10 +251,11 @@ class RedisStore:
         self.keys = keys or Keys()
         self.lock_seconds = lock_seconds
         self._release = redis.register_script(_RELEASE)
+        self._finish = redis.register_script(_FINISH)
 
-    async def release(self, lock_key: str, token: str, client: Any = None) -> None:
-        """Release a lock taken with ``token`` (queued on ``client`` if it is a pipeline)."""
-        await self._release(keys=[lock_key], args=[token], client=client)
+    async def release(self, lock_key: str, token: str) -> None:
+        """Release a lock taken with ``token``, if it is still ours."""
+        await self._release(keys=[lock_key], args=[token])
 
     @asynccontextmanager
     async def turn(
