@@ -269,7 +269,8 @@ class Pipeline:
                 conv.labels = [o.label for o in shown[-1].options] if shown else []
                 if notes:
                     replies = [Reply("\n".join(notes)), *replies]
-                await self._log(uow, msg, text, ctx, replies)
+                if not ctx.forget:
+                    await self._log(uow, msg, text, ctx, replies)
                 await uow.commit()
             if any(e.type == "account_bound" for e in ctx.events):
                 self.identities.forget(msg.channel, msg.user_id)

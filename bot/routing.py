@@ -1,12 +1,14 @@
 """The router: which handler answers a message. Read it top to bottom; the first rule wins.
 
 1. An emergency always wins, bound or not, in a flow or not (the flow is parked).
-2. Someone not yet on the roster is led through binding (a person can still be asked for).
-3. ``stop`` always leaves the current flow.
-4. A person on staff can always be reached.
-5. The active flow gets the turn (answers, corrections, confirmation).
-6. Low confidence asks a short question with numbered choices; twice means a person.
-7. Otherwise the intent's handler; anything unknown gets a kind answer and the menu.
+2. What channels report (a follow, an unfollow, a binding code, a shared contact or
+   location, a picture) is handled as such, bound or not; staff get the staff handler.
+3. Someone not yet on the roster is led through binding (a person can still be asked for).
+4. ``stop`` always leaves the current flow.
+5. A person on staff can always be reached.
+6. The active flow gets the turn (answers, corrections, confirmation).
+7. Low confidence asks a short question with numbered choices; twice means a person.
+8. Otherwise the intent's handler; anything unknown gets a kind answer and the menu.
 """
 
 from __future__ import annotations
@@ -25,13 +27,14 @@ from handlers import (
     policy,
     records,
     sos,
+    staff,
     texts,
 )
 from handlers.base import Ctx, Handler, Option, Reply, Turn, payload
 from handlers.flows import Flow
 from handlers.wording import menu_reply
 
-__all__ = ["FLOWS", "ROUTES", "route", "unsure"]
+__all__ = ["CHANNEL_EVENTS", "FLOWS", "ROUTES", "route", "unsure"]
 
 # Confidence from which an sos prediction is acted on without asking.
 SOS_CONFIDENCE = 0.5
@@ -96,7 +99,15 @@ ROUTES: Mapping[str, Handler] = {
     "booking_cancel": activities.booking_cancel,
     "my_records": records.my_records,
     "policy_question": policy.policy_question,
+    # reported by channels, never guessed by the NLU
+    "subscribe": binding.subscribe,
+    "unsubscribe": binding.unsubscribe,
+    "bind": binding.bind_code,
+    "contact": binding.contact,
+    "location": chat.location,
+    "media": chat.media,
 }
+CHANNEL_EVENTS = frozenset({"subscribe", "unsubscribe", "bind", "contact", "location", "media"})
 
 
 def unsure(turn: Turn, threshold: float, margin: float) -> bool:
@@ -147,6 +158,10 @@ async def route(ctx: Ctx) -> list[Reply]:
     if turn.intent == "sos" and turn.confidence >= SOS_CONFIDENCE:
         _park(ctx)
         return await sos.sos(ctx)
+    if turn.intent in CHANNEL_EVENTS and turn.payload:
+        return await ROUTES[turn.intent](ctx)
+    if ctx.account is not None and ctx.account.role == "staff" and ctx.account.active:
+        return await staff.staff(ctx)
     if ctx.person is None:
         if turn.intent == "human_agent" and confident:
             return await handoff.handoff(ctx)

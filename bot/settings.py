@@ -6,12 +6,44 @@ from datetime import time
 from pathlib import Path
 from typing import Literal
 
-from pydantic import field_validator
+from pydantic import BaseModel, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from handlers.base import ServiceConfig
 
-__all__ = ["Settings"]
+__all__ = ["Settings", "TelegramSettings", "WeChatSettings"]
+
+
+class WeChatSettings(BaseModel):
+    """The Official Account (公众平台 → 设置与开发 → 基本配置)."""
+
+    token: SecretStr | None = None  # 令牌 (Token)
+    app_id: str | None = None  # AppID
+    app_secret: SecretStr | None = None  # AppSecret
+    aes_key: SecretStr | None = None  # EncodingAESKey, for safe mode
+    previous_aes_key: SecretStr | None = None  # the old key, accepted while rotating
+    template_id: str | None = None  # template for notices outside the 48-hour window
+    api_base: str = "https://api.weixin.qq.com"
+    answer_within: float = 4.0  # seconds; WeChat gives up after 5 and retries
+
+    @property
+    def enabled(self) -> bool:
+        """True when the endpoint can verify requests."""
+        return self.token is not None
+
+
+class TelegramSettings(BaseModel):
+    """The bot (@BotFather) and its webhook."""
+
+    token: SecretStr | None = None
+    webhook_secret: SecretStr | None = None  # sent back by Telegram in every request
+    webhook_url: str | None = None  # e.g. https://bot.example.org/telegram
+    api_base: str = "https://api.telegram.org"
+
+    @property
+    def enabled(self) -> bool:
+        """True when the bot can run."""
+        return self.token is not None
 
 
 class Settings(BaseSettings):
@@ -43,6 +75,9 @@ class Settings(BaseSettings):
 
     log_format: Literal["console", "json"] = "console"
     log_level: str = "INFO"
+
+    wechat: WeChatSettings = WeChatSettings()
+    telegram: TelegramSettings = TelegramSettings()
 
     @field_validator("office_hours")
     @classmethod

@@ -103,6 +103,7 @@ class Ctx:
     config: ServiceConfig
     tokenize: Callable[[str], list[str]] = list  # words of a text (the NLU's segmenter)
     events: list[Event] = field(default_factory=list)
+    forget: bool = False  # the user's personal data was just removed: log nothing of them
 
     def emit(self, event: Event) -> None:
         """Record a domain event; it is published after the transaction commits."""

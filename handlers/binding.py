@@ -13,9 +13,10 @@ from handlers.events import AccountBound, BindingFailed
 from handlers.flows import Flow, Rejection, Slot, Slots, ask_again
 from handlers.handoff import create_handoff, when_answered
 from handlers.wording import address, mask_phone, menu_reply
+from storage.models import ChannelAccount, Person
 from storage.repos import digits
 
-__all__ = ["BINDING", "MAX_ATTEMPTS", "welcome"]
+__all__ = ["BINDING", "MAX_ATTEMPTS", "bind_code", "contact", "subscribe", "unsubscribe", "welcome"]
 
 MAX_ATTEMPTS = 3
 _NAME = re.compile(r"^[\u4e00-\u9fff·]{2,5}$")
@@ -106,3 +107,89 @@ async def welcome(ctx: Ctx) -> list[Reply]:
     if phone:
         slots["phone"] = phone[0]
     return await ask_again(ctx, BINDING, slots, texts.BIND_WELCOME.format(bureau=ctx.config.bureau))
+
+
+async def _bound(ctx: Ctx, account: ChannelAccount, person: Person | None, how: str) -> None:
+    ctx.uow.audit.record(
+        ctx.now, ctx.actor, "account_bound", "channel_account", account.id, how=how
+    )
+    if person is not None:
+        ctx.emit(AccountBound(account_id=account.id, person_id=person.id, role=account.role))
+
+
+async def bind_code(ctx: Ctx) -> list[Reply]:
+    """Bind at once with a one-time code staff issued (WeChat QR scene, Telegram deep link)."""
+    code = next(iter(ctx.turn.values("code")), "")
+    account = await ctx.uow.accounts.create_unbound(ctx.channel, ctx.external_id, ctx.now)
+    issued = await ctx.uow.codes.redeem(code, account.id, ctx.now) if code else None
+    if issued is None:
+        if ctx.person is not None:
+            return [
+                menu_reply(
+                    texts.WELCOME_BACK.format(address=address(ctx.person, ctx.config)), ctx.config
+                )
+            ]
+        return await ask_again(ctx, BINDING, {}, texts.CODE_INVALID)
+    ctx.conv.end_flow()
+    if issued.role == "staff" and issued.staff_id is not None:
+        staff = await ctx.uow.staff.get(issued.staff_id)
+        await ctx.uow.accounts.bind(
+            ctx.channel, ctx.external_id, 0, ctx.now, role="staff", staff_id=issued.staff_id
+        )
+        await _bound(ctx, account, None, "code")
+        return [Reply(texts.CODE_BOUND_STAFF.format(name=staff.name if staff else ""))]
+    person = await ctx.uow.people.get(int(issued.person_id or 0))
+    if person is None:
+        return await ask_again(ctx, BINDING, {}, texts.CODE_INVALID)
+    relation = issued.relation or (
+        texts.FAMILY_DEFAULT_RELATION if issued.role == "family" else None
+    )
+    await ctx.uow.accounts.bind(
+        ctx.channel, ctx.external_id, person.id, ctx.now, role=issued.role, relation=relation
+    )
+    await _bound(ctx, account, person, "code")
+    if issued.role == "family":
+        hello = texts.CODE_BOUND_FAMILY.format(name=person.name, relation=relation)
+    else:
+        hello = texts.CODE_BOUND_RETIREE.format(address=address(person, ctx.config))
+    return [menu_reply(f"{hello}\n{texts.MENU_PROMPT}", ctx.config)]
+
+
+async def contact(ctx: Ctx) -> list[Reply]:
+    """Bind by the phone number the user shared from their own account (Telegram)."""
+    if not ctx.turn.values("own"):
+        return [Reply(texts.CONTACT_NOT_OWN)]
+    phone = digits(next(iter(ctx.turn.values("phone")), ""))
+    person = await ctx.uow.people.find_by_phone(phone[-11:]) if phone else None
+    if person is None:
+        return await ask_again(
+            ctx, BINDING, {}, texts.CONTACT_UNKNOWN.format(phone=mask_phone(phone))
+        )
+    ctx.conv.end_flow()
+    account = await ctx.uow.accounts.bind(ctx.channel, ctx.external_id, person.id, ctx.now)
+    await _bound(ctx, account, person, "contact")
+    hello = texts.BIND_DONE.format(address=address(person, ctx.config))
+    return [menu_reply(f"{hello}\n{texts.MENU_PROMPT}", ctx.config)]
+
+
+async def subscribe(ctx: Ctx) -> list[Reply]:
+    """A new follower: a code in the QR scene binds at once; otherwise welcome and binding."""
+    if ctx.turn.values("code"):
+        return await bind_code(ctx)
+    if ctx.person is not None:
+        return [
+            menu_reply(
+                texts.WELCOME_BACK.format(address=address(ctx.person, ctx.config)), ctx.config
+            )
+        ]
+    return await welcome(ctx)
+
+
+async def unsubscribe(ctx: Ctx) -> list[Reply]:
+    """An unfollow: forget the account's personal data (as WeChat requires); keep the records."""
+    account = await ctx.uow.accounts.forget(ctx.channel, ctx.external_id)
+    ctx.forget = True
+    if account is not None:
+        ctx.uow.audit.record(ctx.now, "system", "account_forgotten", "channel_account", account.id)
+    ctx.conv.end_flow()
+    return []

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from handlers import texts
 from handlers.base import Ctx, Reply
 from handlers.wording import ctx_address, greeting, menu_reply
 
-__all__ = ["greet", "menu", "out_of_scope", "thanks_bye"]
+__all__ = ["greet", "location", "media", "menu", "out_of_scope", "thanks_bye"]
+
+# An SOS this recent gets the location the person shares next.
+SOS_LOCATION_WINDOW = timedelta(minutes=30)
 
 
 async def greet(ctx: Ctx) -> list[Reply]:
@@ -30,3 +35,37 @@ async def thanks_bye(ctx: Ctx) -> list[Reply]:
 async def out_of_scope(ctx: Ctx) -> list[Reply]:
     """A kind sentence and what we can do."""
     return [menu_reply(texts.OUT_OF_SCOPE, ctx.config)]
+
+
+async def location(ctx: Ctx) -> list[Reply]:
+    """A shared location: kept on the conversation, and given to staff if an SOS is open."""
+    if ctx.person is not None:
+        for request in await ctx.uow.requests.for_person(
+            ctx.person.id, kinds=("sos",), open_only=True
+        ):
+            if ctx.now - request.created_at <= SOS_LOCATION_WINDOW:
+                request.details = {**request.details, "location": ctx.conv.location}
+                ctx.uow.audit.record(
+                    ctx.now, ctx.actor, "sos_location", "service_request", request.id
+                )
+                return [Reply(texts.LOCATION_TO_DUTY)]
+    # WeChat reports locations on its own every few minutes; those need no answer.
+    return [] if ctx.turn.values("quiet") else [Reply(texts.LOCATION_NOTED)]
+
+
+async def media(ctx: Ctx) -> list[Reply]:
+    """A picture, a video or an unrecognised voice note: acknowledged, never lost."""
+    kind = next(iter(ctx.turn.values("kind")), ctx.turn.kind)
+    if kind == "voice":
+        return [menu_reply(texts.VOICE_NOT_UNDERSTOOD, ctx.config)]
+    if kind == "image" and ctx.person is not None:
+        media_id = next(iter(ctx.turn.values("media_id")), None)
+        open_requests = await ctx.uow.requests.for_person(ctx.person.id, open_only=True)
+        for request in open_requests:
+            if request.kind in texts.REQUEST_KINDS and request.kind not in {"sos"} and media_id:
+                attachments = [*request.details.get("attachments", []), media_id]
+                request.details = {**request.details, "attachments": attachments}
+                what = texts.REQUEST_KINDS[request.kind]
+                return [Reply(texts.IMAGE_ATTACHED.format(what=what))]
+        return [Reply(texts.IMAGE_NOTED)]
+    return [menu_reply(texts.MEDIA_NOTED, ctx.config)]

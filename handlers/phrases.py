@@ -50,5 +50,7 @@ POLICY_STOPWORDS: Final = frozenset(_STOPWORD_TEXT.split())
 DEPARTMENT_ENDINGS: Final = ("科", "中心", "门诊")
 # Where a sentence of an article ends (answers quote the first two).
 SENTENCE_END: Final = re.compile(r"(?<=[。！？])")
+# A member of staff asking for the queue of open requests.
+STAFF_QUEUE: Final = frozenset({"待办", "/todo", "todo", "待处理"})
 # Punctuation around a free-text answer.
 ANSWER_TRIM: Final = " ，。,.!！"

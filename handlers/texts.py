@@ -257,3 +257,46 @@ POLICY_SOURCE: Final = "{title}，{region}"
 POLICY_RELATED: Final = "相关问题："
 POLICY_UNSURE: Final = "这个问题我不确定，不敢乱说。已请工作人员来回答您，{when}。"
 POLICY_ASK: Final = "请问您想了解哪方面的政策？比如：离休费、护理费、看病报销、异地居住。"
+
+# ---------------------------------------------------------------- identity
+WELCOME_BACK: Final = "欢迎回来，{address}！"
+CODE_BOUND_RETIREE: Final = "{address}，您好！已经绑定好了。"
+CODE_BOUND_FAMILY: Final = "您好！已绑定为{name}的{relation}，可以替{name}预约和查询。"
+CODE_BOUND_STAFF: Final = "{name}，您好！已绑定为工作人员账号。"
+CODE_INVALID: Final = "这个二维码或链接已经用过或过期了。请先告诉我您的姓名。"
+CONTACT_NOT_OWN: Final = "请点下方“发送我的手机号”按钮，发送您自己的手机号。"
+CONTACT_UNKNOWN: Final = "没有找到手机号 {phone} 的登记。请告诉我您的姓名，我再帮您查。"
+FAMILY_DEFAULT_RELATION: Final = "家属"
+
+# ------------------------------------------------------- media, location
+LOCATION_NOTED: Final = "收到您的位置，谢谢。"
+LOCATION_TO_DUTY: Final = "已把您的位置告诉值班人员，请保持电话畅通。"
+VOICE_NOT_UNDERSTOOD: Final = "对不起，语音我还听不懂。请打字，或回复数字选择服务："
+IMAGE_NOTED: Final = "收到您的图片，已经记下了。"
+IMAGE_ATTACHED: Final = "收到您的图片，已附在您正在办的“{what}”里。"
+MEDIA_NOTED: Final = "收到了。请用文字告诉我您要办的事，或回复数字选择服务："
+
+# ------------------------------------------------------------------- staff
+STAFF_HELLO: Final = "{name}，您好。回复“待办”查看待处理的事项。"
+STAFF_QUEUE_HEAD: Final = "待处理（最早的在前）：\n{lines}"
+STAFF_QUEUE_EMPTY: Final = "现在没有待处理的事项。"
+STAFF_QUEUE_LINE: Final = "{n}. [{kind}] {who} {what}（{status}）"
+STAFF_UNKNOWN_PERSON: Final = "未登记的用户"
+
+# ------------------------------------------------------- channel menus
+# WeChat custom menu (三个一级菜单, at most five items each) and the Telegram keyboard.
+CHANNEL_MENU: Final = (
+    ("看病就医", (("预约陪诊", "medical_escort"), ("住院报备", "hospital_admission"),
+                  ("医药费报销", "reimbursement"), ("政策咨询", "policy_question"))),
+    ("生活服务", (("上门服务", "eldercare_booking"), ("活动报名", "activity_list"),
+                  ("我的记录", "my_records"), ("找工作人员", "human_agent"))),
+    ("一键求助", (("一键求助", "sos"),)),
+)  # fmt: skip
+SOS_BUTTON: Final = "🆘 一键求助"
+SHARE_PHONE_BUTTON: Final = "📱 发送我的手机号"
+SHARE_LOCATION_BUTTON: Final = "📍 发送我的位置"
+ASK_LOCATION: Final = "如果方便，请点下面的按钮发送您的位置。"
+REPLY_WITH_NUMBER: Final = "回复 {n} {label}"
+TELEGRAM_HELP: Final = (
+    "我是银龄通。直接打字说您要办的事，或点下面的按钮。\n紧急情况请点“一键求助”。"
+)

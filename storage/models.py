@@ -27,7 +27,9 @@ from storage.db import Base, UTCDateTime
 __all__ = [
     "Activity",
     "AuditEntry",
+    "BindingCode",
     "ChannelAccount",
+    "Delivery",
     "EldercareService",
     "EldercareSlot",
     "Hospital",
@@ -268,3 +270,41 @@ class AuditEntry(Base):
     target_type: Mapped[str] = mapped_column(String(30))
     target_id: Mapped[str | None] = mapped_column(String(40))
     details: Mapped[JsonDict] = mapped_column(JSON, default=dict)
+
+
+class BindingCode(Base):
+    """A one-time code staff issue to bind an account at once (QR scene, deep link)."""
+
+    __tablename__ = "binding_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    role: Mapped[str] = mapped_column(String(10))  # retiree | family | staff
+    relation: Mapped[str | None] = mapped_column(String(20))  # for family: 女儿, 儿子 …
+    issued_by: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    used_by_account_id: Mapped[int | None] = mapped_column(ForeignKey("channel_accounts.id"))
+
+
+class Delivery(Base):
+    """One message sent to someone outside a reply: how, and whether it arrived."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (Index("ix_deliveries_account_status", "account_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("channel_accounts.id"))
+    purpose: Mapped[str] = mapped_column(String(20))  # late_reply | notice | broadcast
+    method: Mapped[str | None] = mapped_column(String(20))  # customer_service | template | message
+    status: Mapped[str] = mapped_column(String(12))  # pending | sent | failed | skipped
+    error_code: Mapped[str | None] = mapped_column(String(20))
+    error: Mapped[str | None] = mapped_column(Text)
+    external_id: Mapped[str | None] = mapped_column(String(64), index=True)  # the platform's id
+    text: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

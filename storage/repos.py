@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, func, insert, select, update
@@ -11,7 +12,9 @@ from sqlalchemy import Table, func, insert, select, update
 from storage.db import AsyncSession
 from storage.models import (
     AuditEntry,
+    BindingCode,
     ChannelAccount,
+    Delivery,
     MessageRecord,
     Person,
     RequestStatusChange,
@@ -19,7 +22,16 @@ from storage.models import (
     Staff,
 )
 
-__all__ = ["AccountRepo", "AuditRepo", "MessageRepo", "PeopleRepo", "RequestRepo", "StaffRepo"]
+__all__ = [
+    "AccountRepo",
+    "AuditRepo",
+    "CodeRepo",
+    "DeliveryRepo",
+    "MessageRepo",
+    "PeopleRepo",
+    "RequestRepo",
+    "StaffRepo",
+]
 
 _MESSAGE_LOG = cast(Table, MessageRecord.__table__)
 # Statuses after which a request needs nothing more.
@@ -54,6 +66,13 @@ class PeopleRepo:
         )
         found = rows.all()
         return found[0] if len(found) == 1 else None
+
+    async def find_by_phone(self, phone: str) -> Person | None:
+        """The one person with this phone number, if exactly one."""
+        rows = (
+            await self.session.scalars(select(Person).where(Person.phone == digits(phone)))
+        ).all()
+        return rows[0] if len(rows) == 1 else None
 
     async def count(self) -> int:
         """How many people are on the roster."""
@@ -111,6 +130,41 @@ class AccountRepo:
             )
         )
 
+    async def create_unbound(self, channel: str, external_id: str, now: datetime) -> ChannelAccount:
+        """An account for a channel user not yet on the roster (to redeem a code with)."""
+        account = await self.find(channel, external_id)
+        if account is None:
+            account = ChannelAccount(
+                channel=channel, external_id=external_id, created_at=now, role="retiree"
+            )
+            self.session.add(account)
+            await self.session.flush()
+        return account
+
+    async def forget(self, channel: str, external_id: str) -> ChannelAccount | None:
+        """Remove a user's personal data (WeChat unsubscribe); their service records stay."""
+        account = await self.find(channel, external_id)
+        if account is None:
+            return None
+        tombstone = "forgotten:" + secrets.token_hex(8)
+        await self.session.execute(
+            update(MessageRecord)
+            .where(MessageRecord.channel == channel, MessageRecord.external_user_id == external_id)
+            .values(external_user_id=tombstone, text=None, media_id=None)
+        )
+        account.external_id = tombstone
+        account.display_name = None
+        account.active = False
+        await self.session.flush()
+        return account
+
+    async def staff_accounts(self) -> list[ChannelAccount]:
+        """Active accounts of staff members."""
+        rows = await self.session.scalars(
+            select(ChannelAccount).where(ChannelAccount.role == "staff", ChannelAccount.active)
+        )
+        return list(rows)
+
     async def bind(
         self,
         channel: str,
@@ -120,21 +174,84 @@ class AccountRepo:
         *,
         role: str = "retiree",
         relation: str | None = None,
+        staff_id: int | None = None,
     ) -> ChannelAccount:
-        """Create (or re-point) the account of a channel user to a person."""
+        """Create (or re-point) the account of a channel user to a person (or staff member)."""
         account = await self.find(channel, external_id)
         if account is None:
             account = ChannelAccount(
                 channel=channel, external_id=external_id, created_at=now, role=role
             )
             self.session.add(account)
-        account.person_id = person_id
+        account.person_id = person_id if role != "staff" else None
         account.role = role
         account.relation = relation
+        account.staff_id = staff_id
         account.active = True
         account.bound_at = now
         await self.session.flush()
         return account
+
+
+class CodeRepo:
+    """One-time binding codes issued by staff."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def issue(
+        self,
+        now: datetime,
+        issued_by: str,
+        *,
+        role: str,
+        person_id: int | None = None,
+        staff_id: int | None = None,
+        relation: str | None = None,
+        valid_for: timedelta = timedelta(days=7),
+    ) -> BindingCode:
+        """A fresh code (digits only, so it fits a WeChat QR scene id as well)."""
+        code = BindingCode(
+            code=f"{secrets.randbelow(10**8):08d}",
+            person_id=person_id,
+            staff_id=staff_id,
+            role=role,
+            relation=relation,
+            issued_by=issued_by,
+            created_at=now,
+            expires_at=now + valid_for,
+        )
+        self.session.add(code)
+        await self.session.flush()
+        return code
+
+    async def redeem(self, code: str, account_id: int, now: datetime) -> BindingCode | None:
+        """Use a code once; None if it is unknown, used or expired (atomic under concurrency)."""
+        claimed = await self.session.execute(
+            update(BindingCode)
+            .where(
+                BindingCode.code == code,
+                BindingCode.used_at.is_(None),
+                BindingCode.expires_at > now,
+            )
+            .values(used_at=now, used_by_account_id=account_id)
+        )
+        if not getattr(claimed, "rowcount", 0):
+            return None
+        return await self.session.scalar(select(BindingCode).where(BindingCode.code == code))
+
+
+class DeliveryRepo:
+    """Messages sent outside a reply, and what became of them."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, delivery: Delivery) -> Delivery:
+        """Record a delivery."""
+        self.session.add(delivery)
+        await self.session.flush()
+        return delivery
 
 
 class RequestRepo:
@@ -227,6 +344,19 @@ class RequestRepo:
         rows = await self.session.scalars(query.order_by(ServiceRequest.id.desc()))
         return list(rows)
 
+    async def queue(
+        self, kinds: Sequence[str], limit: int = 10
+    ) -> list[tuple[ServiceRequest, Person | None]]:
+        """Open requests of some kinds with their people, oldest first (the staff queue)."""
+        rows = await self.session.execute(
+            select(ServiceRequest, Person)
+            .outerjoin(Person, Person.id == ServiceRequest.person_id)
+            .where(ServiceRequest.kind.in_(kinds), ServiceRequest.status.not_in(CLOSED_STATUSES))
+            .order_by(ServiceRequest.id)
+            .limit(limit)
+        )
+        return [(request, person) for request, person in rows]
+
     async def history(self, request_id: int) -> list[RequestStatusChange]:
         """A request's status changes, oldest first."""
         rows = await self.session.scalars(
@@ -276,17 +406,18 @@ class MessageRepo:
         )
         return list(reversed(list(rows)))
 
-    async def forget_user(self, channel: str, external_user_id: str) -> int:
-        """Blank the text of a user's messages (their personal data); keep the rows."""
-        result = await self.session.execute(
-            update(MessageRecord)
-            .where(
+    async def last_inbound(self, channel: str, external_user_id: str) -> datetime | None:
+        """When the user last wrote (WeChat lets us answer freely for 48 hours after)."""
+        value = await self.session.scalar(
+            select(func.max(MessageRecord.created_at)).where(
                 MessageRecord.channel == channel,
                 MessageRecord.external_user_id == external_user_id,
+                MessageRecord.direction == "in",
             )
-            .values(text=None, media_id=None)
         )
-        return int(getattr(result, "rowcount", 0) or 0)
+        if value is None:
+            return None
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 class AuditRepo:

@@ -10,7 +10,16 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from storage.activities import ActivityRepo
 from storage.catalog import CatalogRepo
 from storage.db import AsyncSession
-from storage.repos import AccountRepo, AuditRepo, MessageRepo, PeopleRepo, RequestRepo, StaffRepo
+from storage.repos import (
+    AccountRepo,
+    AuditRepo,
+    CodeRepo,
+    DeliveryRepo,
+    MessageRepo,
+    PeopleRepo,
+    RequestRepo,
+    StaffRepo,
+)
 
 __all__ = ["UnitOfWork"]
 
@@ -27,6 +36,8 @@ class UnitOfWork:
     catalog: CatalogRepo
     messages: MessageRepo
     audit: AuditRepo
+    codes: CodeRepo
+    deliveries: DeliveryRepo
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -42,6 +53,8 @@ class UnitOfWork:
         self.catalog = CatalogRepo(self.session)
         self.messages = MessageRepo(self.session)
         self.audit = AuditRepo(self.session)
+        self.codes = CodeRepo(self.session)
+        self.deliveries = DeliveryRepo(self.session)
         self._committed = False
         return self
 
