@@ -1,7 +1,7 @@
-"""The ASGI app (Starlette): health, metrics, and Rasa's ``POST /model/parse``.
+"""The ASGI app (Starlette): channel webhooks, health, metrics, Rasa's ``POST /model/parse``.
 
-Every long-lived object is opened in the lifespan and closed with it. The channel
-webhooks (WeChat, Telegram) mount here in their own issue.
+Every long-lived object is opened in the lifespan and closed with it. ``/wechat`` and
+``/telegram`` answer 404 until their channel is configured (see README "Connecting").
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.channels.telegram import TelegramChannel
+from bot.channels.wechat import WeChatChannel, open_wechat
 from bot.runtime import Runtime, open_runtime
 from bot.settings import Settings
 
@@ -73,6 +75,40 @@ async def model_parse(request: Request) -> JSONResponse:
     return JSONResponse(result)
 
 
+async def wechat(request: Request) -> Response:
+    """The Official Account's server URL (GET verification, POST pushes)."""
+    channel: WeChatChannel | None = request.app.state.wechat
+    if channel is None:
+        return JSONResponse({"error": "WeChat is not configured"}, 404)
+    return await channel.endpoint(request)
+
+
+async def telegram(request: Request) -> Response:
+    """The bot's webhook (POST updates)."""
+    channel: TelegramChannel | None = request.app.state.telegram
+    if channel is None or not channel.webhook:
+        return JSONResponse({"error": "the Telegram webhook is not configured"}, 404)
+    return await channel.endpoint(request)
+
+
+@asynccontextmanager
+async def _channels(app: Starlette, runtime: Runtime) -> AsyncIterator[None]:
+    """Open the configured channels for the app's lifetime."""
+    settings = runtime.settings
+    app.state.wechat = await open_wechat(runtime) if settings.wechat.enabled else None
+    app.state.telegram = None
+    if settings.telegram.enabled and settings.telegram.webhook_url:
+        app.state.telegram = TelegramChannel(settings.telegram, runtime, webhook=True)
+        await app.state.telegram.start()
+    try:
+        yield
+    finally:
+        if app.state.telegram is not None:
+            await app.state.telegram.stop()
+        if app.state.wechat is not None:
+            await app.state.wechat.close()
+
+
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Starlette:
     """Build the app; with ``runtime`` given, the caller owns its lifetime (tests)."""
 
@@ -80,16 +116,20 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if runtime is not None:
             app.state.runtime = runtime
-            yield
+            async with _channels(app, runtime):
+                yield
             return
         opened = await open_runtime(settings or Settings())
         app.state.runtime = opened
         try:
-            yield
+            async with _channels(app, opened):
+                yield
         finally:
             await opened.close()
 
     routes = [
+        Route("/wechat", wechat, methods=["GET", "POST"]),
+        Route("/telegram", telegram, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
         Route("/model/parse", model_parse, methods=["POST"]),

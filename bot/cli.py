@@ -71,6 +71,20 @@ def _parser() -> argparse.ArgumentParser:
     policy_sub.add_parser("import", help="import Markdown articles").add_argument(
         "folder", type=Path
     )
+
+    code = sub.add_parser("code", help="issue a one-time binding code (QR scene, deep link)")
+    who = code.add_mutually_exclusive_group(required=True)
+    who.add_argument("--person", type=int, help="the retiree's id (as retiree or family)")
+    who.add_argument("--staff", type=int, help="a staff member's id")
+    code.add_argument("--family", metavar="RELATION", help="bind a family member, e.g. 女儿")
+    code.add_argument("--days", type=int, default=7, help="valid for (default 7 days)")
+    code.add_argument("--by", default="cli", help="who issues it (for the audit log)")
+
+    wechat = sub.add_parser("wechat", help="the Official Account: menu")
+    wechat_sub = wechat.add_subparsers(dest="action", required=True)
+    wechat_sub.add_parser("menu", help="push the custom menu (or --print it)").add_argument(
+        "--print", action="store_true", help="print the menu JSON instead of pushing it"
+    )
     return root
 
 
@@ -136,6 +150,68 @@ async def _policy_import(args: argparse.Namespace, settings: Settings) -> None:
         await engine.dispose()
 
 
+async def _issue_code(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import timedelta  # noqa: PLC0415
+
+    from storage.db import make_engine, make_sessions, upgrade  # noqa: PLC0415
+    from storage.uow import UnitOfWork  # noqa: PLC0415
+
+    engine = make_engine(settings.database_url)
+    try:
+        await upgrade(engine)
+        now = datetime.now(UTC)
+        async with UnitOfWork(make_sessions(engine)) as uow:
+            if args.staff is not None:
+                if await uow.staff.get(args.staff) is None:
+                    print(f"no staff member {args.staff}", file=sys.stderr)
+                    return 2
+                role = "staff"
+            else:
+                if await uow.people.get(args.person) is None:
+                    print(f"no person {args.person} on the roster", file=sys.stderr)
+                    return 2
+                role = "family" if args.family else "retiree"
+            issued = await uow.codes.issue(
+                now,
+                args.by,
+                role=role,
+                person_id=args.person,
+                staff_id=args.staff,
+                relation=args.family,
+                valid_for=timedelta(days=args.days),
+            )
+            uow.audit.record(now, args.by, "code_issued", "binding_code", issued.id, role=role)
+            await uow.commit()
+    finally:
+        await engine.dispose()
+    print(issued.code)
+    print(f"  Telegram: https://t.me/<your bot>?start={issued.code}", file=sys.stderr)
+    print(f"  WeChat:   a QR code with scene_id {issued.code} (see README)", file=sys.stderr)
+    return 0
+
+
+def _wechat_menu(args: argparse.Namespace, settings: Settings) -> int:
+    import json  # noqa: PLC0415
+
+    from redis import Redis  # noqa: PLC0415
+
+    from bot.channels.wechat import menu_definition  # noqa: PLC0415
+    from bot.channels.wechat_api import StableTokenClient  # noqa: PLC0415
+
+    menu = menu_definition()
+    if args.print:
+        print(json.dumps(menu, ensure_ascii=False, indent=2))
+        return 0
+    if settings.wechat.app_id is None or settings.wechat.app_secret is None:
+        print("set YINLING_WECHAT__APP_ID and YINLING_WECHAT__APP_SECRET first", file=sys.stderr)
+        return 2
+    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    client = StableTokenClient(settings.wechat, redis, settings.redis_prefix)
+    client.call(lambda: client.menu.create(menu))
+    print(f"menu pushed: {len(menu['button'])} menus")
+    return 0
+
+
 def _nlu(args: argparse.Namespace, settings: Settings) -> int:
     from bot.runtime import build_parser  # noqa: PLC0415
     from nlu import cli as nlu_cli  # noqa: PLC0415
@@ -182,6 +258,10 @@ def main(argv: list[str] | None = None) -> int:
         _run(_db(args, settings))
     elif args.command == "policy":
         _run(_policy_import(args, settings))
+    elif args.command == "code":
+        return int(_run(_issue_code(args, settings)))
+    elif args.command == "wechat":
+        return _wechat_menu(args, settings)
     else:
         return _nlu(args, settings)
     return 0

@@ -23,6 +23,8 @@ class WeChatSettings(BaseModel):
     aes_key: SecretStr | None = None  # EncodingAESKey, for safe mode
     previous_aes_key: SecretStr | None = None  # the old key, accepted while rotating
     template_id: str | None = None  # template for notices outside the 48-hour window
+    template_field: str = "content"  # the template's field that carries the text
+    cs_quota: int = 5  # customer-service messages per 48-hour window
     api_base: str = "https://api.weixin.qq.com"
     answer_within: float = 4.0  # seconds; WeChat gives up after 5 and retries
 

@@ -144,19 +144,32 @@ class AccountRepo:
     async def forget(self, channel: str, external_id: str) -> ChannelAccount | None:
         """Remove a user's personal data (WeChat unsubscribe); their service records stay."""
         account = await self.find(channel, external_id)
-        if account is None:
-            return None
         tombstone = "forgotten:" + secrets.token_hex(8)
         await self.session.execute(
             update(MessageRecord)
             .where(MessageRecord.channel == channel, MessageRecord.external_user_id == external_id)
             .values(external_user_id=tombstone, text=None, media_id=None)
         )
+        if account is None:
+            return None
         account.external_id = tombstone
         account.display_name = None
         account.active = False
         await self.session.flush()
         return account
+
+    async def deactivate(self, channel: str, external_id: str) -> bool:
+        """Mark an account inactive (the user blocked the bot); True if it was active."""
+        done = await self.session.execute(
+            update(ChannelAccount)
+            .where(
+                ChannelAccount.channel == channel,
+                ChannelAccount.external_id == external_id,
+                ChannelAccount.active,
+            )
+            .values(active=False)
+        )
+        return bool(getattr(done, "rowcount", 0))
 
     async def staff_accounts(self) -> list[ChannelAccount]:
         """Active accounts of staff members."""
@@ -252,6 +265,31 @@ class DeliveryRepo:
         self.session.add(delivery)
         await self.session.flush()
         return delivery
+
+    async def count_sent(self, account_id: int, method: str, since: datetime) -> int:
+        """How many messages went to an account by ``method`` since a moment."""
+        count = await self.session.scalar(
+            select(func.count(Delivery.id)).where(
+                Delivery.account_id == account_id,
+                Delivery.method == method,
+                Delivery.status == "sent",
+                Delivery.created_at >= since,
+            )
+        )
+        return int(count or 0)
+
+    async def report(self, channel: str, external_id: str, status: str, now: datetime) -> bool:
+        """A platform's delivery report (WeChat TEMPLATESENDJOBFINISH); True if it was ours."""
+        done = await self.session.execute(
+            update(Delivery)
+            .where(Delivery.channel == channel, Delivery.external_id == external_id)
+            .values(
+                status="sent" if status == "success" else "failed",
+                error=None if status == "success" else status[:200],
+                sent_at=now,
+            )
+        )
+        return bool(getattr(done, "rowcount", 0))
 
 
 class RequestRepo:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,10 +12,13 @@ NOW = "2026-11-22T10:00:00+08:00"
 REPO = Path(__file__).resolve().parent.parent
 
 
-def yinling(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+def yinling(
+    *args: str, stdin: str = "", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(  # noqa: S603 - our own command
         [sys.executable, "-m", "bot.cli", *args],
         input=stdin,
+        env={**os.environ, **(env or {})},
         capture_output=True,
         text=True,
         cwd=REPO,
@@ -69,3 +73,17 @@ def test_nlu_evaluate_prints_the_figures() -> None:
     assert result.returncode == 0, result.stderr
     for label in ("intent accuracy", "macro F1", "sos recall", "confusions", "date", "hospital"):
         assert label in result.stdout
+
+
+def test_issue_a_family_code_then_the_wechat_menu(tmp_path: Path) -> None:
+    env = {"YINLING_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'y.db'}"}
+    seeded = yinling("db", "seed", env=env)
+    assert seeded.returncode == 0, seeded.stderr
+    issued = yinling("code", "--person", "1", "--family", "女儿", env=env)
+    assert issued.returncode == 0, issued.stderr
+    assert issued.stdout.strip().isdigit()
+    assert len(issued.stdout.strip()) == 8
+    assert yinling("code", "--person", "999", env=env).returncode == 2
+    menu = yinling("wechat", "menu", "--print")
+    assert menu.returncode == 0, menu.stderr
+    assert len(json.loads(menu.stdout)["button"]) == 3

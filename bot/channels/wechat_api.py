@@ -1,0 +1,238 @@
+"""Calling WeChat: one access_token owner, and outbound messages that pick the right API.
+
+* The access_token comes from ``stable_token`` (normal mode, never ``force_refresh``) and is
+  cached in Redis under a lock, so however many processes run, one of them fetches and
+  the others read. A 40001/42001 answer triggers one coordinated refresh: whoever takes
+  the lock first fetches, the rest see the new token and just retry once.
+* ``WeChatOutbound.send`` answers outside a passive reply: a customer-service message while
+  the user's 48-hour window is open and its quota lasts, else the configured template
+  message. 45015 (window closed) and 45047 (quota spent) are recorded on the delivery and
+  lead to the template, never to a blind retry.
+
+wechatpy's client is synchronous (requests); its calls run in a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import structlog
+from redis import Redis as SyncRedis
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from wechatpy import WeChatClient
+from wechatpy.exceptions import WeChatClientException
+from wechatpy.session.memorystorage import MemoryStorage
+from wechatpy.session.redisstorage import RedisStorage
+
+from bot.settings import WeChatSettings
+from storage.db import AsyncSession
+from storage.models import Delivery
+from storage.uow import UnitOfWork
+
+__all__ = ["CS_WINDOW", "StableTokenClient", "WeChatOutbound"]
+
+log = structlog.get_logger("yinling.wechat")
+
+CHANNEL = "wechat"
+CS_WINDOW = timedelta(hours=48)  # customer-service messages: 48 h after the user last wrote
+TOKEN_ERRORS = frozenset({40001, 40014, 42001})  # invalid / expired access_token
+WINDOW_CLOSED, QUOTA_SPENT = 45015, 45047
+TOKEN_MARGIN = 300  # seconds: a cached token is dropped this long before it expires
+LOCK_SECONDS = 10
+
+
+class StableTokenClient(WeChatClient):  # type: ignore[misc]  # wechatpy is untyped
+    """wechatpy's client with ``stable_token``, a shared cache, and no automatic retries."""
+
+    def __init__(self, settings: WeChatSettings, redis: SyncRedis | None, prefix: str) -> None:
+        if settings.app_id is None or settings.app_secret is None:
+            raise ValueError("WeChat API calls need YINLING_WECHAT__APP_ID and __APP_SECRET")
+        storage = RedisStorage(redis, prefix=f"{prefix}wechat") if redis else MemoryStorage()
+        super().__init__(
+            settings.app_id,
+            settings.app_secret.get_secret_value(),
+            session=storage,
+            timeout=5,
+            auto_retry=False,
+        )
+        self.API_BASE_URL = f"{settings.api_base.rstrip('/')}/cgi-bin/"
+        self._redis = redis
+        self._lock_name = f"{prefix}wechat:token-lock"
+        self._local_lock = threading.Lock()
+
+    def _lock(self) -> AbstractContextManager[Any]:
+        if self._redis is None:
+            return self._local_lock
+        lock: AbstractContextManager[Any] = self._redis.lock(
+            self._lock_name, timeout=LOCK_SECONDS, blocking_timeout=15
+        )
+        return lock
+
+    @property
+    def access_token(self) -> str:
+        """The shared token; fetched (by one process at a time) only when none is cached."""
+        token = self.session.get(self.access_token_key)
+        if token:
+            return str(token)
+        self.refresh(stale=None)
+        return str(self.session.get(self.access_token_key))
+
+    def refresh(self, stale: str | None) -> None:
+        """Fetch a token unless another process already replaced ``stale`` meanwhile."""
+        with self._lock():
+            current = self.session.get(self.access_token_key)
+            if current and current != stale:
+                return  # someone else refreshed while we waited
+            self.fetch_access_token()
+
+    def fetch_access_token(self) -> dict[str, Any]:
+        """``POST /cgi-bin/stable_token`` in normal mode (never a forced refresh)."""
+        log.info("wechat_token_fetch")
+        response = self._http.post(
+            f"{self.API_BASE_URL}stable_token",
+            json={
+                "grant_type": "client_credential",
+                "appid": self.appid,
+                "secret": self.secret,
+                "force_refresh": False,
+            },
+            timeout=self.timeout,
+        )
+        result: dict[str, Any] = self._handle_result(response)
+        ttl = max(60, int(result.get("expires_in", 7200)) - TOKEN_MARGIN)
+        self.session.set(self.access_token_key, result["access_token"], ttl)
+        return result
+
+    def call(self, fn: Callable[[], Any]) -> Any:
+        """Run one API call; on an expired token refresh once (coordinated) and retry once."""
+        token = self.access_token
+        try:
+            return fn()
+        except WeChatClientException as e:
+            if e.errcode not in TOKEN_ERRORS:
+                raise
+            log.warning("wechat_token_rejected", errcode=e.errcode)
+            self.refresh(stale=token)
+            return fn()
+
+
+class WeChatOutbound:
+    """Messages to WeChat users outside a passive reply (late replies, notices, broadcasts)."""
+
+    def __init__(
+        self,
+        settings: WeChatSettings,
+        sessions: async_sessionmaker[AsyncSession],
+        client: StableTokenClient,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.client = client
+        self.clock = clock
+
+    async def late_reply(self, openid: str, chunks: Sequence[str]) -> None:
+        """Deliver the rest of a reply the passive answer could not carry."""
+        await self.send(openid, chunks, purpose="late_reply")
+
+    async def send(self, openid: str, chunks: Sequence[str], *, purpose: str) -> list[Delivery]:
+        """Send texts to a user by the API their window allows; every attempt is recorded."""
+        now = self.clock()
+        async with UnitOfWork(self.sessions) as uow:
+            account = await uow.accounts.find(CHANNEL, openid)
+            last = await uow.messages.last_inbound(CHANNEL, openid)
+            window_open = last is not None and now - last < CS_WINDOW
+            account_id = account.id if account is not None else None
+            used = (
+                await uow.deliveries.count_sent(account_id, "customer_service", last)
+                if account_id is not None and last is not None and window_open
+                else 0
+            )
+        deliveries = []
+        for chunk in chunks:
+            delivery = Delivery(
+                channel=CHANNEL,
+                account_id=account_id,
+                purpose=purpose,
+                status="pending",
+                text=chunk,
+                created_at=now,
+            )
+            quota_left = used < self.settings.cs_quota
+            if window_open and quota_left:
+                await self._customer_service(delivery, openid, chunk)
+                if delivery.status == "sent":
+                    used += 1
+                    deliveries.append(delivery)
+                    continue
+                window_open = window_open and delivery.error_code != str(WINDOW_CLOSED)
+                used = self.settings.cs_quota if delivery.error_code == str(QUOTA_SPENT) else used
+                deliveries.append(delivery)
+                if delivery.error_code not in {str(WINDOW_CLOSED), str(QUOTA_SPENT)}:
+                    continue
+                delivery = Delivery(
+                    channel=CHANNEL,
+                    account_id=account_id,
+                    purpose=purpose,
+                    status="pending",
+                    text=chunk,
+                    created_at=now,
+                )
+            await self._template(delivery, openid, chunk)
+            deliveries.append(delivery)
+        async with UnitOfWork(self.sessions) as uow:
+            for delivery in deliveries:
+                await uow.deliveries.add(delivery)
+            await uow.commit()
+        return deliveries
+
+    async def _customer_service(self, delivery: Delivery, openid: str, text: str) -> None:
+        delivery.method = "customer_service"
+        await self._attempt(delivery, lambda: self.client.message.send_text(openid, text))
+
+    async def _template(self, delivery: Delivery, openid: str, text: str) -> None:
+        delivery.method = "template"
+        template = self.settings.template_id
+        if template is None:
+            delivery.status = "skipped"
+            delivery.error = "no template configured and the 48-hour window is closed"
+            log.warning("wechat_undeliverable", purpose=delivery.purpose)
+            return
+        data = {self.settings.template_field: {"value": text[:200]}}
+        await self._attempt(
+            delivery, lambda: self.client.message.send_template(openid, template, data)
+        )
+
+    async def _attempt(self, delivery: Delivery, fn: Callable[[], Any]) -> None:
+        try:
+            result = await asyncio.to_thread(self.client.call, fn)
+        except WeChatClientException as e:
+            delivery.status = "failed"
+            delivery.error_code = str(e.errcode) if e.errcode is not None else "http"
+            delivery.error = str(e.errmsg)[:200] if e.errmsg else None
+            log.warning(
+                "wechat_send_failed",
+                method=delivery.method,
+                errcode=delivery.error_code,
+                purpose=delivery.purpose,
+            )
+            return
+        except OSError as e:
+            delivery.status = "failed"
+            delivery.error_code = "network"
+            delivery.error = type(e).__name__
+            log.warning("wechat_send_failed", method=delivery.method, error=type(e).__name__)
+            return
+        delivery.status = "sent"
+        delivery.sent_at = self.clock()
+        if isinstance(result, dict) and result.get("msgid") is not None:
+            delivery.external_id = str(result["msgid"])
+
+    async def push_menu(self, menu: dict[str, Any]) -> None:
+        """Replace the account's custom menu."""
+        await asyncio.to_thread(self.client.call, lambda: self.client.menu.create(menu))
