@@ -157,10 +157,11 @@ async def open_loop(
     return time.perf_counter() - started, latencies
 
 
-def report(title: str, elapsed: float, latencies: list[float]) -> None:
+def report(title: str, elapsed: float, cpu: float, latencies: list[float]) -> None:
     n = len(latencies)
     print(f"{title}")
-    print(f"  {n} messages in {elapsed:.1f} s = {n / elapsed:.0f} messages/s")
+    print(f"  {n} messages in {elapsed:.1f} s = {n / elapsed:.0f} messages/s"
+          f"   CPU {cpu / n * 1000:.2f} ms/message (this process)")  # fmt: skip
     print(f"  latency p50 {percentile(latencies, 0.5) * 1000:.1f} ms   p99 {percentile(latencies, 0.99) * 1000:.1f} ms"
           f"   mean {statistics.mean(latencies) * 1000:.1f} ms")  # fmt: skip
 
@@ -180,11 +181,13 @@ async def main() -> None:
         (f"open loop, {args.rate:.0f} messages/s arriving", lambda p: open_loop(p, args.users, args.messages, args.rate)),
     ):  # fmt: skip
         pipeline, name, store, engine = await prepare(args.users, nlu)
+        cpu = time.process_time()
         try:
             elapsed, latencies = await run(pipeline)
+            cpu = time.process_time() - cpu
         finally:
             await cleanup(name, store, engine)
-        report(title, elapsed, latencies)
+        report(title, elapsed, cpu, latencies)
     print(
         f"\n{args.users} users x {args.messages} messages, PostgreSQL + Redis on loopback, one process"
     )

@@ -3,6 +3,7 @@ or three short sentences with the article's title and source; unsure means a per
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -14,7 +15,7 @@ from handlers.base import Ctx, Option, Reply, payload
 from handlers.handoff import create_handoff, when_answered
 from storage.models import PolicyArticle
 
-__all__ = ["PolicyIndex", "policy_question"]
+__all__ = ["PolicyIndex", "forget_index", "policy_question"]
 
 # Below this BM25 score the best article is not trusted (calibrated on the articles' own
 # questions against out-of-scope questions; see tests/test_policy.py).
@@ -89,15 +90,27 @@ class PolicyIndex:
         return match.score >= MIN_SCORE and match.coverage >= MIN_COVERAGE
 
 
+# Articles change rarely (an import, an edit): the version stamp is looked up at most
+# every few seconds, so an edit shows within that time in every process.
+VERSION_CHECK_SECONDS = 5.0
 _cache: dict[str, PolicyIndex] = {}
+_checked: dict[str, float] = {}
 
 
 async def _index(ctx: Ctx) -> PolicyIndex:
+    if _cache and time.monotonic() - _checked.get("at", 0.0) < VERSION_CHECK_SECONDS:
+        return next(iter(_cache.values()))
     version = await ctx.uow.catalog.policy_version()
     if version not in _cache:
         _cache.clear()  # articles were imported or edited
         _cache[version] = PolicyIndex(await ctx.uow.catalog.policy_articles(), ctx.tokenize)
+    _checked["at"] = time.monotonic()
     return _cache[version]
+
+
+def forget_index() -> None:
+    """Look the articles up again on the next question (after an edit in this process)."""
+    _cache.clear()
 
 
 def _answer(article: PolicyArticle, related: list[PolicyArticle]) -> Reply:

@@ -426,8 +426,8 @@ class MessageRepo:
 
     async def add_many(self, rows: list[dict[str, Any]]) -> None:
         """Log several messages in one statement (a message and its replies)."""
-        # A Core insert: no ORM objects are needed for log rows.
-        await self.session.execute(insert(_MESSAGE_LOG), rows)
+        # One Core INSERT … VALUES (…), (…): no ORM objects, one round trip, no executemany.
+        await self.session.execute(insert(_MESSAGE_LOG).values(rows))
 
     async def recent(
         self, channel: str, external_user_id: str, limit: int = 10

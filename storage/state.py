@@ -205,6 +205,12 @@ _RELEASE = """
 if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) end
 return 0
 """
+# Claim the message (once ever), try the conversation's lock, and load its state.
+_CLAIM = """
+if not redis.call("set", KEYS[1], "1", "NX", "EX", ARGV[1]) then return {0, 0} end
+local locked = redis.call("set", KEYS[2], ARGV[2], "NX", "PX", ARGV[3]) and 1 or 0
+return {1, locked, redis.call("get", KEYS[3])}
+"""
 # Save the state and the answer, then release the lock if it is still ours.
 _FINISH = """
 redis.call("set", KEYS[1], ARGV[1], "EX", ARGV[3])
@@ -252,6 +258,7 @@ class RedisStore:
         self.lock_seconds = lock_seconds
         self._release = redis.register_script(_RELEASE)
         self._finish = redis.register_script(_FINISH)
+        self._claim = redis.register_script(_CLAIM)
 
     async def release(self, lock_key: str, token: str) -> None:
         """Release a lock taken with ``token``, if it is still ours."""
@@ -261,19 +268,15 @@ class RedisStore:
     async def turn(
         self, message: MessageKey, conversation: str, claim_ttl: int
     ) -> AsyncIterator[_RedisTurn]:
-        """Claim + lock + load in one round trip; save + answer + release at the end."""
+        """Claim + lock + load in one script call; save + answer + release at the end."""
         seen = self.keys.seen(message.channel, message.sender, message.message_id)
         lock, state_key = self.keys.lock(conversation), self.keys.state(conversation)
         token = uuid.uuid4().hex
         lock_ms = int(self.lock_seconds * 1000)
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.set(seen, "1", nx=True, ex=claim_ttl)
-            pipe.set(lock, token, nx=True, px=lock_ms)
-            pipe.get(state_key)
-            first, locked, raw = await pipe.execute()
+        claimed = await self._claim(keys=[seen, lock, state_key], args=[claim_ttl, token, lock_ms])
+        first, locked = bool(claimed[0]), bool(claimed[1])
+        raw = claimed[2] if len(claimed) > 2 else None  # noqa: PLR2004 - a nil state is dropped
         if not first:
-            if locked:
-                await self.release(lock, token)
             yield _RedisTurn(self, message, conversation, token, False, Conversation(), True)
             return
         deadline = time.monotonic() + self.lock_seconds

@@ -22,6 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from handlers.base import ServiceConfig
+from handlers.policy import forget_index
 from nlu.engine import EmbeddedEngine
 from storage.db import AsyncSession, Base, make_engine, make_sessions, upgrade
 from storage.keys import Keys
@@ -137,6 +138,7 @@ async def db(request: pytest.FixtureRequest, sqlite_url: str, pg_url: str) -> As
     """A migrated, empty database: each test runs on SQLite and on PostgreSQL."""
     engine = await _migrated_engine(sqlite_url if request.param == "sqlite" else pg_url)
     await _truncate(engine)
+    forget_index()  # the policy index caches the articles of the last database
     return engine
 
 
@@ -145,6 +147,7 @@ async def pg(pg_url: str) -> AsyncEngine:
     """A migrated, empty PostgreSQL database (for tests about concurrency)."""
     engine = await _migrated_engine(pg_url)
     await _truncate(engine)
+    forget_index()
     return engine
 
 
