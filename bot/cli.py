@@ -85,6 +85,13 @@ def _parser() -> argparse.ArgumentParser:
     wechat_sub.add_parser("menu", help="push the custom menu (or --print it)").add_argument(
         "--print", action="store_true", help="print the menu JSON instead of pushing it"
     )
+
+    telegram = sub.add_parser("telegram", help="the Telegram bot: poll | webhook")
+    telegram_sub = telegram.add_subparsers(dest="action", required=True)
+    telegram_sub.add_parser("poll", help="long polling for development (deletes the webhook first)")
+    telegram_sub.add_parser(
+        "webhook", help="register YINLING_TELEGRAM__WEBHOOK_URL and its secret with Telegram"
+    )
     return root
 
 
@@ -212,6 +219,34 @@ def _wechat_menu(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+async def _telegram(args: argparse.Namespace, settings: Settings) -> int:
+    from telegram.error import TelegramError  # noqa: PLC0415
+
+    from bot.channels.telegram import TelegramChannel, register_webhook  # noqa: PLC0415
+    from bot.runtime import open_runtime  # noqa: PLC0415
+
+    if not settings.telegram.enabled:
+        print("set YINLING_TELEGRAM__TOKEN first (from @BotFather)", file=sys.stderr)
+        return 2
+    try:
+        if args.action == "webhook":
+            print(f"webhook set: {await register_webhook(settings.telegram)}")
+            return 0
+        runtime = await open_runtime(settings)
+        channel = TelegramChannel(settings.telegram, runtime, webhook=False)
+        try:
+            await channel.start()
+            print("polling Telegram; stop with Ctrl-C", file=sys.stderr)
+            await channel.poll()  # until Ctrl-C cancels it
+        finally:
+            await channel.stop()
+            await runtime.close()
+    except (ValueError, TelegramError) as e:  # a setting Telegram (or we) refused
+        print(f"Telegram: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def _nlu(args: argparse.Namespace, settings: Settings) -> int:
     from bot.runtime import build_parser  # noqa: PLC0415
     from nlu import cli as nlu_cli  # noqa: PLC0415
@@ -262,6 +297,11 @@ def main(argv: list[str] | None = None) -> int:
         return int(_run(_issue_code(args, settings)))
     elif args.command == "wechat":
         return _wechat_menu(args, settings)
+    elif args.command == "telegram":
+        try:
+            return int(_run(_telegram(args, settings)))
+        except KeyboardInterrupt:  # Ctrl-C ends `telegram poll`
+            return 0
     else:
         return _nlu(args, settings)
     return 0

@@ -203,6 +203,14 @@ class Pipeline:
         if cached is not None:
             return cached
         account, person = await uow.accounts.identify(msg.channel, msg.user_id)
+        if account is not None and not account.active and account.person_id is not None:
+            # Marked inactive when a send failed (the user had blocked the bot); a user who
+            # writes again is evidently back. (An unfollow on WeChat renames the account.)
+            account.active = True
+            person = await uow.people.get(account.person_id)
+            uow.audit.record(
+                msg.received_at, "system", "account_reactivated", "channel_account", account.id
+            )
         if account is not None and person is not None:
             self.identities.put(msg.channel, msg.user_id, (account, person))
         return account, person

@@ -3,9 +3,11 @@
 1. An emergency always wins, bound or not, in a flow or not (the flow is parked).
 2. What channels report (a follow, an unfollow, a binding code, a shared contact or
    location, a picture) is handled as such, bound or not; staff get the staff handler.
-3. Someone not yet on the roster is led through binding (a person can still be asked for).
+3. Someone not yet on the roster is led through binding (a person can still be asked for;
+   a typed binding code binds at once).
 4. ``stop`` always leaves the current flow.
-5. A person on staff can always be reached.
+5. A person on staff can always be reached; a retiree asking to add a son or daughter gets
+   a family code to pass on.
 6. The active flow gets the turn (answers, corrections, confirmation).
 7. Low confidence asks a short question with numbered choices; twice means a person.
 8. Otherwise the intent's handler; anything unknown gets a kind answer and the menu.
@@ -24,6 +26,7 @@ from handlers import (
     flows,
     handoff,
     medical,
+    phrases,
     policy,
     records,
     sos,
@@ -165,6 +168,9 @@ async def route(ctx: Ctx) -> list[Reply]:
     if ctx.person is None:
         if turn.intent == "human_agent" and confident:
             return await handoff.handoff(ctx)
+        typed = phrases.TYPED_CODE.match(turn.text.strip())
+        if typed:
+            return await binding.bind_code(ctx, typed[1])
         if conv.flow == binding.BINDING.name:
             replies = await flows.continue_flow(ctx, binding.BINDING)
             if replies is not None:
@@ -172,6 +178,8 @@ async def route(ctx: Ctx) -> list[Reply]:
         return await binding.welcome(ctx)
     if turn.intent in {"stop", "human_agent", "resume"} and (confident or turn.payload):
         return await ROUTES[turn.intent](ctx)
+    if not conv.flow and turn.payload is None and phrases.FAMILY_INVITE.search(turn.text):
+        return await binding.invite_family(ctx)
     if conv.flow:
         flow = FLOWS.get(conv.flow)
         if flow is not None:

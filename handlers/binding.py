@@ -6,6 +6,7 @@ After three failed tries the user is handed to staff, who can bind them by hand.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from handlers import phrases, texts
 from handlers.base import Ctx, Reply
@@ -16,9 +17,19 @@ from handlers.wording import address, mask_phone, menu_reply
 from storage.models import ChannelAccount, Person
 from storage.repos import digits
 
-__all__ = ["BINDING", "MAX_ATTEMPTS", "bind_code", "contact", "subscribe", "unsubscribe", "welcome"]
+__all__ = [
+    "BINDING",
+    "MAX_ATTEMPTS",
+    "bind_code",
+    "contact",
+    "invite_family",
+    "subscribe",
+    "unsubscribe",
+    "welcome",
+]
 
 MAX_ATTEMPTS = 3
+FAMILY_CODE_DAYS = 3  # a code a retiree passes to a child is valid this long
 _NAME = re.compile(r"^[\u4e00-\u9fff·]{2,5}$")
 _NOT_NAMES = {"greet", "thanks_bye", "affirm", "deny", "stop", "human_agent", "sos"}
 
@@ -117,9 +128,9 @@ async def _bound(ctx: Ctx, account: ChannelAccount, person: Person | None, how: 
         ctx.emit(AccountBound(account_id=account.id, person_id=person.id, role=account.role))
 
 
-async def bind_code(ctx: Ctx) -> list[Reply]:
-    """Bind at once with a one-time code staff issued (WeChat QR scene, Telegram deep link)."""
-    code = next(iter(ctx.turn.values("code")), "")
+async def bind_code(ctx: Ctx, typed: str | None = None) -> list[Reply]:
+    """Bind at once with a one-time code (WeChat QR scene, Telegram deep link, or typed)."""
+    code = typed or next(iter(ctx.turn.values("code")), "")
     account = await ctx.uow.accounts.create_unbound(ctx.channel, ctx.external_id, ctx.now)
     issued = await ctx.uow.codes.redeem(code, account.id, ctx.now) if code else None
     if issued is None:
@@ -155,9 +166,26 @@ async def bind_code(ctx: Ctx) -> list[Reply]:
     return [menu_reply(f"{hello}\n{texts.MENU_PROMPT}", ctx.config)]
 
 
+async def invite_family(ctx: Ctx) -> list[Reply]:
+    """A retiree lets a son or daughter act for them: a one-time family code to pass on."""
+    if ctx.person is None or ctx.account is None or ctx.account.role != "retiree":
+        return [Reply(texts.FAMILY_INVITE_NOT_RETIREE)]
+    issued = await ctx.uow.codes.issue(
+        ctx.now,
+        ctx.actor,
+        role="family",
+        person_id=ctx.person.id,
+        valid_for=timedelta(days=FAMILY_CODE_DAYS),
+    )
+    ctx.uow.audit.record(
+        ctx.now, ctx.actor, "code_issued", "binding_code", issued.id, role="family"
+    )
+    return [Reply(texts.FAMILY_INVITE_CODE.format(code=issued.code, days=FAMILY_CODE_DAYS))]
+
+
 async def contact(ctx: Ctx) -> list[Reply]:
     """Bind by the phone number the user shared from their own account (Telegram)."""
-    if not ctx.turn.values("own"):
+    if ctx.turn.values("own") != ["True"]:  # only the sender's own number (Telegram)
         return [Reply(texts.CONTACT_NOT_OWN)]
     phone = digits(next(iter(ctx.turn.values("phone")), ""))
     person = await ctx.uow.people.find_by_phone(phone[-11:]) if phone else None

@@ -54,3 +54,11 @@ SENTENCE_END: Final = re.compile(r"(?<=[。！？])")
 STAFF_QUEUE: Final = frozenset({"待办", "/todo", "todo", "待处理"})
 # Punctuation around a free-text answer.
 ANSWER_TRIM: Final = " ，。,.!！"
+# A retiree asking to let a son or daughter use the bot for them.
+FAMILY_INVITE: Final = re.compile(
+    r"(?:绑定|关联|邀请|添加|加上?)(?:我的?)?(?:子女|儿子|女儿|孩子|家属|家人|儿媳|女婿)"
+    r"|(?:子女|儿子|女儿|孩子|家属|家人|儿媳|女婿)(?:也)?(?:要|想|能|可以)?(?:绑定|关联)"
+    r"|家属(?:码|绑定|邀请)"
+)
+# A binding code typed out ("绑定 12345678"), e.g. one a parent passed on.
+TYPED_CODE: Final = re.compile(r"^(?:绑定码?|邀请码|家属码|绑定家属)?\s*[:：]?\s*(\d{8})\s*$")

@@ -267,6 +267,11 @@ CODE_INVALID: Final = "这个二维码或链接已经用过或过期了。请先
 CONTACT_NOT_OWN: Final = "请点下方“发送我的手机号”按钮，发送您自己的手机号。"
 CONTACT_UNKNOWN: Final = "没有找到手机号 {phone} 的登记。请告诉我您的姓名，我再帮您查。"
 FAMILY_DEFAULT_RELATION: Final = "家属"
+FAMILY_INVITE_CODE: Final = (
+    "好的。请把绑定码 {code} 告诉您的子女。\n"
+    "他们关注本公众号（或打开本机器人）后，发送“绑定 {code}”，就能替您预约和查询。{days}天内有效。"
+)
+FAMILY_INVITE_NOT_RETIREE: Final = "绑定家属需要老同志本人来办。也可以请工作人员帮忙。"
 
 # ------------------------------------------------------- media, location
 LOCATION_NOTED: Final = "收到您的位置，谢谢。"
@@ -299,4 +304,17 @@ ASK_LOCATION: Final = "如果方便，请点下面的按钮发送您的位置。
 REPLY_WITH_NUMBER: Final = "回复 {n} {label}"
 TELEGRAM_HELP: Final = (
     "我是银龄通。直接打字说您要办的事，或点下面的按钮。\n紧急情况请点“一键求助”。"
+)
+
+# ---------------------------------------------------------------- telegram
+TELEGRAM_UNKNOWN_COMMAND: Final = "这个命令我不认识。请直接打字说您要办的事，或点下面的按钮。"
+TELEGRAM_SHARE_PHONE: Final = "也可以点下面的“📱 发送我的手机号”按钮，一步就登记好。"
+TELEGRAM_KEYBOARD_HINT: Final = "下面的大按钮随时都可以点。"
+TELEGRAM_CHOOSE: Final = "请选择："
+TELEGRAM_CHOSEN: Final = "✅ 您选了：{label}"
+TELEGRAM_COMMANDS: Final = (
+    ("start", "开始使用"),
+    ("menu", "服务菜单"),
+    ("help", "怎么用"),
+    ("sos", "一键求助"),
 )
