@@ -16,17 +16,37 @@ from nlu.evaluate import Report, cross_validate, evaluate, load_cases
 from nlu.features import Featurizer
 from nlu.result import ParseDict
 
-__all__ = ["run_cross_validation", "run_evaluate", "run_parse", "run_train"]
+__all__ = [
+    "RASA_DICTIONARY",
+    "rasa_dictionary",
+    "run_cross_validation",
+    "run_evaluate",
+    "run_parse",
+    "run_train",
+]
+
+# Jieba's user dictionary for the Rasa pipeline (JiebaTokenizer ``dictionary_path``), so that
+# Rasa cuts hospital, department and service names where our entity annotations end.
+RASA_DICTIONARY = Path(__file__).resolve().parent / "rasa" / "jieba" / "userdict.txt"
+
+
+def rasa_dictionary(training: TrainingData | None = None) -> str:
+    """The user dictionary's text: every entity word of the training data, one per line."""
+    words = sorted(domain_words(training or load_training_data()))
+    return "".join(f"{word} 1000 n\n" for word in words if " " not in word)
 
 
 def run_train(cache_dir: Path | None, out: TextIO = sys.stdout) -> EmbeddedEngine:
-    """Train (or retrain) the embedded engine and cache it."""
+    """Train (or retrain) the embedded engine and cache it; refresh Rasa's jieba dictionary."""
     started = time.perf_counter()
     engine = EmbeddedEngine.load(cache_dir=cache_dir, retrain=True)
     out.write(
         f"trained {len(engine.model.classes)} intents, {len(engine.model.vocabulary)} features "
         f"in {time.perf_counter() - started:.1f} s\n"
     )
+    RASA_DICTIONARY.parent.mkdir(parents=True, exist_ok=True)
+    RASA_DICTIONARY.write_text(rasa_dictionary(), encoding="utf-8")
+    out.write(f"wrote Rasa's jieba dictionary {RASA_DICTIONARY.name}\n")
     return engine
 
 

@@ -68,3 +68,12 @@ def test_markup_forms() -> None:
         ("department", "眼科", 5, 7),
         ("beneficiary", "spouse", 8, 10),
     ]
+
+
+def test_rasa_jieba_dictionary_is_in_step_with_the_data() -> None:
+    """Rasa's JiebaTokenizer reads nlu/rasa/jieba; `yinling nlu train` rewrites it."""
+    from nlu.cli import RASA_DICTIONARY, rasa_dictionary
+
+    assert RASA_DICTIONARY.read_text(encoding="utf-8") == rasa_dictionary()
+    words = {line.split()[0] for line in rasa_dictionary().splitlines()}
+    assert {"省人民医院", "心内科"} <= words
