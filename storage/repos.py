@@ -34,6 +34,13 @@ __all__ = [
 ]
 
 _MESSAGE_LOG = cast(Table, MessageRecord.__table__)
+# The message log is written on every message: on PostgreSQL it goes straight to asyncpg's
+# prepared executemany (a tenth of SQLAlchemy's per-statement CPU), in the same transaction.
+_LOG_COLUMNS = tuple(c.name for c in _MESSAGE_LOG.columns if c.name != "id")
+_LOG_INSERT_PG = (
+    f"INSERT INTO {_MESSAGE_LOG.name} ({', '.join(_LOG_COLUMNS)}) "  # noqa: S608 - our own names
+    f"VALUES ({', '.join(f'${i}' for i in range(1, len(_LOG_COLUMNS) + 1))})"
+)
 # Statuses after which a request needs nothing more.
 CLOSED_STATUSES = frozenset({"done", "cancelled", "resolved", "closed", "rejected"})
 
@@ -425,9 +432,18 @@ class MessageRepo:
         self.session.add(record)
 
     async def add_many(self, rows: list[dict[str, Any]]) -> None:
-        """Log several messages in one statement (a message and its replies)."""
-        # One Core INSERT … VALUES (…), (…): no ORM objects, one round trip, no executemany.
-        await self.session.execute(insert(_MESSAGE_LOG).values(rows))
+        """Log several messages at once (a message and its replies)."""
+        connection = await self.session.connection()
+        if connection.dialect.name != "postgresql":
+            await self.session.execute(insert(_MESSAGE_LOG), rows)  # a Core executemany
+            return
+        for row in rows:
+            if row["created_at"].tzinfo is None:  # as UTCDateTime insists
+                raise ValueError("naive datetime given to the message log")
+        raw = await connection.get_raw_connection()
+        await raw.driver_connection.executemany(  # type: ignore[union-attr]
+            _LOG_INSERT_PG, [tuple(row.get(c) for c in _LOG_COLUMNS) for row in rows]
+        )
 
     async def recent(
         self, channel: str, external_user_id: str, limit: int = 10
