@@ -1,6 +1,6 @@
 """2,000 retirees sign up at once for an activity with 100 seats, on PostgreSQL.
 
-    .venv/bin/python benchmarks/signup_rush.py [--people 2000] [--seats 100] [--pool 20]
+    .venv/bin/python benchmarks/signup_rush.py [--people 2000] [--seats 100] [--pool 5]
 
 Checks and prints: exactly 100 registered and 1,900 waitlisted, waitlist places 1..1,900
 in the order the database received the sign-ups (registration ids), every seat-holder
@@ -48,7 +48,12 @@ async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=2000)
     parser.add_argument("--seats", type=int, default=100)
-    parser.add_argument("--pool", type=int, default=20, help="database connections")
+    parser.add_argument(
+        "--pool",
+        type=int,
+        default=5,
+        help="pool size (as YINLING_DATABASE_POOL; twice under a burst)",
+    )
     args = parser.parse_args()
 
     name = f"yinling_rush_{uuid.uuid4().hex[:8]}"

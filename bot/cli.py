@@ -121,7 +121,7 @@ async def _db(args: argparse.Namespace, settings: Settings) -> None:
     from storage.demo import seed_demo  # noqa: PLC0415
     from storage.uow import UnitOfWork  # noqa: PLC0415
 
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, settings.database_pool)
     try:
         if args.action == "upgrade":
             await upgrade(engine, args.revision)
@@ -142,7 +142,7 @@ async def _policy_import(args: argparse.Namespace, settings: Settings) -> None:
     from storage.demo import load_policy_folder  # noqa: PLC0415
     from storage.uow import UnitOfWork  # noqa: PLC0415
 
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, settings.database_pool)
     try:
         await upgrade(engine)
         now = datetime.now(UTC)
@@ -163,7 +163,7 @@ async def _issue_code(args: argparse.Namespace, settings: Settings) -> int:
     from storage.db import make_engine, make_sessions, upgrade  # noqa: PLC0415
     from storage.uow import UnitOfWork  # noqa: PLC0415
 
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, settings.database_pool)
     try:
         await upgrade(engine)
         now = datetime.now(UTC)

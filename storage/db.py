@@ -77,7 +77,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
+def make_engine(url: str, pool_size: int = 5, echo: bool = False) -> AsyncEngine:
     """An async engine for ``sqlite+aiosqlite://`` or ``postgresql+asyncpg://`` URLs."""
     if url.startswith("sqlite"):
         engine = create_async_engine(url, echo=echo, poolclass=NullPool)
@@ -88,6 +88,23 @@ def make_engine(url: str, pool_size: int = 10, echo: bool = False) -> AsyncEngin
     return create_async_engine(
         url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800
     )
+
+
+async def asyncpg_connection(session: AsyncSession) -> Any | None:
+    """The asyncpg connection under a PostgreSQL session, inside its transaction; else None.
+
+    For the few hot statements that skip SQLAlchemy's per-statement CPU. SQLAlchemy sends
+    BEGIN lazily with its first statement, so if none has run yet in this unit, one is
+    sent here: without it a raw statement would run (and commit) on its own.
+    """
+    connection = await session.connection()
+    if connection.dialect.name != "postgresql":
+        return None
+    await session.flush()  # what this unit wrote through the ORM goes first
+    raw = await connection.get_raw_connection()
+    if getattr(raw.dbapi_connection, "_transaction", None) is None:
+        await connection.exec_driver_sql("SELECT 1")
+    return raw.driver_connection
 
 
 def make_sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -161,6 +161,8 @@ class Activity(Base):
     place: Mapped[str] = mapped_column(String(100))
     capacity: Mapped[int] = mapped_column(Integer)
     seats_taken: Mapped[int] = mapped_column(Integer, default=0)
+    # How many are on the waitlist now (kept with seats_taken, under the same row lock).
+    waitlisted: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     eligibility: Mapped[str] = mapped_column(String(10), default="all")  # all | lixiu
     description: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

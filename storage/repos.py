@@ -9,7 +9,7 @@ from typing import Any, cast
 
 from sqlalchemy import Table, func, insert, select, update
 
-from storage.db import AsyncSession
+from storage.db import AsyncSession, asyncpg_connection
 from storage.models import (
     AuditEntry,
     BindingCode,
@@ -433,15 +433,14 @@ class MessageRepo:
 
     async def add_many(self, rows: list[dict[str, Any]]) -> None:
         """Log several messages at once (a message and its replies)."""
-        connection = await self.session.connection()
-        if connection.dialect.name != "postgresql":
-            await self.session.execute(insert(_MESSAGE_LOG), rows)  # a Core executemany
-            return
         for row in rows:
             if row["created_at"].tzinfo is None:  # as UTCDateTime insists
                 raise ValueError("naive datetime given to the message log")
-        raw = await connection.get_raw_connection()
-        await raw.driver_connection.executemany(  # type: ignore[union-attr]
+        conn = await asyncpg_connection(self.session)
+        if conn is None:
+            await self.session.execute(insert(_MESSAGE_LOG), rows)  # a Core executemany
+            return
+        await conn.executemany(
             _LOG_INSERT_PG, [tuple(row.get(c) for c in _LOG_COLUMNS) for row in rows]
         )
 

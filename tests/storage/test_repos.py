@@ -88,6 +88,8 @@ async def test_seats_waitlist_and_promotion(sessions, now: datetime) -> None:
             await uow.activities.sign_up(activity.id, people[0], "self", now)
         spouse = await uow.activities.sign_up(activity.id, people[0], "spouse", now)
         assert spouse.position == 3
+        # The activity this unit holds shows the counters the sign-ups changed.
+        assert (activity.seats_taken, activity.waitlisted) == (2, 3)
         first, last = [await uow.activities.registration(results[i].id) for i in (0, 3)]
         assert first is not None
         assert last is not None
@@ -103,7 +105,11 @@ async def test_seats_waitlist_and_promotion(sessions, now: datetime) -> None:
             "waitlisted": 1,
             "cancelled": 2,
         }
-        assert (await uow.activities.get(activity.id)).seats_taken == 2
+        reloaded = await uow.activities.get(activity.id)
+        assert (reloaded.seats_taken, reloaded.waitlisted) == (2, 1)
+        assert await uow.activities.cancel(last, now) is None  # cancelling twice changes nothing
+        late = await uow.activities.sign_up(activity.id, people[3], "spouse", now)
+        assert (late.status, late.position) == ("waitlisted", 2)  # behind the spouse
 
 
 async def test_cancelling_with_nobody_waiting_frees_the_seat(sessions, now: datetime) -> None:
