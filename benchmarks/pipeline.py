@@ -1,6 +1,6 @@
 """Benchmark of the message pipeline on PostgreSQL + Redis, one worker (one process).
 
-    .venv/bin/python benchmarks/pipeline.py [--users 500] [--messages 10] [--rate 300]
+    .venv/bin/python benchmarks/pipeline.py [--users 500] [--messages 10] [--rate 300] [--pool 5]
 
 500 bound users send 10 messages each (5,000 in all): greetings, menu choices, questions,
 chit-chat, thanks — every message de-duplicated, locked, parsed, routed, logged and
@@ -74,10 +74,12 @@ async def _admin(sql: str) -> None:
         await conn.close()
 
 
-async def prepare(users: int, parser: EmbeddedEngine) -> tuple[Pipeline, str, RedisStore, object]:
+async def prepare(
+    users: int, parser: EmbeddedEngine, pool: int
+) -> tuple[Pipeline, str, RedisStore, object]:
     name = f"yinling_bench_{uuid.uuid4().hex[:8]}"
     await _admin(f'CREATE DATABASE "{name}"')
-    engine = make_engine(SERVER.rpartition("/")[0] + "/" + name, pool_size=20)
+    engine = make_engine(SERVER.rpartition("/")[0] + "/" + name, pool_size=pool)
     await upgrade(engine)
     sessions = make_sessions(engine)
     now = datetime.now(UTC)
@@ -172,6 +174,7 @@ async def main() -> None:
     parser.add_argument("--messages", type=int, default=10)
     parser.add_argument("--rate", type=float, default=300.0, help="arrivals per second (open loop)")
     parser.add_argument("--concurrency", type=int, default=50, help="users at a time (closed loop)")
+    parser.add_argument("--pool", type=int, default=5, help="database pool (YINLING_DATABASE_POOL)")
     args = parser.parse_args()
     configure_logging("console", "WARNING")
     nlu = EmbeddedEngine.load()
@@ -180,7 +183,7 @@ async def main() -> None:
         (f"closed loop, {args.concurrency} users at a time", lambda p: closed_loop(p, args.users, args.messages, args.concurrency)),
         (f"open loop, {args.rate:.0f} messages/s arriving", lambda p: open_loop(p, args.users, args.messages, args.rate)),
     ):  # fmt: skip
-        pipeline, name, store, engine = await prepare(args.users, nlu)
+        pipeline, name, store, engine = await prepare(args.users, nlu, args.pool)
         cpu = time.process_time()
         try:
             elapsed, latencies = await run(pipeline)

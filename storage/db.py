@@ -90,19 +90,20 @@ def make_engine(url: str, pool_size: int = 5, echo: bool = False) -> AsyncEngine
     )
 
 
-async def asyncpg_connection(session: AsyncSession) -> Any | None:
+async def asyncpg_connection(session: AsyncSession, *, begin: bool = True) -> Any | None:
     """The asyncpg connection under a PostgreSQL session, inside its transaction; else None.
 
     For the few hot statements that skip SQLAlchemy's per-statement CPU. SQLAlchemy sends
-    BEGIN lazily with its first statement, so if none has run yet in this unit, one is
-    sent here: without it a raw statement would run (and commit) on its own.
+    BEGIN lazily with its first statement; if none has run yet in this unit, it is sent here
+    (``begin=False`` skips that for a last, lone statement that asyncpg makes atomic by
+    itself, such as an executemany: one transaction, two round trips fewer).
     """
     connection = await session.connection()
     if connection.dialect.name != "postgresql":
         return None
     await session.flush()  # what this unit wrote through the ORM goes first
     raw = await connection.get_raw_connection()
-    if getattr(raw.dbapi_connection, "_transaction", None) is None:
+    if begin and getattr(raw.dbapi_connection, "_transaction", None) is None:
         await connection.exec_driver_sql("SELECT 1")
     return raw.driver_connection
 

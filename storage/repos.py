@@ -432,11 +432,12 @@ class MessageRepo:
         self.session.add(record)
 
     async def add_many(self, rows: list[dict[str, Any]]) -> None:
-        """Log several messages at once (a message and its replies)."""
+        """Log several messages at once (a message and its replies): a unit's last write."""
         for row in rows:
             if row["created_at"].tzinfo is None:  # as UTCDateTime insists
                 raise ValueError("naive datetime given to the message log")
-        conn = await asyncpg_connection(self.session)
+        # The log is written last; alone, it is its own atomic transaction.
+        conn = await asyncpg_connection(self.session, begin=False)
         if conn is None:
             await self.session.execute(insert(_MESSAGE_LOG), rows)  # a Core executemany
             return
