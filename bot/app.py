@@ -21,6 +21,7 @@ from bot.channels.telegram import TelegramChannel
 from bot.channels.wechat import WeChatChannel, open_wechat
 from bot.runtime import Runtime, open_runtime
 from bot.settings import Settings
+from bot.worker import jobs_in_app
 
 __all__ = ["create_app"]
 
@@ -101,7 +102,10 @@ async def _channels(app: Starlette, runtime: Runtime) -> AsyncIterator[None]:
         app.state.telegram = TelegramChannel(settings.telegram, runtime, webhook=True)
         await app.state.telegram.start()
     try:
-        yield
+        bot = app.state.telegram.bot if app.state.telegram is not None else None
+        async with jobs_in_app(runtime, bot) as jobs:
+            app.state.jobs = jobs
+            yield
     finally:
         if app.state.telegram is not None:
             await app.state.telegram.stop()

@@ -41,6 +41,7 @@ def _parser() -> argparse.ArgumentParser:
         )
         p.add_argument("--now", type=_now_arg, help="fix the clock (ISO-8601 with zone)")
 
+    sub.add_parser("worker", help="run background jobs (paging, notices) and the reconciler")
     serve = sub.add_parser("serve", help="run the ASGI app (webhooks, /healthz, /metrics)")
     serve.add_argument("--host", default="0.0.0.0")  # noqa: S104 - a server listens on all
     serve.add_argument("--port", type=int, default=8000)
@@ -80,6 +81,20 @@ def _parser() -> argparse.ArgumentParser:
     code.add_argument("--days", type=int, default=7, help="valid for (default 7 days)")
     code.add_argument("--by", default="cli", help="who issues it (for the audit log)")
 
+    duty = sub.add_parser("duty", help="the duty roster one-key help pages: add | list")
+    duty_sub = duty.add_subparsers(dest="action", required=True)
+    shift = duty_sub.add_parser("add", help="put a staff member on call")
+    shift.add_argument("--staff", type=int, required=True, help="the staff member's id")
+    shift.add_argument(
+        "--level", type=int, choices=(1, 2, 3), required=True, help="1 duty, 2 backup, 3 leader"
+    )
+    shift.add_argument("--from", dest="starts", type=_now_arg, required=True, help="ISO-8601")
+    shift.add_argument("--to", dest="ends", type=_now_arg, required=True, help="ISO-8601")
+    shift.add_argument("--by", default="cli", help="who changes the roster (for the audit log)")
+    duty_sub.add_parser("list", help="who is on call").add_argument(
+        "--at", type=_now_arg, help="at this time (default: now)"
+    )
+
     wechat = sub.add_parser("wechat", help="the Official Account: menu")
     wechat_sub = wechat.add_subparsers(dest="action", required=True)
     wechat_sub.add_parser("menu", help="push the custom menu (or --print it)").add_argument(
@@ -104,12 +119,14 @@ def _run(coro: Coroutine[Any, Any, Any]) -> Any:
 async def _console(args: argparse.Namespace, settings: Settings, url: str) -> None:
     from bot.channels.console import run_chat, run_simulation  # noqa: PLC0415
     from bot.runtime import open_runtime  # noqa: PLC0415
+    from bot.worker import jobs_in_app  # noqa: PLC0415
 
     clock = _clock(args.now)
     runtime = await open_runtime(settings, database_url=url, demo=True, now=clock())
     try:
         if args.command == "chat":
-            await run_chat(runtime, clock)
+            async with jobs_in_app(runtime):
+                await run_chat(runtime, clock)
         else:
             await run_simulation(runtime, clock, sys.stdin, sys.stdout)
     finally:
@@ -155,6 +172,35 @@ async def _policy_import(args: argparse.Namespace, settings: Settings) -> None:
         print(f"imported {len(articles)} articles from {args.folder}")
     finally:
         await engine.dispose()
+
+
+async def _duty(args: argparse.Namespace, settings: Settings) -> int:
+    from storage.db import make_engine, make_sessions, upgrade  # noqa: PLC0415
+    from storage.uow import UnitOfWork  # noqa: PLC0415
+
+    engine = make_engine(settings.database_url, settings.database_pool)
+    try:
+        await upgrade(engine)
+        now = datetime.now(UTC)
+        async with UnitOfWork(make_sessions(engine)) as uow:
+            if args.action == "list":
+                for shift, member in await uow.alerts.roster(args.at or now):
+                    span = f"{shift.starts_at.isoformat()} - {shift.ends_at.isoformat()}"
+                    print(f"level {shift.level}  {member.name} (staff {member.id})  {span}")
+                return 0
+            if await uow.staff.get(args.staff) is None:
+                print(f"no staff member {args.staff}", file=sys.stderr)
+                return 2
+            if args.ends <= args.starts:
+                print("--to must be after --from", file=sys.stderr)
+                return 2
+            shift = await uow.alerts.add_shift(args.staff, args.level, args.starts, args.ends)
+            uow.audit.record(now, args.by, "duty_added", "duty_shift", shift.id, level=args.level)
+            await uow.commit()
+    finally:
+        await engine.dispose()
+    print(f"staff {args.staff} on call at level {args.level} from {args.starts} to {args.ends}")
+    return 0
 
 
 async def _issue_code(args: argparse.Namespace, settings: Settings) -> int:
@@ -224,6 +270,7 @@ async def _telegram(args: argparse.Namespace, settings: Settings) -> int:
 
     from bot.channels.telegram import TelegramChannel, register_webhook  # noqa: PLC0415
     from bot.runtime import open_runtime  # noqa: PLC0415
+    from bot.worker import jobs_in_app  # noqa: PLC0415
 
     if not settings.telegram.enabled:
         print("set YINLING_TELEGRAM__TOKEN first (from @BotFather)", file=sys.stderr)
@@ -237,7 +284,8 @@ async def _telegram(args: argparse.Namespace, settings: Settings) -> int:
         try:
             await channel.start()
             print("polling Telegram; stop with Ctrl-C", file=sys.stderr)
-            await channel.poll()  # until Ctrl-C cancels it
+            async with jobs_in_app(runtime, channel.bot):
+                await channel.poll()  # until Ctrl-C cancels it
         finally:
             await channel.stop()
             await runtime.close()
@@ -289,12 +337,24 @@ def main(argv: list[str] | None = None) -> int:
         from bot.app import create_app  # noqa: PLC0415
 
         uvicorn.run(create_app(settings), host=args.host, port=args.port, log_config=None)
+    elif args.command == "worker":
+        from bot.worker import run_worker  # noqa: PLC0415
+
+        try:
+            _run(run_worker(settings))
+        except KeyboardInterrupt:
+            return 0
+        except ValueError as e:
+            print(e, file=sys.stderr)
+            return 2
     elif args.command == "db":
         _run(_db(args, settings))
     elif args.command == "policy":
         _run(_policy_import(args, settings))
     elif args.command == "code":
         return int(_run(_issue_code(args, settings)))
+    elif args.command == "duty":
+        return int(_run(_duty(args, settings)))
     elif args.command == "wechat":
         return _wechat_menu(args, settings)
     elif args.command == "telegram":

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import time
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -148,6 +148,8 @@ class Pipeline:
         self.duplicate_wait = duplicate_wait
         self.identities = IdentityCache()
         self._lookups_at = -float(LOOKUP_SECONDS)
+        # Called with a message's events once its transaction has committed (bot/jobs.py).
+        self.on_events: Callable[[Sequence[dict[str, Any]]], Awaitable[None]] | None = None
 
     async def refresh_lookups(self, now: datetime) -> None:
         """Teach the NLU the hospitals and activities currently in the database."""
@@ -174,6 +176,11 @@ class Pipeline:
                     tuple(outcome.replies), tuple(outcome.events), outcome.turn.intent or None
                 )
                 await turn.finish(outcome.conv, response.to_json(), self.state_seconds)
+        if turn.first and outcome.events and self.on_events is not None:
+            try:
+                await self.on_events(outcome.events)
+            except Exception:  # the reconciler finds what was not kicked
+                log.exception("events_dispatch_failed", channel=msg.channel)
         if not turn.first:
             self.metrics.duplicates.labels(msg.channel).inc()
             cached = await self.store.wait_answer(key, self.duplicate_wait)

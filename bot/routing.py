@@ -1,6 +1,7 @@
 """The router: which handler answers a message. Read it top to bottom; the first rule wins.
 
-1. An emergency always wins, bound or not, in a flow or not (the flow is parked).
+1. An emergency always wins, bound or not, in a flow or not (the flow is parked) — except
+   a staff member's typed alert command ("代报求助 张建国 摔倒了"), which is about someone else.
 2. What channels report (a follow, an unfollow, a binding code, a shared contact or
    location, a picture) is handled as such, bound or not; staff get the staff handler.
 3. Someone not yet on the roster is led through binding (a person can still be asked for;
@@ -158,12 +159,15 @@ async def route(ctx: Ctx) -> list[Reply]:
     confident = turn.confidence >= config.confidence_threshold
     if _suspension_over(ctx):
         conv.suspended = None
+    staff_member = ctx.account is not None and ctx.account.role == "staff" and ctx.account.active
+    if staff_member and staff.is_command(turn.text):
+        return await staff.staff(ctx)  # e.g. raising an emergency for a retiree
     if turn.intent == "sos" and turn.confidence >= SOS_CONFIDENCE:
         _park(ctx)
         return await sos.sos(ctx)
     if turn.intent in CHANNEL_EVENTS and turn.payload:
         return await ROUTES[turn.intent](ctx)
-    if ctx.account is not None and ctx.account.role == "staff" and ctx.account.active:
+    if staff_member:
         return await staff.staff(ctx)
     if ctx.person is None:
         if turn.intent == "human_agent" and confident:

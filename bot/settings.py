@@ -77,6 +77,10 @@ class Settings(BaseSettings):
     office_hours: str = "08:30-17:30"
     office_days: str = "1-5"
     flow_minutes: int = 30
+    # One-key help: minutes without an acknowledgement before the next level is paged,
+    # and how often workers look for alerts whose paging is due (or whose job was lost).
+    alert_minutes: float = 3.0
+    reconcile_seconds: float = 10.0
 
     log_format: Literal["console", "json"] = "console"
     log_level: str = "INFO"

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from handlers import texts
+from handlers import sos, texts
 from handlers.base import Ctx, Reply
+from handlers.events import AlertLocated
 from handlers.wording import ctx_address, greeting, menu_reply
 
 __all__ = ["greet", "location", "media", "menu", "out_of_scope", "thanks_bye"]
@@ -48,6 +49,12 @@ async def location(ctx: Ctx) -> list[Reply]:
                 ctx.uow.audit.record(
                     ctx.now, ctx.actor, "sos_location", "service_request", request.id
                 )
+                alert = await ctx.uow.alerts.for_request(request.id)
+                place, _ = sos.where(ctx)
+                if alert is not None and place:
+                    alert.location = place[:200]
+                    ctx.uow.alerts.step(alert, "located", ctx.now, note=place[:200])
+                    ctx.emit(AlertLocated(alert_id=alert.id))
                 return [Reply(texts.LOCATION_TO_DUTY)]
     # WeChat reports locations on its own every few minutes; those need no answer.
     return [] if ctx.turn.values("quiet") else [Reply(texts.LOCATION_NOTED)]

@@ -13,6 +13,9 @@ from typing import Any, ClassVar
 __all__ = [
     "AccountBound",
     "ActivitySignedUp",
+    "AlertAcknowledged",
+    "AlertLocated",
+    "AlertResolved",
     "BindingFailed",
     "BookingCancelled",
     "EldercareBooked",
@@ -39,12 +42,40 @@ class Event:
 
 @dataclass(frozen=True, slots=True)
 class SosRaised(Event):
-    """An emergency was reported; the request is in the staff queue at once."""
+    """An emergency was reported; the request and its alert are written, paging is due."""
 
     type: ClassVar[str] = "sos_raised"
     request_id: int
     person_id: int | None
     location: str | None = None
+    alert_id: int | None = None
+    for_sender: bool = True  # False when staff raised it for a retiree
+
+
+@dataclass(frozen=True, slots=True)
+class AlertAcknowledged(Event):
+    """A staff member took an emergency; the others paged are to be told."""
+
+    type: ClassVar[str] = "alert_acknowledged"
+    alert_id: int
+    staff_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class AlertLocated(Event):
+    """The person in an emergency shared where they are; staff paged are to be told."""
+
+    type: ClassVar[str] = "alert_located"
+    alert_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class AlertResolved(Event):
+    """A staff member closed an emergency."""
+
+    type: ClassVar[str] = "alert_resolved"
+    alert_id: int
+    staff_id: int
 
 
 @dataclass(frozen=True, slots=True)

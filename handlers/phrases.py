@@ -62,3 +62,12 @@ FAMILY_INVITE: Final = re.compile(
 )
 # A binding code typed out ("绑定 12345678"), e.g. one a parent passed on.
 TYPED_CODE: Final = re.compile(r"^(?:绑定码?|邀请码|家属码|绑定家属)?\s*[:：]?\s*(\d{8})\s*$")
+
+# Staff taking or closing an emergency by typing: "接 12", "我来处理12", "办结 12 已送医".
+ALERT_TAKE: Final = re.compile(r"^\s*(?:接|接手|我来处理|认领)\s*(?:第)?\s*(\d{1,9})\s*号?\s*$")
+ALERT_RESOLVE: Final = re.compile(
+    r"^\s*(?:办结|已处理|处理完毕)\s*(?:第)?\s*(\d{1,9})\s*号?\s*(.*)$", re.S
+)
+# Staff raising an emergency for a retiree (a neighbour called the office): "代报求助 张建国 …"
+# or by roster number "代报求助 12 …".
+ALERT_RAISE: Final = re.compile(r"^\s*代报求助\s*(\S+)\s*(.*)$", re.S)

@@ -1,16 +1,30 @@
-"""What staff see when they write to the bot: the queue of open requests (more comes with
-the paging and broadcast issue). Only accounts bound as staff get here."""
+"""What staff see when they write to the bot: the queue of open requests, and taking
+("我来处理") and closing ("办结") an emergency they were paged for. Only accounts bound as
+staff get here; every action is audited."""
 
 from __future__ import annotations
 
-from handlers import phrases, texts
-from handlers.base import Ctx, Reply
-from handlers.wording import format_when
+import re
 
-__all__ = ["QUEUE_KINDS", "staff"]
+from handlers import alerts, phrases, sos, texts
+from handlers.base import Ctx, Reply
+from handlers.events import AlertAcknowledged, AlertResolved
+from handlers.wording import format_when
+from storage.models import Staff
+
+__all__ = ["QUEUE_KINDS", "is_command", "staff"]
 
 QUEUE_KINDS = ("sos", "handoff", "hospital_visit", "medical_escort", "hospital_admission")
 SHOWN = 10
+
+
+def is_command(text: str) -> bool:
+    """Staff's typed alert commands, which go to staff even when they read like an
+    emergency ("代报求助 张建国 摔倒了")."""
+    said = text.strip()
+    return any(
+        p.match(said) for p in (phrases.ALERT_RAISE, phrases.ALERT_TAKE, phrases.ALERT_RESOLVE)
+    )
 
 
 async def staff(ctx: Ctx) -> list[Reply]:
@@ -21,7 +35,17 @@ async def staff(ctx: Ctx) -> list[Reply]:
         else None
     )
     name = member.name if member else ""
-    if ctx.turn.text.strip() not in phrases.STAFF_QUEUE:
+    said = ctx.turn.text.strip()
+    take = phrases.ALERT_TAKE.match(said)
+    done = phrases.ALERT_RESOLVE.match(said)
+    if member is not None and (ctx.turn.intent == "alert_take" or take):
+        return await _take(ctx, member, _alert_id(ctx, take))
+    if member is not None and (ctx.turn.intent == "alert_resolve" or done):
+        return await _resolve(ctx, member, _alert_id(ctx, done), done[2].strip() if done else "")
+    raised = phrases.ALERT_RAISE.match(said)
+    if member is not None and raised:
+        return await _raise_for(ctx, raised[1])
+    if said not in phrases.STAFF_QUEUE:
         return [Reply(texts.STAFF_HELLO.format(name=name))]
     queue = await ctx.uow.requests.queue(QUEUE_KINDS, limit=SHOWN)
     if not queue:
@@ -41,3 +65,76 @@ async def staff(ctx: Ctx) -> list[Reply]:
             )
         )
     return [Reply(texts.STAFF_QUEUE_HEAD.format(lines="\n".join(lines)))]
+
+
+def _alert_id(ctx: Ctx, typed: re.Match[str] | None) -> int:
+    if typed:
+        return int(typed[1])
+    value = next((e.get("value") for e in ctx.turn.entities if e.get("entity") == "alert"), 0)
+    try:
+        return int(str(value))
+    except ValueError:
+        return 0
+
+
+async def _take(ctx: Ctx, member: Staff, alert_id: int) -> list[Reply]:
+    """The first to take an alert gets it; everyone after is told who did."""
+    alert = await ctx.uow.alerts.get(alert_id)
+    if alert is None:
+        return [Reply(texts.ALERT_NOT_FOUND.format(alert=alert_id))]
+    if not await ctx.uow.alerts.acknowledge(alert_id, member.id, ctx.now):
+        if alert.status == "resolved":
+            return [Reply(texts.ALERT_ALREADY_CLOSED.format(alert=alert_id))]
+        taker = await ctx.uow.staff.get(alert.acknowledged_by) if alert.acknowledged_by else None
+        return [Reply(texts.ALERT_TAKEN_BY_OTHER.format(alert=alert_id, staff=_name(taker)))]
+    request = await ctx.uow.requests.get(alert.request_id)
+    if request is not None:
+        request.assigned_staff_id = member.id
+        await ctx.uow.requests.set_status(
+            request, "assigned", now=ctx.now, actor=f"staff:{member.id}", note=texts.ALERT_TAKE_NOTE
+        )
+    ctx.uow.audit.record(ctx.now, ctx.actor, "alert_taken", "alert", alert_id)
+    ctx.emit(AlertAcknowledged(alert_id=alert_id, staff_id=member.id))
+    person = await ctx.uow.alerts.person(alert)
+    text = texts.ALERT_TAKEN_BY_YOU.format(
+        alert=alert_id,
+        name=person.name if person else texts.STAFF_UNKNOWN_PERSON,
+        phone=(person.phone if person else None) or texts.ALERT_UNKNOWN_VALUE,
+    )
+    return [Reply(text, (alerts.resolve_option(alert_id),))]
+
+
+async def _resolve(ctx: Ctx, member: Staff, alert_id: int, note: str) -> list[Reply]:
+    """Close an alert with a note; the request's history and the alert's show it."""
+    alert = await ctx.uow.alerts.get(alert_id)
+    if alert is None:
+        return [Reply(texts.ALERT_NOT_FOUND.format(alert=alert_id))]
+    if not await ctx.uow.alerts.resolve(alert_id, member.id, ctx.now, note[:500]):
+        return [Reply(texts.ALERT_ALREADY_CLOSED.format(alert=alert_id))]
+    request = await ctx.uow.requests.get(alert.request_id)
+    if request is not None:
+        if request.assigned_staff_id is None:
+            request.assigned_staff_id = member.id
+        await ctx.uow.requests.set_status(
+            request, "resolved", now=ctx.now, actor=f"staff:{member.id}", note=note[:500] or None
+        )
+    ctx.uow.audit.record(ctx.now, ctx.actor, "alert_resolved", "alert", alert_id)
+    ctx.emit(AlertResolved(alert_id=alert_id, staff_id=member.id))
+    return [Reply(texts.ALERT_RESOLVED.format(alert=alert_id))]
+
+
+def _name(member: Staff | None) -> str:
+    return member.name if member else texts.ALERT_UNKNOWN_VALUE
+
+
+async def _raise_for(ctx: Ctx, who: str) -> list[Reply]:
+    """A staff member raises an emergency for a retiree (a neighbour rang the office)."""
+    if who.isdigit():
+        found = [p] if (p := await ctx.uow.people.get(int(who))) else []
+    else:
+        found = await ctx.uow.people.named(who)
+    if len(found) != 1:
+        return [Reply(texts.ALERT_RAISE_WHO.format(who=who))]
+    [person] = found
+    alert_id = await sos.raise_alert(ctx, person, person.address, for_account=False)
+    return [Reply(texts.ALERT_RAISED_BY_STAFF.format(name=person.name, alert=alert_id))]

@@ -288,6 +288,42 @@ STAFF_QUEUE_EMPTY: Final = "现在没有待处理的事项。"
 STAFF_QUEUE_LINE: Final = "{n}. [{kind}] {who} {what}（{status}）"
 STAFF_UNKNOWN_PERSON: Final = "未登记的用户"
 
+# ------------------------------------------------------- alerts (paging)
+# The staff page is a card of facts, one per line (not a reply to a retiree).
+ALERT_PAGE_LINES: Final = (
+    "【紧急求助】{name}{age}",
+    "地址：{address}",
+    "电话：{phone}",
+    "紧急联系人：{contact}",
+    "健康情况：{health}",
+    "位置：{location}",
+    "原话：{said}",
+    "求助时间：{when}",
+)
+ALERT_PAGE_AGAIN: Final = "（第{round}次呼叫，前面的人还没有接手）"
+ALERT_PAGE_FAMILY: Final = (
+    "【紧急求助】您的家人{name}刚才发出了紧急求助，工作人员暂时没有接手。\n"
+    "请马上联系{name}，必要时拨打 120。值班电话：{hotline}"
+)
+ALERT_TAKE_LABEL: Final = "我来处理"
+ALERT_TAKE_HINT: Final = "要接手，请点“我来处理”，或回复“接 {alert}”。"
+ALERT_UNKNOWN_VALUE: Final = "未登记"
+ALERT_AGE: Final = "（{age}岁）"
+ALERT_TAKEN_BY_YOU: Final = (
+    "您已接手 {name} 的紧急求助（第 {alert} 号）。请马上联系：{phone}。\n"
+    "处理完请点“办结”，或回复“办结 {alert} 情况说明”。"
+)
+ALERT_TAKE_NOTE: Final = "我来处理"
+ALERT_TAKEN_BY_OTHER: Final = "第 {alert} 号求助已由 {staff} 接手，您不用再处理。"
+ALERT_ALREADY_CLOSED: Final = "第 {alert} 号求助已经办结了。"
+ALERT_NOT_FOUND: Final = "没有找到第 {alert} 号求助，请核对编号。"
+ALERT_RESOLVE_LABEL: Final = "办结"
+ALERT_RESOLVED: Final = "第 {alert} 号求助已办结，已记入档案。辛苦了！"
+ALERT_TOLD_PERSON: Final = "工作人员{staff}已经接手您的求助，马上联系您。请保持电话畅通。"
+ALERT_LOCATED: Final = "第 {alert} 号求助，{name} 发来了位置：{place}"
+ALERT_RAISED_BY_STAFF: Final = "已为 {name} 发起第 {alert} 号紧急求助，正在呼叫值班人员。"
+ALERT_RAISE_WHO: Final = "没有找到“{who}”，或有重名。请用档案编号：代报求助 编号 情况。"
+
 # ------------------------------------------------------- channel menus
 # WeChat custom menu (三个一级菜单, at most five items each) and the Telegram keyboard.
 CHANNEL_MENU: Final = (

@@ -26,10 +26,13 @@ from storage.db import Base, UTCDateTime
 
 __all__ = [
     "Activity",
+    "Alert",
+    "AlertStep",
     "AuditEntry",
     "BindingCode",
     "ChannelAccount",
     "Delivery",
+    "DutyShift",
     "EldercareService",
     "EldercareSlot",
     "Hospital",
@@ -310,3 +313,58 @@ class Delivery(Base):
     text: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class DutyShift(Base):
+    """Who is on call when, and at which level of an emergency's escalation."""
+
+    __tablename__ = "duty_shifts"
+    __table_args__ = (Index("ix_duty_shifts_level_ends_at", "level", "ends_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    level: Mapped[int] = mapped_column(Integer)  # 1 on duty | 2 backup | 3 leader on duty
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Alert(Base):
+    """An emergency (one-key help) being paged: the database, not the queue, holds its state.
+
+    ``level`` is the last escalation level paged (0: nobody yet); ``next_page_at`` is when
+    the next level is due unless someone acknowledges first. A step is claimed by moving
+    ``level`` on with a conditional update, so a job run twice pages once.
+    """
+
+    __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_status_next_page_at", "status", "next_page_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("service_requests.id"), unique=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
+    status: Mapped[str] = mapped_column(String(12))  # open | acknowledged | resolved
+    level: Mapped[int] = mapped_column(Integer, default=0)
+    next_page_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    location: Mapped[str | None] = mapped_column(String(200))
+    acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AlertStep(Base):
+    """One line of an alert's history: raised, paged (whom, how, with what result),
+    escalated, acknowledged, told-taken, resolved."""
+
+    __tablename__ = "alert_steps"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    level: Mapped[int] = mapped_column(Integer, default=0)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("channel_accounts.id"))
+    result: Mapped[str | None] = mapped_column(String(20))  # sent | failed | unreachable
+    note: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)

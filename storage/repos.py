@@ -74,6 +74,13 @@ class PeopleRepo:
         found = rows.all()
         return found[0] if len(found) == 1 else None
 
+    async def named(self, name: str, limit: int = 2) -> list[Person]:
+        """People with exactly this name (a few: more than one means ask for the number)."""
+        rows = await self.session.scalars(
+            select(Person).where(Person.name == name).order_by(Person.id).limit(limit)
+        )
+        return list(rows)
+
     async def find_by_phone(self, phone: str) -> Person | None:
         """The one person with this phone number, if exactly one."""
         rows = (
@@ -128,6 +135,10 @@ class AccountRepo:
             return None, None
         account, person = row
         return account, person if account.active else None
+
+    async def get(self, account_id: int) -> ChannelAccount | None:
+        """One account by id."""
+        return await self.session.get(ChannelAccount, account_id)
 
     async def find(self, channel: str, external_id: str) -> ChannelAccount | None:
         """The account of a channel user, if known."""

@@ -8,6 +8,7 @@ from typing import Self
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from storage.activities import ActivityRepo
+from storage.alerts import AlertRepo
 from storage.catalog import CatalogRepo
 from storage.db import AsyncSession
 from storage.repos import (
@@ -33,6 +34,7 @@ class UnitOfWork:
     accounts: AccountRepo
     requests: RequestRepo
     activities: ActivityRepo
+    alerts: AlertRepo
     catalog: CatalogRepo
     messages: MessageRepo
     audit: AuditRepo
@@ -50,6 +52,7 @@ class UnitOfWork:
         self.accounts = AccountRepo(self.session)
         self.requests = RequestRepo(self.session)
         self.activities = ActivityRepo(self.session)
+        self.alerts = AlertRepo(self.session)
         self.catalog = CatalogRepo(self.session)
         self.messages = MessageRepo(self.session)
         self.audit = AuditRepo(self.session)

@@ -87,3 +87,23 @@ def test_issue_a_family_code_then_the_wechat_menu(tmp_path: Path) -> None:
     menu = yinling("wechat", "menu", "--print")
     assert menu.returncode == 0, menu.stderr
     assert len(json.loads(menu.stdout)["button"]) == 3
+
+
+def test_the_duty_roster(tmp_path: Path) -> None:
+    env = {"YINLING_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'y.db'}"}
+    assert yinling("db", "seed", env=env).returncode == 0
+    at = "2030-01-02T10:00:00+08:00"
+    assert "王晓明" not in yinling("duty", "list", "--at", at, env=env).stdout
+    added = yinling(
+        "duty", "add", "--staff", "2", "--level", "1",
+        "--from", "2030-01-02T08:00:00+08:00", "--to", "2030-01-02T20:00:00+08:00", env=env,
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    listed = yinling("duty", "list", "--at", at, env=env)
+    assert listed.stdout.splitlines() == [
+        "level 1  李娟 (staff 2)  2030-01-02T00:00:00+00:00 - 2030-01-02T12:00:00+00:00"
+    ]
+    refused = yinling(
+        "duty", "add", "--staff", "99", "--level", "1", "--from", at, "--to", at, env=env
+    )
+    assert refused.returncode == 2

@@ -547,7 +547,9 @@ class TelegramChannel:
         if incoming.note:
             replies.insert(0, Reply(incoming.note))
         events = {str(e.get("type")) for e in response.events}
-        sos = "sos_raised" in events
+        sos = any(
+            e.get("type") == "sos_raised" and e.get("for_sender", True) for e in response.events
+        )
         if sos:
             replies.append(Reply(texts.ASK_LOCATION))
         bound = await self._bound(incoming.message.user_id)

@@ -22,6 +22,7 @@ from xml.parsers import expat
 import structlog
 import xmltodict
 from redis import Redis as SyncRedis
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from wechatpy import parse_message
@@ -34,9 +35,10 @@ from bot.channels.wechat_api import StableTokenClient, WeChatOutbound
 from bot.messages import InboundMessage
 from bot.messages import Response as PipelineResponse
 from bot.runtime import Runtime
-from bot.settings import WeChatSettings
+from bot.settings import Settings, WeChatSettings
 from handlers import texts
 from handlers.base import Reply, payload
+from storage.db import AsyncSession
 from storage.uow import UnitOfWork
 
 __all__ = [
@@ -45,6 +47,7 @@ __all__ = [
     "menu_definition",
     "open_outbound",
     "open_wechat",
+    "outbound_for",
     "render_text",
 ]
 
@@ -339,13 +342,19 @@ class WeChatChannel:
 
 def open_outbound(runtime: Runtime) -> WeChatOutbound | None:
     """The outbound sender, when the AppID and AppSecret are configured."""
-    settings = runtime.settings.wechat
-    if settings.app_id is None or settings.app_secret is None:
+    return outbound_for(runtime.settings, runtime.sessions)
+
+
+def outbound_for(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession]
+) -> WeChatOutbound | None:
+    """The outbound sender for a process without a pipeline (the worker)."""
+    wechat = settings.wechat
+    if wechat.app_id is None or wechat.app_secret is None:
         return None
-    url = runtime.settings.redis_url
-    redis = SyncRedis.from_url(url) if url else None
-    client = StableTokenClient(settings, redis, runtime.settings.redis_prefix)
-    return WeChatOutbound(settings, runtime.sessions, client)
+    redis = SyncRedis.from_url(settings.redis_url) if settings.redis_url else None
+    client = StableTokenClient(wechat, redis, settings.redis_prefix)
+    return WeChatOutbound(wechat, sessions, client)
 
 
 async def open_wechat(runtime: Runtime) -> WeChatChannel:

@@ -184,8 +184,14 @@ async def seed_demo(uow: UnitOfWork, now: datetime, roster: int = len(_PEOPLE)) 
         return False
     today = now.astimezone(TZ).date()
     await seed_roster(uow, roster, now)
-    for name, phone, role in _STAFF:
-        await uow.staff.add(Staff(name=name, phone=phone, role=role, active=True, created_at=now))
+    # A duty roster for the next four weeks: 王晓明 on duty, 李娟 backup, 陈建平 leader.
+    for level, (name, phone, role) in enumerate(_STAFF, 1):
+        member = await uow.staff.add(
+            Staff(name=name, phone=phone, role=role, active=True, created_at=now)
+        )
+        await uow.alerts.add_shift(
+            member.id, level, now - timedelta(days=1), now + timedelta(days=28)
+        )
     for name, aliases, partner in _HOSPITALS:
         uow.session.add(
             Hospital(name=name, aliases=aliases, departments=_DEPARTMENTS, green_channel=partner)

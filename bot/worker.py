@@ -1,0 +1,112 @@
+"""Processes for background work: ``yinling worker`` (taskiq jobs + the alert reconciler),
+and the same wiring inside ``yinling serve`` / ``yinling chat``.
+
+With Redis, the app only kicks jobs and any number of ``yinling worker`` processes run
+them; without Redis (the demo), the app runs them itself on taskiq's in-memory broker,
+and runs the reconciler too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from signal import SIGINT, SIGTERM
+from typing import Any
+
+import structlog
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from taskiq import InMemoryBroker
+from taskiq.api import run_receiver_task
+from telegram import Bot
+from telegram.ext import AIORateLimiter, ExtBot
+
+from bot.channels.wechat import outbound_for
+from bot.jobs import Jobs, start_jobs, stop_jobs
+from bot.notify import Notifier
+from bot.runtime import Runtime
+from bot.settings import Settings
+from storage.db import AsyncSession, make_engine, make_sessions
+
+__all__ = ["jobs_in_app", "run_worker", "telegram_sender"]
+
+log = structlog.get_logger("yinling.worker")
+
+
+def telegram_sender(settings: Settings) -> ExtBot[Any] | None:
+    """A rate-limited bot for sending outside conversations (pages, notices, broadcasts)."""
+    if settings.telegram.token is None:
+        return None
+    api = settings.telegram.api_base.rstrip("/")
+    return ExtBot(
+        settings.telegram.token.get_secret_value(),
+        base_url=f"{api}/bot",
+        base_file_url=f"{api}/file/bot",
+        rate_limiter=AIORateLimiter(max_retries=3),
+    )
+
+
+@asynccontextmanager
+async def _notifier(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], telegram: Bot | None
+) -> AsyncIterator[Notifier]:
+    own = telegram is None
+    bot = telegram_sender(settings) if own else telegram
+    if own and bot is not None:
+        await bot.initialize()
+    try:
+        yield Notifier(telegram=bot, wechat=outbound_for(settings, sessions))
+    finally:
+        if own and bot is not None:
+            await bot.shutdown()
+
+
+@asynccontextmanager
+async def jobs_in_app(runtime: Runtime, telegram: Bot | None = None) -> AsyncIterator[Jobs]:
+    """Jobs for a process that runs the pipeline: its events are kicked as jobs; on the
+    in-memory broker the jobs (and the reconciler) run right here."""
+    settings = runtime.settings
+    async with _notifier(settings, runtime.sessions, telegram) as notifier:
+        jobs = await start_jobs(settings, runtime.sessions, notifier)
+        runtime.pipeline.on_events = jobs.dispatch
+        stop = asyncio.Event()
+        local = isinstance(jobs.broker, InMemoryBroker)
+        reconciler = asyncio.create_task(jobs.reconcile_forever(stop)) if local else None
+        try:
+            yield jobs
+        finally:
+            runtime.pipeline.on_events = None
+            stop.set()
+            if reconciler is not None:
+                await reconciler
+            await stop_jobs(jobs)
+
+
+async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    """Run jobs from the Redis stream and the reconciler until ``stop`` (or Ctrl-C)."""
+    if not settings.redis_url:
+        raise ValueError("yinling worker needs YINLING_REDIS_URL (without it the app runs jobs)")
+    if stop is None:
+        stop = asyncio.Event()
+        for signal in (SIGINT, SIGTERM):  # finish the jobs in hand, then leave
+            asyncio.get_running_loop().add_signal_handler(signal, stop.set)
+    engine = make_engine(settings.database_url, settings.database_pool)
+    sessions = make_sessions(engine)
+    try:
+        async with _notifier(settings, sessions, None) as notifier:
+            jobs = await start_jobs(settings, sessions, notifier)
+            receiver = asyncio.create_task(run_receiver_task(jobs.broker, max_async_tasks=50))
+            reconciler = asyncio.create_task(jobs.reconcile_forever(stop))
+            log.info("worker_started", reconcile_every=jobs.reconcile_every)
+            try:
+                await stop.wait()
+            finally:
+                stop.set()
+                receiver.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await receiver
+                await reconciler
+                await stop_jobs(jobs)
+    finally:
+        await engine.dispose()

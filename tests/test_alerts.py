@@ -1,0 +1,423 @@
+"""One-key help end to end: the SOS, the pages to staff on call, escalation by the clock,
+the first "我来处理" wins, resolution, and the reconciler after a worker is killed.
+
+Everything goes through the real app and the real python-telegram-bot against the local
+Bot API double (retiree, family and three staff members are Telegram users); the database
+(SQLite and PostgreSQL) and, for the fault test, Redis and a `yinling worker` process are
+the real ones. The clock of the jobs is set by each test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.app import create_app
+from bot.channels.telegram import TelegramChannel
+from bot.jobs import Jobs, start_jobs, stop_jobs
+from bot.messages import InboundMessage
+from bot.metrics import Metrics
+from bot.notify import Notifier
+from bot.pipeline import Pipeline
+from bot.runtime import Runtime
+from bot.settings import Settings
+from bot.worker import telegram_sender
+from handlers import texts
+from handlers.base import ServiceConfig
+from nlu.engine import EmbeddedEngine
+from storage.alerts import BACKUP, FAMILY, LEADER, ON_DUTY
+from storage.db import make_sessions
+from storage.demo import seed_demo
+from storage.models import Alert, AlertStep, Person, ServiceRequest
+from storage.state import MemoryStore
+from storage.uow import UnitOfWork
+from tests.channels.botapi_double import BotApiDouble, serve
+from tests.channels.test_telegram import SECRET, Telegram, telegram_settings
+from tests.conftest import REDIS_URL, REPO
+
+RETIREE, DAUGHTER = 5_101, 6_101
+STAFF_CHATS = {ON_DUTY: 7_001, BACKUP: 7_002, LEADER: 7_003}  # demo staff 1, 2, 3
+MINUTES = 3
+FALL = "我摔倒了起不来，快来人"
+
+
+class HoldingDouble(BotApiDouble):
+    """The Bot API double, able to hold messages to one chat unanswered (a slow network
+    while a worker is killed)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.held: set[int] = set()
+
+    async def _sendmessage(self, params: dict[str, Any]) -> Any:
+        # The double runs in a thread of its own: a flag polled, not an asyncio.Event.
+        while int(params["chat_id"]) in self.held:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+        return await super()._sendmessage(params)
+
+
+@pytest.fixture(scope="module")
+def botapi() -> Iterator[HoldingDouble]:
+    with serve(HoldingDouble()) as double:
+        yield double  # type: ignore[misc]
+
+
+@pytest.fixture
+def api(botapi: HoldingDouble) -> HoldingDouble:
+    botapi.reset()
+    botapi.held.clear()
+    return botapi
+
+
+async def _people(sessions: Any, now: datetime) -> Person:
+    """The demo roster and staff (with their duty roster); a retiree, her daughter and the
+    three staff members on Telegram. Returns the retiree."""
+    async with UnitOfWork(sessions) as uow:
+        await seed_demo(uow, now)
+        person_id = (await uow.people.all_ids())[0]
+        await uow.accounts.bind("telegram", str(RETIREE), person_id, now)
+        await uow.accounts.bind(
+            "telegram", str(DAUGHTER), person_id, now, role="family", relation="女儿"
+        )
+        for staff_id, chat in enumerate(STAFF_CHATS.values(), 1):
+            await uow.accounts.bind("telegram", str(chat), 0, now, role="staff", staff_id=staff_id)
+        person = await uow.people.get(person_id)
+        await uow.commit()
+    assert person is not None
+    return person
+
+
+@dataclass
+class Desk:
+    """The app (webhook + in-process jobs), the double, and the jobs' clock."""
+
+    telegram: Telegram
+    jobs: Jobs
+    api: HoldingDouble
+    person: Person
+    clock: list[datetime]
+
+    async def say(self, chat: int, text: str) -> None:
+        await self.telegram.post(self.telegram.message(chat, text=text))
+        await self.settle()
+
+    async def press(self, chat: int, sent: dict[str, Any], label: str) -> None:
+        await self.telegram.post(self.telegram.press(chat, sent, label))
+        await self.settle()
+
+    async def settle(self) -> None:
+        """Wait for the jobs the last messages kicked (in-memory broker)."""
+        await self.jobs.broker.wait_all()  # type: ignore[attr-defined]
+
+    def at(self, minutes: float) -> datetime:
+        """Set the clock to ``minutes`` after the test's start."""
+        self.clock[0] = self.start + timedelta(minutes=minutes)
+        return self.clock[0]
+
+    @property
+    def start(self) -> datetime:
+        return self.clock[1]
+
+    async def alert(self) -> Alert:
+        async with UnitOfWork(self.telegram.runtime.sessions) as uow:
+            alert = await uow.session.scalar(select(Alert))
+        assert alert is not None
+        return alert
+
+    async def steps(self) -> list[AlertStep]:
+        alert = await self.alert()
+        async with UnitOfWork(self.telegram.runtime.sessions) as uow:
+            return await uow.alerts.steps(alert.id)
+
+    def pages(self, chat: int) -> list[str]:
+        return [t for t in self.api.texts(chat) if "紧急求助" in t]
+
+
+@pytest.fixture
+async def desk(
+    db: AsyncEngine, engine_nlu: EmbeddedEngine, api: HoldingDouble, now: datetime
+) -> AsyncIterator[Desk]:
+    sessions = make_sessions(db)
+    person = await _people(sessions, now)
+    settings = Settings(
+        telegram=telegram_settings(api), alert_minutes=MINUTES, reconcile_seconds=3600
+    )
+    store = MemoryStore()
+    metrics = Metrics()
+    pipeline = Pipeline(sessions, store, engine_nlu, ServiceConfig(), metrics)
+    await pipeline.refresh_lookups(now)
+    runtime = Runtime(settings, db, sessions, None, store, engine_nlu, metrics, pipeline)
+    app = create_app(runtime=runtime)
+    async with app.router.lifespan_context(app):
+        channel: TelegramChannel = app.state.telegram
+        clock = [now, now]
+        channel.clock = lambda: clock[0]
+        jobs: Jobs = app.state.jobs
+        jobs.clock = lambda: clock[0]
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield Desk(Telegram(client, channel, api, runtime), jobs, api, person, clock)
+
+
+def _take_button(sent: dict[str, Any]) -> str:
+    [button] = [b for row in sent["reply_markup"]["inline_keyboard"] for b in row]
+    assert texts.ALERT_TAKE_LABEL in button["text"]
+    return str(button["callback_data"])
+
+
+# ------------------------------------------------------------------ paging
+async def test_an_sos_pages_the_staff_on_duty_at_once_with_what_they_need(desk: Desk) -> None:
+    await desk.say(RETIREE, FALL)
+    assert "已收到您的紧急求助" in desk.api.texts(RETIREE)[0]
+    [page] = [m for m in desk.api.sent(STAFF_CHATS[ON_DUTY]) if "紧急求助" in m["text"]]
+    person = desk.person
+    for fact in (person.name, person.address, person.phone, "原话：" + FALL):
+        assert fact
+        assert fact in page["text"]
+    assert '"alert"' in _take_button(page)
+    # Only the first level is paged; nobody else yet.
+    assert not desk.pages(STAFF_CHATS[BACKUP])
+    assert not desk.pages(STAFF_CHATS[LEADER])
+    assert not desk.pages(DAUGHTER)
+    steps = await desk.steps()
+    assert [(s.kind, s.level, s.result) for s in steps] == [
+        ("raised", 0, None),
+        ("paged", ON_DUTY, "sent"),
+    ]
+
+
+async def test_no_acknowledgement_escalates_level_by_level_on_the_clock(desk: Desk) -> None:
+    await desk.say(RETIREE, FALL)
+    duty, backup, leader = (STAFF_CHATS[level] for level in (ON_DUTY, BACKUP, LEADER))
+    assert await desk.jobs.reconcile(desk.at(MINUTES - 0.5)) == 0  # not yet
+    assert not desk.pages(backup)
+    assert await desk.jobs.reconcile(desk.at(MINUTES)) == 1
+    assert len(desk.pages(backup)) == 1
+    assert not desk.pages(leader)
+    await desk.jobs.reconcile(desk.at(2 * MINUTES))
+    assert len(desk.pages(leader)) == 1
+    await desk.jobs.reconcile(desk.at(3 * MINUTES))
+    [family] = desk.pages(DAUGHTER)
+    assert desk.person.name in family
+    assert "120" in family
+    # Then everyone on call again, every N minutes, until someone answers.
+    await desk.jobs.reconcile(desk.at(4 * MINUTES))
+    assert [len(desk.pages(chat)) for chat in (duty, backup, leader)] == [2, 2, 2]
+    assert "第2次呼叫" in desk.pages(duty)[-1]
+    paged = [(s.level, s.at - desk.start) for s in await desk.steps() if s.kind == "paged"]
+    assert paged[:4] == [
+        (ON_DUTY, timedelta(0)),
+        (BACKUP, timedelta(minutes=MINUTES)),
+        (LEADER, timedelta(minutes=2 * MINUTES)),
+        (FAMILY, timedelta(minutes=3 * MINUTES)),
+    ]
+
+
+async def test_a_paging_job_delivered_twice_pages_once(desk: Desk) -> None:
+    await desk.say(RETIREE, FALL)
+    alert = await desk.alert()
+    assert await desk.jobs.page(alert.id) == []  # already paged, the next level not due
+    assert len(desk.pages(STAFF_CHATS[ON_DUTY])) == 1
+
+
+async def test_nobody_reachable_on_duty_goes_straight_to_the_backup(desk: Desk) -> None:
+    desk.api.block(STAFF_CHATS[ON_DUTY])  # the duty officer blocked the bot
+    await desk.say(RETIREE, FALL)
+    assert len(desk.pages(STAFF_CHATS[BACKUP])) == 1
+    steps = [(s.level, s.result) for s in await desk.steps() if s.kind == "paged"]
+    assert steps == [(ON_DUTY, "blocked"), (BACKUP, "sent")]
+
+
+# ------------------------------------------------------------ taking it
+async def test_two_staff_press_take_at_the_same_moment_and_exactly_one_wins(desk: Desk) -> None:
+    await desk.say(RETIREE, FALL)
+    await desk.jobs.reconcile(desk.at(MINUTES))  # the backup is paged too
+    duty, backup = STAFF_CHATS[ON_DUTY], STAFF_CHATS[BACKUP]
+    pages = {chat: desk.api.sent(chat)[-1] for chat in (duty, backup)}
+    updates = [desk.telegram.press(chat, pages[chat], texts.ALERT_TAKE_LABEL) for chat in pages]
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    await asyncio.gather(
+        *(desk.telegram.client.post("/telegram", json=u, headers=headers) for u in updates)
+    )
+    await desk.telegram.channel.drain()
+    await desk.settle()
+    won = [chat for chat in pages if any("您已接手" in t for t in desk.api.texts(chat))]
+    assert len(won) == 1
+    [lost] = [chat for chat in pages if chat not in won]
+    assert any("您不用再处理" in t for t in desk.api.texts(lost))
+    alert = await desk.alert()
+    assert alert.status == "acknowledged"
+    assert alert.acknowledged_by == (1 if won == [duty] else 2)
+    # The retiree is told someone is coming; no more pages after that.
+    assert any("已经接手您的求助" in t for t in desk.api.texts(RETIREE))
+    before = len(desk.api.sent())
+    await desk.jobs.reconcile(desk.at(30))
+    assert len(desk.api.sent()) == before
+    async with UnitOfWork(desk.telegram.runtime.sessions) as uow:
+        request = await uow.session.scalar(
+            select(ServiceRequest).where(ServiceRequest.kind == "sos")
+        )
+        assert request is not None
+        assert (request.status, request.assigned_staff_id) == ("assigned", alert.acknowledged_by)
+
+
+async def test_resolving_with_a_note_closes_it_and_the_file_keeps_the_history(desk: Desk) -> None:
+    await desk.say(RETIREE, FALL)
+    duty = STAFF_CHATS[ON_DUTY]
+    await desk.press(duty, desk.api.sent(duty)[-1], texts.ALERT_TAKE_LABEL)
+    alert = await desk.alert()
+    await desk.say(duty, f"办结 {alert.id} 已送市立医院，女儿陪同")
+    assert desk.api.texts(duty)[-1] == texts.ALERT_RESOLVED.format(alert=alert.id)
+    await desk.say(duty, f"办结 {alert.id}")
+    assert desk.api.texts(duty)[-1] == texts.ALERT_ALREADY_CLOSED.format(alert=alert.id)
+    kinds = [s.kind for s in await desk.steps()]
+    assert kinds == ["raised", "paged", "acknowledged", "told_taken", "resolved"]
+    async with UnitOfWork(desk.telegram.runtime.sessions) as uow:
+        request = await uow.requests.get(alert.request_id)
+        assert request is not None
+        history = await uow.requests.history(request.id)
+    assert [h.to_status for h in history] == ["open", "assigned", "resolved"]
+    assert history[-1].note == "已送市立医院，女儿陪同"
+
+
+async def test_a_retiree_cannot_take_an_alert(desk: Desk) -> None:
+    await desk.say(RETIREE, FALL)
+    alert = await desk.alert()
+    await desk.say(RETIREE, f"接 {alert.id}")
+    assert (await desk.alert()).status == "open"
+
+
+# ------------------------------------------------------------ the worker
+def _worker(settings: dict[str, str]) -> subprocess.Popen[bytes]:
+    env = {**os.environ, **settings}
+    command = [sys.executable, "-m", "bot.cli", "worker"]
+    return subprocess.Popen(command, cwd=REPO, env=env)  # noqa: S603 - our own command
+
+
+async def _wait_for(predicate: Any, seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        await asyncio.sleep(0.05)
+
+
+async def test_a_worker_killed_while_paging_is_replaced_and_the_reconciler_pages(
+    pg: AsyncEngine, pg_url: str, engine_nlu: EmbeddedEngine, api: HoldingDouble
+) -> None:
+    """SIGKILL between writing the SOS and the page going out: the claim is rolled back
+    with the dead worker's connection, and the next worker's reconciler pages."""
+    now = datetime.now(UTC)
+    sessions = make_sessions(pg)
+    await _people(sessions, now)
+    prefix = f"yltest:{uuid.uuid4().hex[:8]}:"
+    env = {
+        "YINLING_DATABASE_URL": pg_url,
+        "YINLING_REDIS_URL": REDIS_URL,
+        "YINLING_REDIS_PREFIX": prefix,
+        "YINLING_TELEGRAM__TOKEN": telegram_settings(api).token.get_secret_value(),  # type: ignore[union-attr]
+        "YINLING_TELEGRAM__API_BASE": api.url,
+        "YINLING_RECONCILE_SECONDS": "0.5",
+        "YINLING_LOG_LEVEL": "WARNING",
+    }
+    settings = Settings(redis_url=REDIS_URL, redis_prefix=prefix)
+    duty = STAFF_CHATS[ON_DUTY]
+    api.held.add(duty)  # the first page hangs in the network
+    first = _worker(env)
+    bot = telegram_sender(Settings(telegram=telegram_settings(api)))
+    store = MemoryStore()
+    pipeline = Pipeline(sessions, store, engine_nlu, ServiceConfig(), Metrics())
+    jobs = await start_jobs(settings, sessions, Notifier(telegram=bot))
+    pipeline.on_events = jobs.dispatch
+    second = None
+    try:
+        message = InboundMessage("telegram", str(RETIREE), "m1", now, FALL)
+        response = await pipeline.handle(message)
+        assert "已收到您的紧急求助" in response.replies[0].text
+        # The worker has claimed the first level and is sending the page…
+        await _wait_for(lambda: any(int(p["chat_id"]) == duty for p in api.calls_to("sendMessage")))
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+        api.held.clear()
+        second = _worker(env)
+        await _wait_for(lambda: len([p for p in api.sent(duty) if "紧急求助" in p["text"]]) >= 2)
+        async with UnitOfWork(sessions) as uow:
+            alert = await uow.session.scalar(select(Alert))
+            assert alert is not None
+            steps = await uow.alerts.steps(alert.id)
+        # The killed attempt left nothing behind; the reconciler's page is on record once.
+        assert [(s.kind, s.level, s.result) for s in steps] == [
+            ("raised", 0, None),
+            ("paged", ON_DUTY, "sent"),
+        ]
+        assert alert.level == ON_DUTY
+    finally:
+        for process in (first, second):
+            if process is not None and process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+        await stop_jobs(jobs)
+        client = Redis.from_url(REDIS_URL)
+        keys = [k async for k in client.scan_iter(match=prefix + "*")]
+        if keys:
+            await client.delete(*keys)
+        await client.aclose()
+
+
+def test_the_worker_needs_redis() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "YINLING_REDIS_URL"}
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "worker"],
+        check=False,
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert b"YINLING_REDIS_URL" in done.stderr
+
+
+async def test_a_location_shared_after_the_sos_goes_to_whoever_took_it(desk: Desk) -> None:
+    await desk.say(RETIREE, FALL)
+    duty = STAFF_CHATS[ON_DUTY]
+    await desk.press(duty, desk.api.sent(duty)[-1], texts.ALERT_TAKE_LABEL)
+    location = {"latitude": 31.2989, "longitude": 120.5853}
+    await desk.telegram.post(desk.telegram.message(RETIREE, location=location))
+    await desk.settle()
+    assert desk.api.texts(RETIREE)[-1] == texts.LOCATION_TO_DUTY
+    assert "31.2989,120.5853" in desk.api.texts(duty)[-1]
+    assert not any("位置" in t for t in desk.api.texts(STAFF_CHATS[BACKUP]))
+    assert (await desk.alert()).location == "31.2989,120.5853"
+
+
+async def test_staff_can_raise_an_emergency_for_a_retiree(desk: Desk) -> None:
+    backup = STAFF_CHATS[BACKUP]
+    await desk.say(backup, f"代报求助 {desk.person.name} 邻居来电说老人摔倒了")
+    alert = await desk.alert()
+    assert desk.api.texts(backup)[-1] == texts.ALERT_RAISED_BY_STAFF.format(
+        name=desk.person.name, alert=alert.id
+    )
+    assert alert.person_id == desk.person.id
+    [page] = desk.pages(STAFF_CHATS[ON_DUTY])
+    assert "邻居来电说老人摔倒了" in page
+    await desk.say(backup, "代报求助 没这个人")
+    assert "没有找到" in desk.api.texts(backup)[-1]
