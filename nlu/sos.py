@@ -25,7 +25,7 @@ _KIN = (
     "(?:我妈|我爸|我母亲|我父亲|老父亲|老母亲|老人家?|老伴|老头子?|老太太"
     "|我婆婆|我公公|我奶奶|我爷爷|她|他)"
 )
-_DEVICE_WORD = "(?:一键通|一建通|一键呼|电子保姆|呼叫器|紧急按钮|报警器)"
+_DEVICE_WORD = "(?:一键通|一建通|一键呼|电子保姆|紧急呼叫器|呼叫器|紧急按钮|报警器)"
 
 
 # Cries for help: they page staff, unless the rest of the message is plainly something else.
@@ -34,7 +34,7 @@ _CRIES = _any(
 )  # fmt: skip
 # Danger so clear that only an explicit past or plan context can outweigh it.
 _STRONG = _any(
-    "快来救", "紧急求助", "紧急呼叫", "一键呼叫", "一键求助", "叫救护车", "喊救护车", "打120",
+    "快来救", "紧急求助", "紧急呼叫(?!器)", "一键呼叫", "一键求助", "叫救护车", "喊救护车", "打120",
     "打个120", "快打120", "喊120", "叫120", "sos", "报警", "打110", "需要帮助", "不得了了",
     "急救(?!知识|培训|课|常识|包|箱)", "敲门没人应", "敲门不应", "没人开门", "炭盆", "烧炭",
     "躺不下", "喘得.{0,3}(?:说不出|不行|厉害)", "^救[…。.!！\\s]*$", "(?:不行了){2}", "快派人",
@@ -134,14 +134,14 @@ _HANDLED = _any(
     "送进", "拉到", "在医院(?!门口|外面|附近|旁边|路上)", "病房", "病床", "icu", "ccu", "抢救过来",
     "抢过来", "稳住了", "止住了", "打着石膏", "做了手术", "要手术", "等手术", "做手术", "没事了",
     "好多了", "已经好了", "现在好了", "现在不疼", "平稳", "稳定了", "治疗中", "出院", "缓过来",
-    "救过来", "回来了",
+    "救过来", "回来了", "人都没事", "虚惊一场",
 )  # fmt: skip
 # Questions about the device or about health facts, not calls for help.
 _DEVICE = _any("一键通", "电子保姆", "呼叫器", "设备", "机器", "按钮", "手环", "报警器")
 _DEVICE_QUESTION = _any(
     "怎么用", "怎么使用", "怎么申请", "如何申请", "能不能装", "怎么装", "多少钱", "要钱", "坏了",
     "没电", "充电", "电池", "说明书", "测试", "试一下", "演示", "怎么按", "有什么用", "谁能装",
-    "能装吗", "可以装", "装一个", "不响", "没反应", "失灵",
+    "能装吗", "可以装", "装一个", "不响", "没反应", "失灵", "误报", "按错", "误按", "不小心按",
 )  # fmt: skip
 _QUESTION = _any(
     "是什么", "什么是", "什么意思", "咋治", "怎么治", "吃什么", "要紧不", "要紧吗", "要不要紧",
@@ -160,6 +160,18 @@ _IDIOMS = _any(
     "摔了个杯子", "摔了个盘子", "摔了手机", "摔坏了", "着火了似的", "火气",
 )  # fmt: skip
 
+# An emergency as the subject of a class or talk ("讲防摔倒的讲座", "教急救的课", "讲座 讲心梗
+# 急救的那个"): a topic word, the danger word, and a class word close around it. Only that
+# span is set aside; a real emergency elsewhere in the message still counts.
+_TOPIC_DANGER = (
+    "(?:摔倒|跌倒|摔跤|防摔|急救|心肺复苏|心梗|中风|脑梗|烫伤|骨折|火灾|消防|煤气|燃气|噎住|走失)"
+)
+_CLASS = "(?:讲座|课程|课|培训|知识讲座|班|宣讲|演练)"
+_TOPIC = re.compile(
+    f"(?:讲|教|学|防|预防|关于)[^，。！？!?\\s]{{0,6}}?{_TOPIC_DANGER}[^，。！？!?\\s]{{0,6}}?{_CLASS}"
+    f"|{_CLASS}[^。！？!?]{{0,8}}?(?:讲|教|学)[^，。！？!?\\s]{{0,4}}?{_TOPIC_DANGER}+"
+)
+
 
 @dataclass(frozen=True, slots=True)
 class Assessment:
@@ -177,8 +189,8 @@ def _blank(m: re.Match[str]) -> str:
 
 def assess(text: str) -> Assessment:
     """Judge normalised text for an emergency happening now."""
-    idiom = bool(_IDIOMS.search(text))
-    text = _IDIOMS.sub(_blank, text)
+    idiom = bool(_IDIOMS.search(text) or _TOPIC.search(text))
+    text = _TOPIC.sub(_blank, _IDIOMS.sub(_blank, text))
     present = bool(_PRESENT.search(text))
     past = bool(_PAST.search(text))
     plan = bool(_PLAN.search(text) or _PLAN_EXTRA.search(text))

@@ -25,6 +25,10 @@ from nlu.sos import assess
         "老伴走丢了 找不到了",
         "头晕得厉害 站不住",
         "有人撬门",
+        # an emergency word as a class's topic nearby does not hide a real one
+        "防摔倒讲座上我妈晕倒了",
+        "在急救培训班上老伴突然喘不上气",
+        "讲座报名的时候我摔倒了起不来",
     ],
 )
 def test_danger_now_forces_sos(text: str) -> None:
@@ -42,6 +46,13 @@ def test_danger_now_forces_sos(text: str) -> None:
         "我昨天摔了个碗 心疼死了",
         "这电视剧看得我笑死了",
         "去年骨折过 想约个复查",
+        # an emergency as the topic of a class or talk
+        "有没有讲冬天防摔倒的讲座",
+        "想学急救的课 心肺复苏那种",
+        "健康讲座报名 讲心梗急救的那个",
+        # a false alarm, or one that is over
+        "紧急呼叫器误报了怎么办",
+        "楼下着火了 虚惊一场 人都没事",
     ],
 )
 def test_past_plans_and_idioms_do_not_force(text: str) -> None:
