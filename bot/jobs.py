@@ -8,7 +8,8 @@ worker dies half-way, the claim is rolled back. The reconciler (``Jobs.reconcile
 few seconds in every worker) pages any open alert whose next step is due — the first page
 whose job was lost, and each escalation after N minutes without an acknowledgement.
 
-Brokers: taskiq-redis's stream broker (acknowledged delivery, shared by every process)
+Brokers: taskiq-redis's stream broker (acknowledged delivery, shared by every process;
+bot/stream_broker.py keeps workers receiving after a Redis restart)
 when ``YINLING_REDIS_URL`` is set; taskiq's in-memory broker otherwise, so ``yinling chat``
 works with nothing installed. Jobs are declared on a shared broker and sent to whichever
 ``start_jobs`` picked.
@@ -27,17 +28,25 @@ import structlog
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from taskiq import AsyncBroker, InMemoryBroker
 from taskiq.brokers.shared_broker import AsyncSharedBroker
-from taskiq_redis import RedisStreamBroker
 
 from bot.notify import BLOCKED, SENT, UNREACHABLE, Notifier
 from bot.settings import Settings
+from bot.stream_broker import RecoveringStreamBroker
 from handlers import alerts as wording
 from handlers.base import ServiceConfig
 from storage.alerts import FAMILY
 from storage.db import AsyncSession
 from storage.uow import UnitOfWork
 
-__all__ = ["RECONCILERS", "Jobs", "make_broker", "shared", "start_jobs", "stop_jobs"]
+__all__ = [
+    "RECONCILERS",
+    "Jobs",
+    "current",
+    "make_broker",
+    "shared",
+    "start_jobs",
+    "stop_jobs",
+]
 
 log = structlog.get_logger("yinling.jobs")
 
@@ -202,7 +211,8 @@ class Jobs:
 _jobs: Jobs | None = None
 
 
-def _current() -> Jobs:
+def current() -> Jobs:
+    """The jobs of this process (for the tasks)."""
     if _jobs is None:
         raise RuntimeError("start_jobs() first")
     return _jobs
@@ -211,25 +221,25 @@ def _current() -> Jobs:
 @shared.task(task_name="yinling.page_alert")
 async def page_alert(alert_id: int) -> None:
     """Page an emergency's next level (a no-op if it is not due: run twice, paged once)."""
-    await _current().page(alert_id)
+    await current().page(alert_id)
 
 
 @shared.task(task_name="yinling.alert_taken")
 async def alert_taken(alert_id: int) -> None:
     """Tell the others paged, and the person, who took an emergency."""
-    await _current().tell_taken(alert_id)
+    await current().tell_taken(alert_id)
 
 
 @shared.task(task_name="yinling.alert_located")
 async def alert_located(alert_id: int) -> None:
     """Send the staff on an emergency the location the person shared afterwards."""
-    await _current().tell_location(alert_id)
+    await current().tell_location(alert_id)
 
 
 def make_broker(settings: Settings) -> AsyncBroker:
     """taskiq-redis's stream broker with Redis, else the in-process one."""
     if settings.redis_url:
-        return RedisStreamBroker(
+        return RecoveringStreamBroker(
             settings.redis_url,
             queue_name=f"{settings.redis_prefix}jobs",
             consumer_group_name=f"{settings.redis_prefix}workers",

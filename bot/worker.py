@@ -22,6 +22,10 @@ from taskiq.api import run_receiver_task
 from telegram import Bot
 from telegram.ext import AIORateLimiter, ExtBot
 
+from bot import (
+    broadcasts,  # noqa: F401 - registers yinling.send_broadcast and its reconciler
+    reminders,  # noqa: F401 - registers the reminder check with the reconciler
+)
 from bot.channels.wechat import outbound_for
 from bot.jobs import Jobs, start_jobs, stop_jobs
 from bot.notify import Notifier

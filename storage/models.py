@@ -30,6 +30,8 @@ __all__ = [
     "AlertStep",
     "AuditEntry",
     "BindingCode",
+    "Broadcast",
+    "BroadcastRecipient",
     "ChannelAccount",
     "Delivery",
     "DutyShift",
@@ -40,6 +42,7 @@ __all__ = [
     "Person",
     "PolicyArticle",
     "Registration",
+    "Reminder",
     "RequestStatusChange",
     "ServiceRequest",
     "Staff",
@@ -368,3 +371,88 @@ class AlertStep(Base):
     result: Mapped[str | None] = mapped_column(String(20))  # sent | failed | unreachable
     note: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Broadcast(Base):
+    """A message from staff to a segment of retirees (and, if asked, their families).
+
+    The recipients are fixed when it is created (one row each); ``status`` goes
+    scheduled → sending → done. A job sends it slice by slice while it holds the lease
+    (``lease_owner`` until ``lease_until``), so one process at a time sends a broadcast;
+    ``updated_at`` moves on with every batch, which is how the reconciler tells a
+    broadcast whose job was lost. The counts are refreshed every batch and at the end.
+    """
+
+    __tablename__ = "broadcasts"
+    __table_args__ = (Index("ix_broadcasts_status_updated_at", "status", "updated_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    link: Mapped[str | None] = mapped_column(String(500))
+    segment: Mapped[JsonDict] = mapped_column(JSON, default=dict)
+    created_by: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    status: Mapped[str] = mapped_column(String(12))  # scheduled | sending | done
+    send_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    sent: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    blocked: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[int] = mapped_column(Integer, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(32))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class BroadcastRecipient(Base):
+    """One channel account a broadcast goes to, and how it went.
+
+    ``status``: pending → sending (claimed by one job just before its send) → sent |
+    failed | blocked | skipped. A row is claimed with a conditional update, so two jobs
+    never send it twice; a row left "sending" by a job that died mid-send is closed as
+    failed ("interrupted"), never sent again.
+    """
+
+    __tablename__ = "broadcast_recipients"
+    __table_args__ = (
+        UniqueConstraint("broadcast_id", "account_id"),
+        Index("ix_broadcast_recipients_broadcast_status", "broadcast_id", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    broadcast_id: Mapped[int] = mapped_column(ForeignKey("broadcasts.id"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("channel_accounts.id"))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(12))  # pending|sending|sent|failed|blocked|skipped
+    claimed_by: Mapped[str | None] = mapped_column(String(32))
+    attempted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[str | None] = mapped_column(String(100))
+
+
+class Reminder(Base):
+    """One reminder: what about (``kind``, ``target``), for which day, to which account, and
+    how its send went.
+
+    The row is the claim: it is inserted (ON CONFLICT DO NOTHING on the unique key) before
+    the message goes out, so two workers running the same check send it once. ``result``
+    is ``sending`` until the send returns, then sent | failed | unreachable | blocked.
+    Kinds: activity (target: the activity), eldercare / medical_escort / reimbursement (the
+    booked request), hospital_visit (the staff's visit task), birthday and alone_call (the
+    person).
+    """
+
+    __tablename__ = "reminders"
+    __table_args__ = (UniqueConstraint("day", "kind", "target", "account_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date)  # the day it is for (local)
+    kind: Mapped[str] = mapped_column(String(20))
+    target: Mapped[int] = mapped_column(Integer)
+    account_id: Mapped[int] = mapped_column(ForeignKey("channel_accounts.id"))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
+    result: Mapped[str] = mapped_column(String(12))
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -9,8 +9,10 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from storage.activities import ActivityRepo
 from storage.alerts import AlertRepo
+from storage.broadcasts import BroadcastRepo
 from storage.catalog import CatalogRepo
 from storage.db import AsyncSession
+from storage.reminders import ReminderRepo
 from storage.repos import (
     AccountRepo,
     AuditRepo,
@@ -35,6 +37,8 @@ class UnitOfWork:
     requests: RequestRepo
     activities: ActivityRepo
     alerts: AlertRepo
+    broadcasts: BroadcastRepo
+    reminders: ReminderRepo
     catalog: CatalogRepo
     messages: MessageRepo
     audit: AuditRepo
@@ -53,6 +57,8 @@ class UnitOfWork:
         self.requests = RequestRepo(self.session)
         self.activities = ActivityRepo(self.session)
         self.alerts = AlertRepo(self.session)
+        self.broadcasts = BroadcastRepo(self.session)
+        self.reminders = ReminderRepo(self.session)
         self.catalog = CatalogRepo(self.session)
         self.messages = MessageRepo(self.session)
         self.audit = AuditRepo(self.session)

@@ -150,8 +150,14 @@ class Desk:
 
 @pytest.fixture
 async def desk(
-    db: AsyncEngine, engine_nlu: EmbeddedEngine, api: HoldingDouble, now: datetime
+    db: AsyncEngine,
+    engine_nlu: EmbeddedEngine,
+    api: HoldingDouble,
+    now: datetime,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> AsyncIterator[Desk]:
+    # Only the alerts' own reconciling here: reminders (bot/reminders.py) have their tests.
+    monkeypatch.setattr("bot.jobs.RECONCILERS", [])
     sessions = make_sessions(db)
     person = await _people(sessions, now)
     settings = Settings(

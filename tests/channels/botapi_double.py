@@ -1,6 +1,8 @@
 """A local stand-in for the Telegram Bot API: a real HTTP server on 127.0.0.1 that speaks
 the wire format (``POST /bot<token>/<method>``, JSON or form bodies, ``{"ok": …}`` answers),
-records every call, and can play a user who blocked the bot."""
+records every call, and can play a user who blocked the bot. With ``rate_limit`` it also
+enforces Telegram's flood limit: more than that many messages accepted within any second
+are answered 429 with ``parameters.retry_after``, as Telegram does."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import json
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -34,6 +37,15 @@ BOT_USER = {
 MAX_TEXT = 4096
 MAX_CALLBACK_BYTES = 64
 LONG_POLL_SECONDS = 1.0  # getUpdates waits at most this long for an update (Telegram: timeout)
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """One sendMessage the double accepted, and when (``time.monotonic()``)."""
+
+    at: float
+    chat_id: int
+    text: str
 
 
 @dataclass(frozen=True)
@@ -65,11 +77,18 @@ def _error(code: int, description: str) -> JSONResponse:
 class BotApiDouble:
     """The Bot API for one bot token; ``url`` is what goes into ``api_base``."""
 
-    def __init__(self, token: str = TOKEN) -> None:
+    def __init__(
+        self, token: str = TOKEN, rate_limit: int | None = None, retry_after: int = 1
+    ) -> None:
         self.token = token
         self.url = ""
+        self.rate_limit = rate_limit  # messages per second over all chats (None: no limit)
+        self.retry_after = retry_after
+        self.too_many: list[float] = []  # when sendMessage calls were answered 429
         self._lock = threading.Lock()
         self._calls: list[Call] = []
+        self._delivered: list[Delivered] = []
+        self._last_second: deque[float] = deque()
         self._blocked: set[int] = set()
         self._updates: list[dict[str, Any]] = []
         self._message_ids = iter(range(1000, 10**9))
@@ -84,6 +103,9 @@ class BotApiDouble:
             self._calls.clear()
             self._blocked.clear()
             self._updates.clear()
+            self._delivered.clear()
+            self._last_second.clear()
+            self.too_many.clear()
 
     def block(self, chat_id: int) -> None:
         """From now on, sending to this chat answers 403 (the user blocked the bot)."""
@@ -117,6 +139,12 @@ class BotApiDouble:
             for p in self.calls_to("sendMessage")
             if chat_id is None or int(p["chat_id"]) == chat_id
         ]
+
+    @property
+    def delivered(self) -> list[Delivered]:
+        """Every message accepted (answered ok), in order."""
+        with self._lock:
+            return list(self._delivered)
 
     def texts(self, chat_id: int | None = None) -> list[str]:
         """The texts sent (to one chat)."""
@@ -178,6 +206,24 @@ class BotApiDouble:
             for button in row:
                 if len(str(button.get("callback_data", "")).encode()) > MAX_CALLBACK_BYTES:
                     return _error(400, "Bad Request: BUTTON_DATA_INVALID")
+        with self._lock:
+            now = time.monotonic()
+            if self.rate_limit is not None:
+                while self._last_second and self._last_second[0] <= now - 1.0:
+                    self._last_second.popleft()
+                if len(self._last_second) >= self.rate_limit:
+                    self.too_many.append(now)
+                    return JSONResponse(
+                        {
+                            "ok": False,
+                            "error_code": 429,
+                            "description": f"Too Many Requests: retry after {self.retry_after}",
+                            "parameters": {"retry_after": self.retry_after},
+                        },
+                        429,
+                    )
+                self._last_second.append(now)
+            self._delivered.append(Delivered(now, chat_id, text))
         return self._message(chat_id, text, markup)
 
     async def _editmessagetext(self, params: dict[str, Any]) -> Any:

@@ -1,0 +1,397 @@
+"""Broadcasts: who is in a segment, one delivery row per account, and claims on them.
+
+The database is the source of truth; a job queue only carries "send broadcast 7 now".
+A broadcast is sent by one job at a time, the holder of its lease (a conditional update,
+renewed every batch). Each recipient row is claimed on its own, with a conditional update
+from ``pending`` to ``sending``, just before its message goes out, and marked with the
+result right after. So a row is sent at most once even when two jobs run at once, and a
+job that dies leaves only the few rows it had in hand undecided; those are closed as
+failed ("interrupted") later, never sent again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, func, insert, literal, or_, select, update
+
+from storage.db import AsyncSession
+from storage.models import Broadcast, BroadcastRecipient, ChannelAccount, Person, Registration
+
+__all__ = [
+    "CHANNELS",
+    "OPEN",
+    "RESULTS",
+    "SEGMENT_KEYS",
+    "BroadcastRepo",
+    "check_segment",
+    "describe_segment",
+]
+
+# Channels a broadcast can reach (console accounts exist only in the demo).
+CHANNELS = ("telegram", "wechat")
+CATEGORIES = ("lixiu", "tuixiu")
+RESULTS = ("sent", "failed", "blocked", "skipped")
+OPEN = ("pending", "sending")
+SEGMENT_KEYS: Mapping[str, type | tuple[type, ...]] = {
+    "district": str,
+    "category": str,
+    "former_unit": str,
+    "party_branch": str,
+    "lives_alone": bool,
+    "min_age": int,
+    "activity_id": int,  # people with a live registration (seat or waitlist) for it
+    "person_ids": list,  # an explicit list
+    "channel": str,  # only accounts on this channel
+    "family": bool,  # their family members' accounts as well
+}
+
+
+def check_segment(segment: Mapping[str, Any]) -> dict[str, Any]:
+    """The segment as stored, or ValueError naming what is wrong with it."""
+    unknown = set(segment) - set(SEGMENT_KEYS)
+    if unknown:
+        raise ValueError(f"unknown segment keys: {', '.join(sorted(unknown))}")
+    clean: dict[str, Any] = {}
+    for key, value in segment.items():
+        kind = SEGMENT_KEYS[key]
+        if value is None:
+            continue
+        # bool is an int in Python: a flag given as 1 or a number given as True is refused.
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise ValueError(f"segment {key} must be {getattr(kind, '__name__', kind)}")
+        clean[key] = value
+    if clean.get("category") not in (None, *CATEGORIES):
+        raise ValueError(f"segment category must be one of {', '.join(CATEGORIES)}")
+    if clean.get("channel") not in (None, *CHANNELS):
+        raise ValueError(f"segment channel must be one of {', '.join(CHANNELS)}")
+    if not 0 <= clean.get("min_age", 0) <= 130:  # noqa: PLR2004 - an age
+        raise ValueError("segment min_age must be between 0 and 130")
+    ids = clean.get("person_ids")
+    if ids is not None and not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+        raise ValueError("segment person_ids must be a list of ids")
+    return clean
+
+
+def describe_segment(segment: Mapping[str, Any]) -> str:
+    """A short English description, for logs and the command line."""
+    if not segment:
+        return "everyone"
+    return ", ".join(f"{k}={v}" for k, v in sorted(segment.items()))
+
+
+_Accounts = Select[int, int | None, str]  # account id, person id, channel
+
+
+def _born_by(today: date, years: int) -> date:
+    """The latest birth date of someone who is ``years`` old today."""
+    try:
+        return today.replace(year=today.year - years)
+    except ValueError:  # 29 February
+        return today.replace(year=today.year - years, day=28)
+
+
+def _audience(segment: Mapping[str, Any], today: date) -> _Accounts:
+    """Active retiree (and, if asked, family) accounts of the people in the segment."""
+    roles = ("retiree", "family") if segment.get("family") else ("retiree",)
+    query: _Accounts = (
+        select(ChannelAccount.id, ChannelAccount.person_id, ChannelAccount.channel)
+        .join(Person, Person.id == ChannelAccount.person_id)
+        .where(
+            ChannelAccount.active,
+            ChannelAccount.role.in_(roles),
+            ChannelAccount.channel.in_((segment["channel"],) if "channel" in segment else CHANNELS),
+        )
+    )
+    for key in ("district", "category", "former_unit", "party_branch"):
+        if key in segment:
+            query = query.where(getattr(Person, key) == segment[key])
+    if "lives_alone" in segment:
+        query = query.where(Person.lives_alone.is_(bool(segment["lives_alone"])))
+    if "min_age" in segment:
+        query = query.where(Person.birth_date <= _born_by(today, int(segment["min_age"])))
+    if "person_ids" in segment:
+        query = query.where(Person.id.in_([int(i) for i in segment["person_ids"]]))
+    if "activity_id" in segment:
+        query = query.where(
+            Person.id.in_(
+                select(Registration.person_id).where(
+                    Registration.activity_id == int(segment["activity_id"]),
+                    Registration.status != "cancelled",
+                )
+            )
+        )
+    return query
+
+
+class BroadcastRepo:
+    """Broadcasts, their recipients, and the claims jobs make on them."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # ------------------------------------------------------------ composing
+    async def audience_size(self, segment: Mapping[str, Any], today: date) -> int:
+        """How many accounts a broadcast to this segment would go to."""
+        query = select(func.count()).select_from(_audience(segment, today).subquery())
+        return int(await self.session.scalar(query) or 0)
+
+    async def create(
+        self,
+        text: str,
+        segment: Mapping[str, Any],
+        staff_id: int,
+        now: datetime,
+        today: date,
+        *,
+        link: str | None = None,
+        send_at: datetime | None = None,
+    ) -> Broadcast:
+        """A broadcast and a pending row for each account in the segment (one statement)."""
+        later = send_at is not None and send_at > now
+        broadcast = Broadcast(
+            text=text,
+            link=link,
+            segment=dict(segment),
+            created_by=staff_id,
+            status="scheduled" if later else "sending",
+            send_at=send_at,
+            total=0,
+            sent=0,
+            failed=0,
+            blocked=0,
+            skipped=0,
+            created_at=now,
+            updated_at=now,
+        )
+        self.session.add(broadcast)
+        await self.session.flush()
+        source = _audience(segment, today).subquery()
+        await self.session.execute(
+            insert(BroadcastRecipient).from_select(
+                ["broadcast_id", "account_id", "person_id", "channel", "status"],
+                select(
+                    literal(broadcast.id),
+                    source.c.id,
+                    source.c.person_id,
+                    source.c.channel,
+                    literal("pending"),
+                ).order_by(source.c.id),
+            )
+        )
+        broadcast.total = await self._count(broadcast.id)
+        await self.session.flush()
+        return broadcast
+
+    async def get(self, broadcast_id: int) -> Broadcast | None:
+        """One broadcast by id (read afresh)."""
+        return await self.session.get(Broadcast, broadcast_id, populate_existing=True)
+
+    async def recipients(self, broadcast_id: int) -> list[BroadcastRecipient]:
+        """Every recipient row of a broadcast, in order."""
+        rows = await self.session.scalars(
+            select(BroadcastRecipient)
+            .where(BroadcastRecipient.broadcast_id == broadcast_id)
+            .order_by(BroadcastRecipient.id)
+        )
+        return list(rows)
+
+    async def counts(self, broadcast_id: int) -> dict[str, int]:
+        """How many recipients are in each state now (pending, sending, sent, …)."""
+        rows = await self.session.execute(
+            select(BroadcastRecipient.status, func.count())
+            .where(BroadcastRecipient.broadcast_id == broadcast_id)
+            .group_by(BroadcastRecipient.status)
+        )
+        found = {str(status): int(n) for status, n in rows}
+        return {status: found.get(status, 0) for status in (*OPEN, *RESULTS)} | found
+
+    async def _count(self, broadcast_id: int) -> int:
+        query = select(func.count()).where(BroadcastRecipient.broadcast_id == broadcast_id)
+        return int(await self.session.scalar(query) or 0)
+
+    # -------------------------------------------------------------- the lease
+    async def acquire(
+        self, broadcast_id: int, owner: str, now: datetime, lease: timedelta
+    ) -> Broadcast | None:
+        """Take the broadcast's lease if it is being sent and nobody else holds it."""
+        taken = await self.session.scalar(
+            update(Broadcast)
+            .where(
+                Broadcast.id == broadcast_id,
+                Broadcast.status == "sending",
+                or_(
+                    Broadcast.lease_until.is_(None),
+                    Broadcast.lease_until <= now,
+                    Broadcast.lease_owner == owner,
+                ),
+            )
+            .values(lease_owner=owner, lease_until=now + lease, updated_at=now)
+            .returning(Broadcast.id)
+            .execution_options(synchronize_session=False)
+        )
+        return None if taken is None else await self.get(broadcast_id)
+
+    async def renew(self, broadcast_id: int, owner: str, now: datetime, lease: timedelta) -> bool:
+        """Extend the lease and record progress (the counts so far); False if it was lost."""
+        counts = await self.counts(broadcast_id)
+        done = await self.session.execute(
+            update(Broadcast)
+            .where(Broadcast.id == broadcast_id, Broadcast.lease_owner == owner)
+            .values(lease_until=now + lease, updated_at=now, **{k: counts[k] for k in RESULTS})
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(done, "rowcount", 0))
+
+    async def release(self, broadcast_id: int, owner: str) -> None:
+        """Give the lease up (if still ours), so the next job can start at once."""
+        await self.session.execute(
+            update(Broadcast)
+            .where(Broadcast.id == broadcast_id, Broadcast.lease_owner == owner)
+            .values(lease_owner=None, lease_until=None)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def finish(self, broadcast_id: int, owner: str, now: datetime) -> bool:
+        """Mark the broadcast done with its final counts, if no recipient is left open."""
+        counts = await self.counts(broadcast_id)
+        if any(counts[s] for s in OPEN):
+            return False
+        done = await self.session.execute(
+            update(Broadcast)
+            .where(
+                Broadcast.id == broadcast_id,
+                Broadcast.status == "sending",
+                Broadcast.lease_owner == owner,
+            )
+            .values(
+                status="done",
+                finished_at=now,
+                updated_at=now,
+                lease_owner=None,
+                lease_until=None,
+                **{k: counts[k] for k in RESULTS},
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(done, "rowcount", 0))
+
+    # ---------------------------------------------------------- the recipients
+    async def pending(self, broadcast_id: int, limit: int) -> list[tuple[int, ChannelAccount]]:
+        """The next pending recipients (row id and account), oldest first."""
+        rows = await self.session.execute(
+            select(BroadcastRecipient.id, ChannelAccount)
+            .join(ChannelAccount, ChannelAccount.id == BroadcastRecipient.account_id)
+            .where(
+                BroadcastRecipient.broadcast_id == broadcast_id,
+                BroadcastRecipient.status == "pending",
+            )
+            .order_by(BroadcastRecipient.id)
+            .limit(limit)
+        )
+        return [(int(row_id), account) for row_id, account in rows]
+
+    async def claim(self, recipient_id: int, owner: str, now: datetime) -> bool:
+        """Claim a pending recipient just before sending to it; False if it is not pending."""
+        done = await self.session.execute(
+            update(BroadcastRecipient)
+            .where(BroadcastRecipient.id == recipient_id, BroadcastRecipient.status == "pending")
+            .values(status="sending", claimed_by=owner, attempted_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(done, "rowcount", 0))
+
+    async def unclaim(self, recipient_id: int, owner: str) -> bool:
+        """Give a claimed recipient back (nothing was sent to it: its job is stopping)."""
+        done = await self.session.execute(
+            update(BroadcastRecipient)
+            .where(
+                BroadcastRecipient.id == recipient_id,
+                BroadcastRecipient.claimed_by == owner,
+                BroadcastRecipient.status == "sending",
+            )
+            .values(status="pending", claimed_by=None, attempted_at=None)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(done, "rowcount", 0))
+
+    async def mark(
+        self, recipient_id: int, owner: str, status: str, now: datetime, error: str | None = None
+    ) -> bool:
+        """Record how the send of a claimed recipient went."""
+        if status not in RESULTS:
+            raise ValueError(f"not a result: {status}")
+        done = await self.session.execute(
+            update(BroadcastRecipient)
+            .where(BroadcastRecipient.id == recipient_id, BroadcastRecipient.claimed_by == owner)
+            .values(
+                status=status,
+                sent_at=now if status == "sent" else None,
+                error=(error or "")[:100] or None,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(done, "rowcount", 0))
+
+    async def close_interrupted(self, broadcast_id: int, before: datetime) -> int:
+        """Recipients claimed before ``before`` and never marked: a job died mid-send, so
+        whether the message arrived is unknown. They are closed as failed, not sent again."""
+        done = await self.session.execute(
+            update(BroadcastRecipient)
+            .where(
+                BroadcastRecipient.broadcast_id == broadcast_id,
+                BroadcastRecipient.status == "sending",
+                BroadcastRecipient.attempted_at < before,
+            )
+            .values(status="failed", error="interrupted: outcome unknown")
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(done, "rowcount", 0))
+
+    # ------------------------------------------------------------ reconciler
+    async def start_due(self, now: datetime) -> list[int]:
+        """Scheduled broadcasts whose time has come, moved on to sending."""
+        due = list(
+            await self.session.scalars(
+                select(Broadcast.id).where(
+                    Broadcast.status == "scheduled", Broadcast.send_at <= now
+                )
+            )
+        )
+        started = []
+        for broadcast_id in due:
+            done = await self.session.execute(
+                update(Broadcast)
+                .where(Broadcast.id == broadcast_id, Broadcast.status == "scheduled")
+                .values(status="sending", updated_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            if getattr(done, "rowcount", 0):
+                started.append(broadcast_id)
+        return started
+
+    async def stalled(self, now: datetime, quiet_since: datetime, limit: int = 100) -> list[int]:
+        """Broadcasts being sent that nobody holds and that made no progress since
+        ``quiet_since``: their job was lost (a worker died, the broker lost its data)."""
+        rows = await self.session.scalars(
+            select(Broadcast.id)
+            .where(
+                Broadcast.status == "sending",
+                Broadcast.updated_at < quiet_since,
+                or_(Broadcast.lease_until.is_(None), Broadcast.lease_until <= now),
+            )
+            .order_by(Broadcast.updated_at)
+            .limit(limit)
+        )
+        return list(rows)
+
+    async def kicked(self, broadcast_id: int, now: datetime) -> None:
+        """Note that a job was sent for a stalled broadcast (so it is not re-sent each pass)."""
+        await self.session.execute(
+            update(Broadcast)
+            .where(Broadcast.id == broadcast_id, Broadcast.status == "sending")
+            .values(updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
