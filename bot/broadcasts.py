@@ -38,12 +38,12 @@ import structlog
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.channels.telegram import render as render_telegram
-from bot.jobs import RECONCILERS, Jobs, current, shared, start_jobs, stop_jobs
+from bot.jobs import EVENT_JOBS, RECONCILERS, Jobs, current, shared, start_jobs, stop_jobs
 from bot.notify import BLOCKED, FAILED, SENT, Notifier
 from bot.settings import Settings
 from handlers import texts
 from handlers.base import Reply, ServiceConfig
-from storage.broadcasts import check_segment, describe_segment
+from storage.broadcasts import MANAGER_ROLES, MAX_TEXT, check_segment, describe_segment
 from storage.db import AsyncSession
 from storage.models import Broadcast, ChannelAccount
 from storage.uow import UnitOfWork
@@ -66,9 +66,7 @@ __all__ = [
 log = structlog.get_logger("yinling.broadcasts")
 
 TZ = ZoneInfo("Asia/Shanghai")
-MANAGER_ROLES = frozenset({"leader", "admin"})
 HELD_UP = 1.0  # seconds: a send this slow waited out a 429 (retry_after is at least 1 s)
-MAX_TEXT = 1000  # characters: a notice for elderly readers, and one Telegram message
 MAX_LINK = 500
 
 
@@ -404,4 +402,9 @@ async def reconcile_broadcasts(jobs: Jobs, now: datetime) -> int:
     return len(started) + len(stalled)
 
 
+async def _kick_created(event: dict[str, Any]) -> None:
+    await send_broadcast.kiq(int(event["broadcast_id"]))
+
+
 RECONCILERS.append(reconcile_broadcasts)
+EVENT_JOBS["broadcast_created"] = _kick_created  # confirmed in the staff chat

@@ -39,6 +39,7 @@ from storage.db import AsyncSession
 from storage.uow import UnitOfWork
 
 __all__ = [
+    "EVENT_JOBS",
     "RECONCILERS",
     "Jobs",
     "current",
@@ -55,6 +56,8 @@ shared = AsyncSharedBroker()
 # More periodic checks run by the reconciler (each returns how many things it re-started);
 # modules with durable jobs of their own append theirs here.
 RECONCILERS: list[Callable[[Jobs, datetime], Awaitable[int]]] = []
+# Jobs that other modules kick for an event type (the event's fields as keyword arguments).
+EVENT_JOBS: dict[str, Callable[[dict[str, Any]], Awaitable[Any]]] = {}
 
 
 @dataclass(slots=True)
@@ -80,6 +83,8 @@ class Jobs:
                 await alert_taken.kiq(int(alert_id))
             elif kind == "alert_located" and alert_id:
                 await alert_located.kiq(int(alert_id))
+            elif kind in EVENT_JOBS:
+                await EVENT_JOBS[str(kind)](event)
 
     # -------------------------------------------------------------- paging
     async def page(self, alert_id: int, now: datetime | None = None) -> list[int]:

@@ -67,7 +67,8 @@ class Notifier:
     async def _wechat(self, account: ChannelAccount, replies: Sequence[Reply], purpose: str) -> str:
         outbound = self.wechat
         assert outbound is not None  # noqa: S101 - checked by the caller
-        deliveries = await outbound.send(
-            account.external_id, render_wechat(replies), purpose=purpose
-        )
+        # A pushed message is outside any conversation: "回复 1" could not be answered, so
+        # options are left out (the text says what to type, e.g. "回复“接 12”").
+        chunks = render_wechat([Reply(r.text) for r in replies])
+        deliveries = await outbound.send(account.external_id, chunks, purpose=purpose)
         return SENT if deliveries and all(d.status == "sent" for d in deliveries) else FAILED

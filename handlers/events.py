@@ -18,6 +18,7 @@ __all__ = [
     "AlertResolved",
     "BindingFailed",
     "BookingCancelled",
+    "BroadcastCreated",
     "EldercareBooked",
     "EscortBooked",
     "Event",
@@ -67,6 +68,15 @@ class AlertLocated(Event):
 
     type: ClassVar[str] = "alert_located"
     alert_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class BroadcastCreated(Event):
+    """Staff confirmed a broadcast in the chat; the workers are to send it."""
+
+    type: ClassVar[str] = "broadcast_created"
+    broadcast_id: int
+    recipients: int
 
 
 @dataclass(frozen=True, slots=True)

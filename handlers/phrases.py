@@ -71,3 +71,11 @@ ALERT_RESOLVE: Final = re.compile(
 # Staff raising an emergency for a retiree (a neighbour called the office): "代报求助 张建国 …"
 # or by roster number "代报求助 12 …".
 ALERT_RAISE: Final = re.compile(r"^\s*代报求助\s*(\S+)\s*(.*)$", re.S)
+# Staff (leader or admin) composing a broadcast: "群发 …" to everyone, "群发@姑苏区 …",
+# "群发@离休 …", "群发@独居 …".
+BROADCAST_DRAFT: Final = re.compile(r"^\s*群发\s*(?:[@＠]\s*(\S+))?\s*[:：]?\s*(.+)$", re.S)
+BROADCAST_SCOPES: Final = {
+    "离休": ("category", "lixiu"),
+    "退休": ("category", "tuixiu"),
+    "独居": ("lives_alone", True),
+}

@@ -7,21 +7,25 @@ from __future__ import annotations
 import re
 
 from handlers import alerts, phrases, sos, texts
-from handlers.base import Ctx, Reply
-from handlers.events import AlertAcknowledged, AlertResolved
+from handlers.base import Ctx, Option, Reply, payload
+from handlers.events import AlertAcknowledged, AlertResolved, BroadcastCreated
 from handlers.wording import format_when
+from storage.broadcasts import MANAGER_ROLES, MAX_TEXT, check_segment
 from storage.models import Staff
 
 __all__ = ["QUEUE_KINDS", "is_command", "staff"]
 
+BROADCAST_SLOT = "broadcast_draft"
 QUEUE_KINDS = ("sos", "handoff", "hospital_visit", "medical_escort", "hospital_admission")
 SHOWN = 10
 
 
 def is_command(text: str) -> bool:
-    """Staff's typed alert commands, which go to staff even when they read like an
-    emergency ("代报求助 张建国 摔倒了")."""
+    """Staff's typed commands, which go to staff even when they read like an emergency
+    ("代报求助 张建国 摔倒了", "群发 雨天路滑 谨防摔倒")."""
     said = text.strip()
+    if phrases.BROADCAST_DRAFT.match(said):
+        return True
     return any(
         p.match(said) for p in (phrases.ALERT_RAISE, phrases.ALERT_TAKE, phrases.ALERT_RESOLVE)
     )
@@ -45,6 +49,12 @@ async def staff(ctx: Ctx) -> list[Reply]:
     raised = phrases.ALERT_RAISE.match(said)
     if member is not None and raised:
         return await _raise_for(ctx, raised[1])
+    draft = ctx.conv.slots.pop(BROADCAST_SLOT, None)  # good for the very next message only
+    if member is not None and ctx.turn.intent in {"broadcast_send", "broadcast_cancel"}:
+        return await _broadcast(ctx, member, draft)
+    composed = phrases.BROADCAST_DRAFT.match(said)
+    if member is not None and composed:
+        return await _compose(ctx, member, composed[1], composed[2].strip())
     if said not in phrases.STAFF_QUEUE:
         return [Reply(texts.STAFF_HELLO.format(name=name))]
     queue = await ctx.uow.requests.queue(QUEUE_KINDS, limit=SHOWN)
@@ -138,3 +148,52 @@ async def _raise_for(ctx: Ctx, who: str) -> list[Reply]:
     [person] = found
     alert_id = await sos.raise_alert(ctx, person, person.address, for_account=False)
     return [Reply(texts.ALERT_RAISED_BY_STAFF.format(name=person.name, alert=alert_id))]
+
+
+def _segment(scope: str | None) -> dict[str, object]:
+    if not scope:
+        return {}
+    key, value = phrases.BROADCAST_SCOPES.get(scope, ("district", scope))
+    return {key: value}
+
+
+async def _compose(ctx: Ctx, member: Staff, scope: str | None, text: str) -> list[Reply]:
+    """A broadcast drafted in the chat: who it would reach, and a confirmation."""
+    if member.role not in MANAGER_ROLES:
+        return [Reply(texts.STAFF_BROADCAST_NOT_ALLOWED)]
+    if len(text) > MAX_TEXT:
+        return [Reply(texts.STAFF_BROADCAST_TOO_LONG.format(length=len(text), limit=MAX_TEXT))]
+    segment = _segment(scope)
+    count = await ctx.uow.broadcasts.audience_size(segment, ctx.today)
+    if not count:
+        return [Reply(texts.STAFF_BROADCAST_EMPTY)]
+    ctx.conv.slots[BROADCAST_SLOT] = {"text": text, "segment": segment}
+    who = scope or texts.STAFF_BROADCAST_EVERYONE
+    options = (
+        Option(texts.STAFF_BROADCAST_SEND, payload("broadcast_send")),
+        Option(texts.STAFF_BROADCAST_CANCEL, payload("broadcast_cancel")),
+    )
+    preview = texts.STAFF_BROADCAST_PREVIEW.format(count=count, who=who, text=text)
+    return [Reply(preview, options)]
+
+
+async def _broadcast(ctx: Ctx, member: Staff, draft: object) -> list[Reply]:
+    """Send the broadcast just previewed (or drop it)."""
+    if not isinstance(draft, dict):
+        return [Reply(texts.STAFF_BROADCAST_NOTHING)]
+    if ctx.turn.intent == "broadcast_cancel":
+        return [Reply(texts.STAFF_BROADCAST_CANCELLED)]
+    if member.role not in MANAGER_ROLES:
+        return [Reply(texts.STAFF_BROADCAST_NOT_ALLOWED)]
+    segment = check_segment(dict(draft.get("segment") or {}))
+    broadcast = await ctx.uow.broadcasts.create(
+        str(draft["text"]), segment, member.id, ctx.now, ctx.today
+    )
+    ctx.uow.audit.record(
+        ctx.now, ctx.actor, "broadcast_created", "broadcast", broadcast.id,
+        segment=segment, recipients=broadcast.total,
+    )  # fmt: skip
+    ctx.emit(BroadcastCreated(broadcast_id=broadcast.id, recipients=broadcast.total))
+    return [
+        Reply(texts.STAFF_BROADCAST_QUEUED.format(broadcast=broadcast.id, count=broadcast.total))
+    ]

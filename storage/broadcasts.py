@@ -22,6 +22,8 @@ from storage.models import Broadcast, BroadcastRecipient, ChannelAccount, Person
 
 __all__ = [
     "CHANNELS",
+    "MANAGER_ROLES",
+    "MAX_TEXT",
     "OPEN",
     "RESULTS",
     "SEGMENT_KEYS",
@@ -29,6 +31,11 @@ __all__ = [
     "check_segment",
     "describe_segment",
 ]
+
+# Who may send broadcasts, and how long one may be (a notice for elderly readers, and one
+# Telegram message).
+MANAGER_ROLES = frozenset({"leader", "admin"})
+MAX_TEXT = 1000
 
 # Channels a broadcast can reach (console accounts exist only in the demo).
 CHANNELS = ("telegram", "wechat")

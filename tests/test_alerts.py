@@ -427,3 +427,39 @@ async def test_staff_can_raise_an_emergency_for_a_retiree(desk: Desk) -> None:
     assert "邻居来电说老人摔倒了" in page
     await desk.say(backup, "代报求助 没这个人")
     assert "没有找到" in desk.api.texts(backup)[-1]
+
+
+# ------------------------------------------------------------ broadcasts from the chat
+async def test_a_leader_broadcasts_from_the_chat_after_a_preview(desk: Desk) -> None:
+    duty, leader = STAFF_CHATS[ON_DUTY], STAFF_CHATS[LEADER]  # demo roles: duty, leader
+    await desk.say(duty, "群发 明天上午停水，请提前储水")
+    assert desk.api.texts(duty)[-1] == texts.STAFF_BROADCAST_NOT_ALLOWED
+    await desk.say(leader, "群发 明天上午停水，请提前储水")
+    preview = desk.api.sent(leader)[-1]
+    assert "将发给 1 个账号（全部）" in preview["text"]
+    assert not [t for t in desk.api.texts(RETIREE) if "停水" in t]  # nothing before the yes
+    await desk.press(leader, preview, texts.STAFF_BROADCAST_SEND)
+    assert "号群发已开始，共 1 个账号" in desk.api.texts(leader)[-1]
+    [notice] = [t for t in desk.api.texts(RETIREE) if "停水" in t]
+    assert notice.startswith("【")
+    # A second press of the same button sends nothing more.
+    await desk.press(leader, preview, texts.STAFF_BROADCAST_SEND)
+    assert desk.api.texts(leader)[-1] == texts.STAFF_BROADCAST_NOTHING
+    assert len([t for t in desk.api.texts(RETIREE) if "停水" in t]) == 1
+
+
+async def test_a_broadcast_about_falls_is_no_emergency_and_can_be_cancelled(desk: Desk) -> None:
+    leader = STAFF_CHATS[LEADER]
+    async with UnitOfWork(desk.telegram.runtime.sessions) as uow:
+        person = await uow.people.get(desk.person.id)
+        assert person is not None
+        person.lives_alone = True
+        await uow.commit()
+    await desk.say(leader, "群发@独居 雨天路滑，出门小心摔倒")
+    async with UnitOfWork(desk.telegram.runtime.sessions) as uow:
+        assert await uow.session.scalar(select(Alert)) is None  # no SOS was raised
+    preview = desk.api.sent(leader)[-1]
+    assert "将发给 1 个账号（独居）" in preview["text"]
+    await desk.press(leader, preview, texts.STAFF_BROADCAST_CANCEL)
+    assert desk.api.texts(leader)[-1] == texts.STAFF_BROADCAST_CANCELLED
+    assert not [t for t in desk.api.texts(RETIREE) if "路滑" in t]

@@ -24,10 +24,12 @@ from wechatpy.crypto import WeChatCrypto
 from bot.app import create_app
 from bot.channels.wechat import MAX_REPLY_BYTES, menu_definition, open_outbound, render_text
 from bot.metrics import Metrics
+from bot.notify import Notifier
 from bot.pipeline import Pipeline
 from bot.runtime import Runtime
 from bot.settings import Settings, WeChatSettings
-from handlers.base import Option, Reply, ServiceConfig
+from handlers import texts
+from handlers.base import Option, Reply, ServiceConfig, payload
 from nlu.engine import EmbeddedEngine
 from storage.db import make_sessions
 from storage.models import ChannelAccount, Delivery, MessageRecord, Person, ServiceRequest
@@ -583,3 +585,20 @@ async def test_menu_push(app_for: Callable[..., Any]) -> None:
         await outbound.push_menu(menu_definition())
         [menu] = double.called("menu/create")
         assert menu["button"] == menu_definition()["button"]
+
+
+async def test_a_page_pushed_to_wechat_says_what_to_type_not_a_number(
+    app_for: Callable[..., Any],
+) -> None:
+    with running_double() as (double, base):
+        _, runtime, _ = await app_for(_api(base))
+        await _wrote(runtime, "staff-openid", datetime.now(UTC) - timedelta(hours=1))
+        account = ChannelAccount(channel="wechat", external_id="staff-openid", role="staff")
+        account.active = True
+        option = Option(texts.ALERT_TAKE_LABEL, payload("alert_take", alert=12))
+        page = Reply("【紧急求助】张建国\n" + texts.ALERT_TAKE_HINT.format(alert=12), (option,))
+        notifier = Notifier(wechat=open_outbound(runtime))
+        assert await notifier.send(account, [page], purpose="alert") == "sent"
+        [sent] = double.called("message/custom/send")
+        assert "回复“接 12”" in sent["text"]["content"]
+        assert "回复 1" not in sent["text"]["content"]
