@@ -1,7 +1,8 @@
 """The ASGI app (Starlette): channel webhooks, health, metrics, Rasa's ``POST /model/parse``.
 
-Every long-lived object is opened in the lifespan and closed with it. ``/wechat`` and
-``/telegram`` answer 404 until their channel is configured (see README "Connecting").
+Every long-lived object is opened in the lifespan and closed with it. ``/wechat``,
+``/telegram`` and ``/wecom`` (staff answering pages in 企业微信) answer 404 until their
+channel is configured (see README "Connecting").
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from starlette.routing import Route
 
 from bot.channels.telegram import TelegramChannel
 from bot.channels.wechat import WeChatChannel, open_wechat
+from bot.channels.wecom import WeComChannel, open_wecom
 from bot.runtime import Runtime, open_runtime
 from bot.settings import Settings
 from bot.worker import jobs_in_app
@@ -84,6 +86,14 @@ async def wechat(request: Request) -> Response:
     return await channel.endpoint(request)
 
 
+async def wecom(request: Request) -> Response:
+    """The WeCom application's callback URL (GET verification, POST encrypted messages)."""
+    channel: WeComChannel | None = request.app.state.wecom
+    if channel is None:
+        return JSONResponse({"error": "the WeCom callback is not configured"}, 404)
+    return await channel.endpoint(request)
+
+
 async def telegram(request: Request) -> Response:
     """The bot's webhook (POST updates)."""
     channel: TelegramChannel | None = request.app.state.telegram
@@ -97,6 +107,7 @@ async def _channels(app: Starlette, runtime: Runtime) -> AsyncIterator[None]:
     """Open the configured channels for the app's lifetime."""
     settings = runtime.settings
     app.state.wechat = await open_wechat(runtime) if settings.wechat.enabled else None
+    app.state.wecom = open_wecom(runtime) if settings.wecom.inbound else None
     app.state.telegram = None
     if settings.telegram.enabled and settings.telegram.webhook_url:
         app.state.telegram = TelegramChannel(settings.telegram, runtime, webhook=True)
@@ -111,6 +122,8 @@ async def _channels(app: Starlette, runtime: Runtime) -> AsyncIterator[None]:
             await app.state.telegram.stop()
         if app.state.wechat is not None:
             await app.state.wechat.close()
+        if app.state.wecom is not None:
+            await app.state.wecom.close()
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Starlette:
@@ -133,6 +146,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     routes = [
         Route("/wechat", wechat, methods=["GET", "POST"]),
+        Route("/wecom", wecom, methods=["GET", "POST"]),
         Route("/telegram", telegram, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),

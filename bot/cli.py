@@ -37,6 +37,7 @@ def _add_broadcast(sub: Any) -> None:
     broadcast.add_argument("--category", choices=("lixiu", "tuixiu"), help="离休 or 退休 only")
     broadcast.add_argument("--former-unit", help="only people from this former unit")
     broadcast.add_argument("--party-branch", help="only members of this party branch")
+    broadcast.add_argument("--tag", help="only people with this tag (see yinling tag)")
     broadcast.add_argument("--lives-alone", action="store_true", help="only people living alone")
     broadcast.add_argument("--min-age", type=int, metavar="N", help="only people aged N or over")
     broadcast.add_argument("--activity", type=int, metavar="ID", help="only its registrants")
@@ -119,6 +120,24 @@ def _parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one sub-command aft
     shift.add_argument("--by", default="cli", help="who changes the roster (for the audit log)")
     duty_sub.add_parser("list", help="who is on call").add_argument(
         "--at", type=_now_arg, help="at this time (default: now)"
+    )
+
+    staff = sub.add_parser("staff", help="staff accounts: wecom")
+    staff_sub = staff.add_subparsers(dest="action", required=True)
+    wecom = staff_sub.add_parser("wecom", help="page a staff member on WeCom (企业微信)")
+    wecom.add_argument("--staff", type=int, required=True, help="the staff member's id")
+    wecom.add_argument("--user", required=True, help="their WeCom userid (通讯录 → 账号)")
+    wecom.add_argument("--by", default="cli", help="who binds it (for the audit log)")
+
+    tag = sub.add_parser("tag", help="tags on people (for broadcasts): add | remove | list")
+    tag_sub = tag.add_subparsers(dest="action", required=True)
+    for action, text in (("add", "give people a tag"), ("remove", "take a tag away")):
+        one = tag_sub.add_parser(action, help=text)
+        one.add_argument("tag", help="e.g. 书画组 (at most 20 characters)")
+        one.add_argument("--person", type=int, action="append", required=True, metavar="ID")
+        one.add_argument("--by", default="cli", help="who changes it (for the audit log)")
+    tag_sub.add_parser("list", help="a person's tags").add_argument(
+        "--person", type=int, required=True, metavar="ID"
     )
 
     wechat = sub.add_parser("wechat", help="the Official Account: menu")
@@ -270,12 +289,80 @@ async def _issue_code(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+async def _staff_wecom(args: argparse.Namespace, settings: Settings) -> int:
+    from storage.db import make_engine, make_sessions, upgrade  # noqa: PLC0415
+    from storage.uow import UnitOfWork  # noqa: PLC0415
+
+    user = args.user.strip()
+    if not user or len(user) > 64:  # noqa: PLR2004 - WeCom userids have 1-64 characters
+        print("--user needs the WeCom userid (1-64 characters)", file=sys.stderr)
+        return 2
+    engine = make_engine(settings.database_url, settings.database_pool)
+    try:
+        await upgrade(engine)
+        now = datetime.now(UTC)
+        async with UnitOfWork(make_sessions(engine)) as uow:
+            if await uow.staff.get(args.staff) is None:
+                print(f"no staff member {args.staff}", file=sys.stderr)
+                return 2
+            account = await uow.accounts.bind(
+                "wecom", user, 0, now, role="staff", staff_id=args.staff
+            )
+            uow.audit.record(
+                now, args.by, "staff_wecom_bound", "channel_account", account.id, staff=args.staff
+            )
+            await uow.commit()
+    finally:
+        await engine.dispose()
+    print(f"staff {args.staff} is paged on WeCom as {user}")
+    if not settings.wecom.enabled:
+        print("  set YINLING_WECOM__CORP_ID, __SECRET and __AGENT_ID to send", file=sys.stderr)
+    return 0
+
+
+async def _tag(args: argparse.Namespace, settings: Settings) -> int:
+    from storage.db import make_engine, make_sessions, upgrade  # noqa: PLC0415
+    from storage.uow import UnitOfWork  # noqa: PLC0415
+
+    engine = make_engine(settings.database_url, settings.database_pool)
+    try:
+        await upgrade(engine)
+        now = datetime.now(UTC)
+        async with UnitOfWork(make_sessions(engine)) as uow:
+            if args.action == "list":
+                print(" ".join(await uow.people.tags(args.person)))
+                return 0
+            tag = args.tag.strip()
+            if not tag or len(tag) > 20:  # noqa: PLR2004 - the column's width
+                print("a tag has 1-20 characters", file=sys.stderr)
+                return 2
+            for person_id in args.person:
+                if await uow.people.get(person_id) is None:
+                    print(f"no person {person_id} on the roster", file=sys.stderr)
+                    return 2
+                changed = (
+                    await uow.people.tag(person_id, tag, now)
+                    if args.action == "add"
+                    else await uow.people.untag(person_id, tag)
+                )
+                if changed:
+                    uow.audit.record(
+                        now, args.by, f"tag_{args.action}", "person", person_id, tag=tag
+                    )
+            await uow.commit()
+    finally:
+        await engine.dispose()
+    print(f"{args.action}: {args.tag} for {len(args.person)} people")
+    return 0
+
+
 def _segment(args: argparse.Namespace) -> dict[str, Any]:
     segment: dict[str, Any] = {
         "district": args.district,
         "category": args.category,
         "former_unit": args.former_unit,
         "party_branch": args.party_branch,
+        "tag": args.tag,
         "min_age": args.min_age,
         "activity_id": args.activity,
         "person_ids": args.person,
@@ -461,6 +548,10 @@ def main(argv: list[str] | None = None) -> int:
         return int(_run(_duty(args, settings)))
     elif args.command == "broadcast":
         return int(_run(_broadcast(args, settings)))
+    elif args.command == "tag":
+        return int(_run(_tag(args, settings)))
+    elif args.command == "staff":
+        return int(_run(_staff_wecom(args, settings)))
     elif args.command == "wechat":
         return _wechat_menu(args, settings)
     elif args.command == "telegram":

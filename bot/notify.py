@@ -1,7 +1,8 @@
 """Messages we start (pages, notices): one ``send`` for any channel account.
 
 Telegram goes through python-telegram-bot's rate-limited bot; WeChat through the outbound
-API that picks a customer-service or a template message by the 48-hour window. A channel
+API that picks a customer-service or a template message by the 48-hour window; WeCom (staff
+only) through the application's text messages, at most 30 a minute to one member. A channel
 that is not configured, or an account we cannot write to (console, unknown channel),
 is reported as ``unreachable`` so the caller can page someone else.
 """
@@ -19,6 +20,7 @@ from telegram.error import Forbidden, TelegramError
 from bot.channels.telegram import render as render_telegram
 from bot.channels.wechat import render_text as render_wechat
 from bot.channels.wechat_api import WeChatOutbound
+from bot.channels.wecom import WeComSender
 from handlers.base import Reply
 from storage.models import ChannelAccount
 
@@ -35,6 +37,7 @@ class Notifier:
 
     telegram: Bot | None = None
     wechat: WeChatOutbound | None = None
+    wecom: WeComSender | None = None
 
     async def send(self, account: ChannelAccount, replies: Sequence[Reply], purpose: str) -> str:
         """Send, and say how it went: sent | failed | unreachable | blocked."""
@@ -44,6 +47,8 @@ class Notifier:
             return await self._telegram(account, replies)
         if account.channel == "wechat" and self.wechat is not None:
             return await self._wechat(account, replies, purpose)
+        if account.channel == "wecom" and self.wecom is not None:
+            return await self._wecom(account, replies)
         return UNREACHABLE
 
     async def _telegram(self, account: ChannelAccount, replies: Sequence[Reply]) -> str:
@@ -72,3 +77,10 @@ class Notifier:
         chunks = render_wechat([Reply(r.text) for r in replies])
         deliveries = await outbound.send(account.external_id, chunks, purpose=purpose)
         return SENT if deliveries and all(d.status == "sent" for d in deliveries) else FAILED
+
+    async def _wecom(self, account: ChannelAccount, replies: Sequence[Reply]) -> str:
+        sender = self.wecom
+        assert sender is not None  # noqa: S101 - checked by the caller
+        # Plain text, options left out as on WeChat: the text says what to type.
+        chunks = render_wechat([Reply(r.text) for r in replies])
+        return await sender.send(account.external_id, chunks, ref=account.id)

@@ -11,7 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from handlers.base import ServiceConfig
 
-__all__ = ["Settings", "TelegramSettings", "WeChatSettings"]
+__all__ = ["Settings", "TelegramSettings", "WeChatSettings", "WeComSettings"]
 
 
 class WeChatSettings(BaseModel):
@@ -46,6 +46,27 @@ class TelegramSettings(BaseModel):
     def enabled(self) -> bool:
         """True when the bot can run."""
         return self.token is not None
+
+
+class WeComSettings(BaseModel):
+    """A self-built WeCom (企业微信) application that pages staff (管理后台 → 应用管理)."""
+
+    corp_id: str | None = None  # 企业ID (我的企业 → 企业信息)
+    secret: SecretStr | None = None  # the application's Secret
+    agent_id: int | None = None  # the application's AgentId
+    token: SecretStr | None = None  # 接收消息 → 设置API接收: Token
+    aes_key: SecretStr | None = None  # 接收消息 → 设置API接收: EncodingAESKey
+    api_base: str = "https://qyapi.weixin.qq.com"
+
+    @property
+    def enabled(self) -> bool:
+        """True when application messages can be sent."""
+        return self.corp_id is not None and self.secret is not None and self.agent_id is not None
+
+    @property
+    def inbound(self) -> bool:
+        """True when the ``/wecom`` callback can verify and decrypt what WeCom sends."""
+        return self.corp_id is not None and self.token is not None and self.aes_key is not None
 
 
 class Settings(BaseSettings):
@@ -87,6 +108,7 @@ class Settings(BaseSettings):
 
     wechat: WeChatSettings = WeChatSettings()
     telegram: TelegramSettings = TelegramSettings()
+    wecom: WeComSettings = WeComSettings()
 
     @field_validator("office_hours")
     @classmethod

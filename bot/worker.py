@@ -27,6 +27,7 @@ from bot import (
     reminders,  # noqa: F401 - registers the reminder check with the reconciler
 )
 from bot.channels.wechat import outbound_for
+from bot.channels.wecom import wecom_sender
 from bot.jobs import Jobs, start_jobs, stop_jobs
 from bot.notify import Notifier
 from bot.runtime import Runtime
@@ -60,7 +61,9 @@ async def _notifier(
     if own and bot is not None:
         await bot.initialize()
     try:
-        yield Notifier(telegram=bot, wechat=outbound_for(settings, sessions))
+        yield Notifier(
+            telegram=bot, wechat=outbound_for(settings, sessions), wecom=wecom_sender(settings)
+        )
     finally:
         if own and bot is not None:
             await bot.shutdown()

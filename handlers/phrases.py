@@ -72,10 +72,13 @@ ALERT_RESOLVE: Final = re.compile(
 # or by roster number "代报求助 12 …".
 ALERT_RAISE: Final = re.compile(r"^\s*代报求助\s*(\S+)\s*(.*)$", re.S)
 # Staff (leader or admin) composing a broadcast: "群发 …" to everyone, "群发@姑苏区 …",
-# "群发@离休 …", "群发@独居 …".
-BROADCAST_DRAFT: Final = re.compile(r"^\s*群发\s*(?:[@＠]\s*(\S+))?\s*[:：]?\s*(.+)$", re.S)
+# "群发@离休 …", "群发@独居 …", "群发#书画组 …" (a tag).
+BROADCAST_DRAFT: Final = re.compile(
+    r"^\s*群发\s*(?:([@＠#＃])\s*(\S+))?\s*[:：]?\s*(.+)$", re.S
+)  # "@" a district or 离休/退休/独居, "#" a tag
 BROADCAST_SCOPES: Final = {
     "离休": ("category", "lixiu"),
     "退休": ("category", "tuixiu"),
     "独居": ("lives_alone", True),
 }
+TAG_MARKS: Final = "#＃"  # "群发#书画组": the scope is a tag

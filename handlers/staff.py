@@ -54,7 +54,8 @@ async def staff(ctx: Ctx) -> list[Reply]:
         return await _broadcast(ctx, member, draft)
     composed = phrases.BROADCAST_DRAFT.match(said)
     if member is not None and composed:
-        return await _compose(ctx, member, composed[1], composed[2].strip())
+        scope = f"{composed[1]}{composed[2]}" if composed[2] else None
+        return await _compose(ctx, member, scope, composed[3].strip())
     if said not in phrases.STAFF_QUEUE:
         return [Reply(texts.STAFF_HELLO.format(name=name))]
     queue = await ctx.uow.requests.queue(QUEUE_KINDS, limit=SHOWN)
@@ -151,9 +152,13 @@ async def _raise_for(ctx: Ctx, who: str) -> list[Reply]:
 
 
 def _segment(scope: str | None) -> dict[str, object]:
+    """ "@姑苏区" a district, "@离休" a category, "#书画组" a tag; None everyone."""
     if not scope:
         return {}
-    key, value = phrases.BROADCAST_SCOPES.get(scope, ("district", scope))
+    mark, name = scope[0], scope[1:]
+    if mark in phrases.TAG_MARKS:
+        return {"tag": name}
+    key, value = phrases.BROADCAST_SCOPES.get(name, ("district", name))
     return {key: value}
 
 
@@ -168,7 +173,7 @@ async def _compose(ctx: Ctx, member: Staff, scope: str | None, text: str) -> lis
     if not count:
         return [Reply(texts.STAFF_BROADCAST_EMPTY)]
     ctx.conv.slots[BROADCAST_SLOT] = {"text": text, "segment": segment}
-    who = scope or texts.STAFF_BROADCAST_EVERYONE
+    who = scope[1:] if scope else texts.STAFF_BROADCAST_EVERYONE
     options = (
         Option(texts.STAFF_BROADCAST_SEND, payload("broadcast_send")),
         Option(texts.STAFF_BROADCAST_CANCEL, payload("broadcast_cancel")),

@@ -18,7 +18,14 @@ from typing import Any
 from sqlalchemy import Select, func, insert, literal, or_, select, update
 
 from storage.db import AsyncSession
-from storage.models import Broadcast, BroadcastRecipient, ChannelAccount, Person, Registration
+from storage.models import (
+    Broadcast,
+    BroadcastRecipient,
+    ChannelAccount,
+    Person,
+    PersonTag,
+    Registration,
+)
 
 __all__ = [
     "CHANNELS",
@@ -47,6 +54,7 @@ SEGMENT_KEYS: Mapping[str, type | tuple[type, ...]] = {
     "category": str,
     "former_unit": str,
     "party_branch": str,
+    "tag": str,  # people with this tag (person_tags)
     "lives_alone": bool,
     "min_age": int,
     "activity_id": int,  # people with a live registration (seat or waitlist) for it
@@ -119,6 +127,10 @@ def _audience(segment: Mapping[str, Any], today: date) -> _Accounts:
         query = query.where(Person.lives_alone.is_(bool(segment["lives_alone"])))
     if "min_age" in segment:
         query = query.where(Person.birth_date <= _born_by(today, int(segment["min_age"])))
+    if "tag" in segment:
+        query = query.where(
+            Person.id.in_(select(PersonTag.person_id).where(PersonTag.tag == segment["tag"]))
+        )
     if "person_ids" in segment:
         query = query.where(Person.id.in_([int(i) for i in segment["person_ids"]]))
     if "activity_id" in segment:

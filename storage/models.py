@@ -40,6 +40,7 @@ __all__ = [
     "Hospital",
     "MessageRecord",
     "Person",
+    "PersonTag",
     "PolicyArticle",
     "Registration",
     "Reminder",
@@ -456,3 +457,16 @@ class Reminder(Base):
     result: Mapped[str] = mapped_column(String(12))
     claimed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PersonTag(Base):
+    """A label staff give people on the roster (书画组, 党员志愿者, 重点关注…), e.g. to
+    address a broadcast to them."""
+
+    __tablename__ = "person_tags"
+    __table_args__ = (UniqueConstraint("person_id", "tag"), Index("ix_person_tags_tag", "tag"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    tag: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import Table, delete, func, insert, select, update
 
 from storage.db import AsyncSession, asyncpg_connection
 from storage.models import (
@@ -17,6 +17,7 @@ from storage.models import (
     Delivery,
     MessageRecord,
     Person,
+    PersonTag,
     RequestStatusChange,
     ServiceRequest,
     Staff,
@@ -78,6 +79,28 @@ class PeopleRepo:
         """People with exactly this name (a few: more than one means ask for the number)."""
         rows = await self.session.scalars(
             select(Person).where(Person.name == name).order_by(Person.id).limit(limit)
+        )
+        return list(rows)
+
+    async def tag(self, person_id: int, tag: str, now: datetime) -> bool:
+        """Give a person a tag; False if they had it already."""
+        if tag in await self.tags(person_id):
+            return False
+        self.session.add(PersonTag(person_id=person_id, tag=tag, created_at=now))
+        await self.session.flush()
+        return True
+
+    async def untag(self, person_id: int, tag: str) -> bool:
+        """Take a tag away; False if they did not have it."""
+        result = await self.session.execute(
+            delete(PersonTag).where(PersonTag.person_id == person_id, PersonTag.tag == tag)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def tags(self, person_id: int) -> list[str]:
+        """A person's tags, alphabetically."""
+        rows = await self.session.scalars(
+            select(PersonTag.tag).where(PersonTag.person_id == person_id).order_by(PersonTag.tag)
         )
         return list(rows)
 

@@ -463,3 +463,17 @@ async def test_a_broadcast_about_falls_is_no_emergency_and_can_be_cancelled(desk
     await desk.press(leader, preview, texts.STAFF_BROADCAST_CANCEL)
     assert desk.api.texts(leader)[-1] == texts.STAFF_BROADCAST_CANCELLED
     assert not [t for t in desk.api.texts(RETIREE) if "路滑" in t]
+
+
+async def test_a_leader_broadcasts_to_a_tag_from_the_chat(desk: Desk) -> None:
+    leader = STAFF_CHATS[LEADER]
+    await desk.say(leader, "群发#书画组 周五下午书画组活动改到三楼")
+    assert desk.api.texts(leader)[-1] == texts.STAFF_BROADCAST_EMPTY  # nobody has the tag
+    async with UnitOfWork(desk.telegram.runtime.sessions) as uow:
+        await uow.people.tag(desk.person.id, "书画组", desk.start)
+        await uow.commit()
+    await desk.say(leader, "群发#书画组 周五下午书画组活动改到三楼")
+    preview = desk.api.sent(leader)[-1]
+    assert "将发给 1 个账号（书画组）" in preview["text"]
+    await desk.press(leader, preview, texts.STAFF_BROADCAST_SEND)
+    assert [t for t in desk.api.texts(RETIREE) if "三楼" in t]

@@ -296,6 +296,23 @@ async def test_segments_by_person_and_by_activity_registrants(
     )
 
 
+async def test_a_segment_by_tag_reaches_the_tagged_people_only(
+    sessions: async_sessionmaker[AsyncSession], now: datetime
+) -> None:
+    roster = await add_roster(sessions, now)
+    async with UnitOfWork(sessions) as uow:
+        assert await uow.people.tag(roster.people["赵淑兰"], "书画组", now)
+        assert not await uow.people.tag(roster.people["赵淑兰"], "书画组", now)  # once
+        assert await uow.people.tag(roster.people["王秀英"], "党员志愿者", now)
+        await uow.commit()
+    assert await broadcasts.audience_size(sessions, {"tag": "书画组"}, now) == 1
+    assert await broadcasts.audience_size(sessions, {"tag": "没人有的"}, now) == 0
+    async with UnitOfWork(sessions) as uow:
+        assert await uow.people.untag(roster.people["赵淑兰"], "书画组")
+        await uow.commit()
+    assert await broadcasts.audience_size(sessions, {"tag": "书画组"}, now) == 0
+
+
 @SQLITE
 async def test_only_leaders_and_admins_may_broadcast(
     sessions: async_sessionmaker[AsyncSession], now: datetime

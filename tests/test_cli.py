@@ -107,3 +107,17 @@ def test_the_duty_roster(tmp_path: Path) -> None:
         "duty", "add", "--staff", "99", "--level", "1", "--from", at, "--to", at, env=env
     )
     assert refused.returncode == 2
+
+
+def test_tags_on_people_and_a_broadcast_by_tag(tmp_path: Path) -> None:
+    env = {"YINLING_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'y.db'}"}
+    assert yinling("db", "seed", env=env).returncode == 0
+    added = yinling("tag", "add", "书画组", "--person", "1", "--person", "2", env=env)
+    assert added.returncode == 0, added.stderr
+    assert yinling("tag", "list", "--person", "1", env=env).stdout.split() == ["书画组"]
+    assert yinling("tag", "remove", "书画组", "--person", "1", env=env).returncode == 0
+    assert yinling("tag", "list", "--person", "1", env=env).stdout.split() == []
+    assert yinling("tag", "add", "书画组", "--person", "999", env=env).returncode == 2
+    dry = yinling("broadcast", "--text", "书画组活动改期", "--tag", "书画组", "--dry-run", env=env)
+    assert dry.returncode == 0, dry.stderr
+    assert "tag=书画组" in dry.stdout
