@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
@@ -25,6 +24,7 @@ from nlu.rasa import RasaParser
 from storage.db import make_sessions
 from storage.keys import Keys
 from storage.state import MemoryStore, RedisStore, StateStore
+from tests.channels.serving import free_port
 
 
 def _runtime(
@@ -91,12 +91,6 @@ async def test_model_parse_rejects_bad_requests(client: httpx.AsyncClient, body:
 
 
 # ------------------------------------------------------------ Rasa adapter
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def parse_server(
     engine_nlu: EmbeddedEngine, tmp_path_factory: pytest.TempPathFactory
@@ -104,7 +98,7 @@ def parse_server(
     """Our own app serving /model/parse on a real port, standing in for a Rasa server."""
     from storage.db import make_engine, upgrade
 
-    port = _free_port()
+    port = free_port()
     ready = threading.Event()
     server: list[uvicorn.Server] = []
 
@@ -151,7 +145,7 @@ async def test_rasa_adapter_against_the_same_wire_format(
 async def test_rasa_adapter_falls_back_when_the_server_is_down(
     engine_nlu: EmbeddedEngine, caplog: pytest.LogCaptureFixture
 ) -> None:
-    parser = RasaParser(f"http://127.0.0.1:{_free_port()}", engine_nlu, timeout=0.5)
+    parser = RasaParser(f"http://127.0.0.1:{free_port()}", engine_nlu, timeout=0.5)
     result = await parser.aparse("我老伴摔倒了起不来", NOW)
     assert result["intent"]["name"] == "sos"
     assert "rasa_unavailable" in caplog.text

@@ -48,6 +48,7 @@ from storage.db import AsyncSession, make_engine, make_sessions, upgrade
 from storage.models import AuditEntry, Broadcast, BroadcastRecipient, ChannelAccount, Person, Staff
 from storage.uow import UnitOfWork
 from tests.channels.botapi_double import TOKEN, BotApiDouble, serve
+from tests.channels.serving import free_port
 from tests.conftest import REPO
 
 SQLITE = pytest.mark.parametrize("db", ["sqlite"], indirect=True)
@@ -597,17 +598,11 @@ async def test_the_broadcast_command(
 
 
 # ------------------------------------------------------- fault: Redis restart
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class PrivateRedis:
     """A redis-server of the test's own, without persistence, that can be restarted."""
 
     def __init__(self) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.process: subprocess.Popen[bytes] | None = None
 

@@ -15,9 +15,7 @@ wechatpy's client is synchronous (requests); its calls run in a worker thread.
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,6 +27,7 @@ from wechatpy.exceptions import WeChatClientException
 from wechatpy.session.memorystorage import MemoryStorage
 from wechatpy.session.redisstorage import RedisStorage
 
+from bot.channels.shared_token import SharedToken
 from bot.settings import WeChatSettings
 from storage.db import AsyncSession
 from storage.models import Delivery
@@ -42,12 +41,13 @@ CHANNEL = "wechat"
 CS_WINDOW = timedelta(hours=48)  # customer-service messages: 48 h after the user last wrote
 TOKEN_ERRORS = frozenset({40001, 40014, 42001})  # invalid / expired access_token
 WINDOW_CLOSED, QUOTA_SPENT = 45015, 45047
-TOKEN_MARGIN = 300  # seconds: a cached token is dropped this long before it expires
-LOCK_SECONDS = 10
 
 
-class StableTokenClient(WeChatClient):  # type: ignore[misc]  # wechatpy is untyped
+class StableTokenClient(SharedToken, WeChatClient):  # type: ignore[misc]  # wechatpy is untyped
     """wechatpy's client with ``stable_token``, a shared cache, and no automatic retries."""
+
+    token_errors = TOKEN_ERRORS
+    log_name = "wechat"
 
     def __init__(self, settings: WeChatSettings, redis: SyncRedis | None, prefix: str) -> None:
         if settings.app_id is None or settings.app_secret is None:
@@ -61,34 +61,7 @@ class StableTokenClient(WeChatClient):  # type: ignore[misc]  # wechatpy is unty
             auto_retry=False,
         )
         self.API_BASE_URL = f"{settings.api_base.rstrip('/')}/cgi-bin/"
-        self._redis = redis
-        self._lock_name = f"{prefix}wechat:token-lock"
-        self._local_lock = threading.Lock()
-
-    def _lock(self) -> AbstractContextManager[Any]:
-        if self._redis is None:
-            return self._local_lock
-        lock: AbstractContextManager[Any] = self._redis.lock(
-            self._lock_name, timeout=LOCK_SECONDS, blocking_timeout=15
-        )
-        return lock
-
-    @property
-    def access_token(self) -> str:
-        """The shared token; fetched (by one process at a time) only when none is cached."""
-        token = self.session.get(self.access_token_key)
-        if token:
-            return str(token)
-        self.refresh(stale=None)
-        return str(self.session.get(self.access_token_key))
-
-    def refresh(self, stale: str | None) -> None:
-        """Fetch a token unless another process already replaced ``stale`` meanwhile."""
-        with self._lock():
-            current = self.session.get(self.access_token_key)
-            if current and current != stale:
-                return  # someone else refreshed while we waited
-            self.fetch_access_token()
+        self._share_token(redis, f"{prefix}wechat:token-lock")
 
     def fetch_access_token(self) -> dict[str, Any]:
         """``POST /cgi-bin/stable_token`` in normal mode (never a forced refresh)."""
@@ -103,22 +76,7 @@ class StableTokenClient(WeChatClient):  # type: ignore[misc]  # wechatpy is unty
             },
             timeout=self.timeout,
         )
-        result: dict[str, Any] = self._handle_result(response)
-        ttl = max(60, int(result.get("expires_in", 7200)) - TOKEN_MARGIN)
-        self.session.set(self.access_token_key, result["access_token"], ttl)
-        return result
-
-    def call(self, fn: Callable[[], Any]) -> Any:
-        """Run one API call; on an expired token refresh once (coordinated) and retry once."""
-        token = self.access_token
-        try:
-            return fn()
-        except WeChatClientException as e:
-            if e.errcode not in TOKEN_ERRORS:
-                raise
-            log.warning("wechat_token_rejected", errcode=e.errcode)
-            self.refresh(stale=token)
-            return fn()
+        return self._keep(self._handle_result(response))
 
 
 class WeChatOutbound:

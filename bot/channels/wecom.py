@@ -32,11 +32,9 @@ from __future__ import annotations
 
 import asyncio
 import binascii
-import threading
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
 from xml.parsers import expat
@@ -54,6 +52,7 @@ from wechatpy.exceptions import InvalidSignatureException, WeChatClientException
 from wechatpy.session.memorystorage import MemoryStorage
 from wechatpy.session.redisstorage import RedisStorage
 
+from bot.channels.shared_token import SharedToken
 from bot.channels.wechat import _cdata_safe, _check_xml, render_text
 from bot.messages import InboundMessage
 from bot.messages import Response as PipelineResponse
@@ -79,8 +78,6 @@ TOKEN_ERRORS = frozenset({40014, 42001})  # invalid / expired access_token
 # not found, "user & party & tag all invalid".
 NOT_REACHABLE = frozenset({40003, 40031, 60011, 60111, 81013})
 MEMBER_RULES = ((30, 60.0), (1000, 3600.0))  # (messages, seconds) per member and app
-TOKEN_MARGIN = 300  # seconds: a cached token is dropped this long before it expires
-LOCK_SECONDS = 10
 ANSWER_WITHIN = 4.0  # seconds; WeCom gives up on a callback after 5
 EMPTY = ""  # WeCom's "received, no passive reply"
 
@@ -128,8 +125,11 @@ class MemberLimit:
         return wait
 
 
-class WeComClient(WeChatClient):  # type: ignore[misc]  # wechatpy is untyped
+class WeComClient(SharedToken, WeChatClient):  # type: ignore[misc]  # wechatpy is untyped
     """wechatpy's WeCom client with a shared token cache and no automatic retries."""
+
+    token_errors = TOKEN_ERRORS
+    log_name = "wecom"
 
     def __init__(self, settings: WeComSettings, redis: SyncRedis | None, prefix: str) -> None:
         if settings.corp_id is None or settings.secret is None or settings.agent_id is None:
@@ -147,39 +147,12 @@ class WeComClient(WeChatClient):  # type: ignore[misc]  # wechatpy is untyped
             auto_retry=False,
         )
         self.API_BASE_URL = f"{settings.api_base.rstrip('/')}/cgi-bin/"
-        self._redis = redis
-        self._lock_name = f"{prefix}wecom:token-lock:{settings.agent_id}"
-        self._local_lock = threading.Lock()
+        self._share_token(redis, f"{prefix}wecom:token-lock:{settings.agent_id}")
 
     @property
     def access_token_key(self) -> str:
         """One token per application (wechatpy's own key holds part of the secret)."""
         return f"{self.corp_id}_{self.agent_id}_access_token"
-
-    def _lock(self) -> AbstractContextManager[Any]:
-        if self._redis is None:
-            return self._local_lock
-        lock: AbstractContextManager[Any] = self._redis.lock(
-            self._lock_name, timeout=LOCK_SECONDS, blocking_timeout=15
-        )
-        return lock
-
-    @property
-    def access_token(self) -> str:
-        """The shared token; fetched (by one process at a time) only when none is cached."""
-        token = self.session.get(self.access_token_key)
-        if token:
-            return str(token)
-        self.refresh(stale=None)
-        return str(self.session.get(self.access_token_key))
-
-    def refresh(self, stale: str | None) -> None:
-        """Fetch a token unless another process already replaced ``stale`` meanwhile."""
-        with self._lock():
-            current = self.session.get(self.access_token_key)
-            if current and current != stale:
-                return  # someone else refreshed while we waited
-            self.fetch_access_token()
 
     def fetch_access_token(self) -> dict[str, Any]:
         """``GET /cgi-bin/gettoken`` at the configured base (wechatpy's is fixed)."""
@@ -190,22 +163,7 @@ class WeComClient(WeChatClient):  # type: ignore[misc]  # wechatpy is untyped
             timeout=self.timeout,
         )
         response.raise_for_status()
-        result: dict[str, Any] = self._handle_result(response)
-        ttl = max(60, int(result.get("expires_in", 7200)) - TOKEN_MARGIN)
-        self.session.set(self.access_token_key, result["access_token"], ttl)
-        return result
-
-    def call(self, fn: Callable[[], Any]) -> Any:
-        """Run one API call; on an expired token refresh once (coordinated) and retry once."""
-        token = self.access_token
-        try:
-            return fn()
-        except WeChatClientException as e:
-            if e.errcode not in TOKEN_ERRORS:
-                raise
-            log.warning("wecom_token_rejected", errcode=e.errcode)
-            self.refresh(stale=token)
-            return fn()
+        return self._keep(self._handle_result(response))
 
 
 def _named(answer: Any, field: str, user_id: str) -> bool:

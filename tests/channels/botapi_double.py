@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import threading
 import time
 from collections import deque
@@ -18,11 +17,12 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+from tests.channels.serving import serve_app
 
 TOKEN = "123456789:TEST-token_for-the-double"
 BOT_USER = {
@@ -263,28 +263,9 @@ class BotApiDouble:
             await asyncio.sleep(0.02)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def serve(double: BotApiDouble) -> Iterator[BotApiDouble]:
     """Run the double on a free port in a thread of its own; sets ``double.url``."""
-    port = _free_port()
-    config = uvicorn.Config(double.app, host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the Bot API double did not start")
-        time.sleep(0.01)
-    double.url = f"http://127.0.0.1:{port}"
-    try:
+    with serve_app(double.app, "Bot API") as base:
+        double.url = base
         yield double
-    finally:
-        server.should_exit = True
-        thread.join(10)

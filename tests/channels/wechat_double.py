@@ -8,18 +8,18 @@ a WeChat error code, as the real server does (HTTP 200 with ``errcode``).
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+from tests.channels.serving import serve_app
 
 __all__ = ["WeChatDouble", "running_double"]
 
@@ -79,28 +79,9 @@ class WeChatDouble:
         return Starlette(routes=[Route("/cgi-bin/{path:path}", self.handle, methods=["POST"])])
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def running_double() -> Iterator[tuple[WeChatDouble, str]]:
     """Serve a fresh double on a loopback port in a thread; yields it and its base URL."""
     double = WeChatDouble()
-    port = _free_port()
-    config = uvicorn.Config(double.app(), host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(500):
-        if server.started:
-            break
-        threading.Event().wait(0.01)
-    assert server.started, "the WeChat double did not start"
-    try:
-        yield double, f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
+    with serve_app(double.app(), "WeChat") as base:
+        yield double, base
