@@ -8,11 +8,11 @@ and after a slice of time hands on to a fresh job (so workers can stop and resta
 slices, and a long broadcast never holds one job for minutes). When no recipient is left
 open the broadcast is done, with its counts.
 
-Telegram sends are paced here, evenly, a little under 30 a second per process, right
-before each request: the bot's AIORateLimiter lets a burst of 30 through on top of its
-30/s, which a server counting 30 per second answers with 429; and a 429 stops every send
-for ``retry_after``, after which all those waiting go at once, so the pacer then leaves
-room for them (else the 429s feed themselves).
+Telegram sends are paced here (bot/pacing.py), evenly, a little under 30 a second per
+process, and never more than 30 in any second as Telegram counts them: the bot's
+AIORateLimiter alone lets a burst of 30 through on top of its 30/s, which a server
+counting 30 per second answers with 429, and every 429 stops all sends for
+``retry_after``.
 
 If a job is lost (the broker lost its data, a worker was killed), the reconciler in every
 worker re-kicks any broadcast that nobody holds and that made no progress for a while;
@@ -24,10 +24,10 @@ closed as failed "interrupted": whether it arrived is unknown).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 import weakref
-from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -40,6 +40,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from bot.channels.telegram import render as render_telegram
 from bot.jobs import EVENT_JOBS, RECONCILERS, Jobs, current, shared, start_jobs, stop_jobs
 from bot.notify import BLOCKED, FAILED, SENT, Notifier
+from bot.pacing import Pacer
 from bot.settings import Settings
 from handlers import texts
 from handlers.base import Reply, ServiceConfig
@@ -66,7 +67,7 @@ __all__ = [
 log = structlog.get_logger("yinling.broadcasts")
 
 TZ = ZoneInfo("Asia/Shanghai")
-HELD_UP = 1.0  # seconds: a send this slow waited out a 429 (retry_after is at least 1 s)
+TELEGRAM_LIMIT = 30  # messages in any second, over all chats
 MAX_LINK = 500
 
 
@@ -76,7 +77,7 @@ class Tuning:
 
     batch: int = 100  # recipients read per query
     concurrency: int = 8  # sends in flight at once (enough for ~30/s at 250 ms a request)
-    telegram_rate: float = 29.0  # messages a second (0: not paced); Telegram allows 30
+    telegram_rate: float = 29.5  # messages a second (0: not paced); Telegram allows 30
     slice_seconds: float = 20.0  # a job hands the broadcast on to a fresh job after this
     lease: timedelta = timedelta(seconds=60)  # held by the sending job, renewed every batch
     stall: timedelta = timedelta(seconds=60)  # unheld and no progress this long: re-kick
@@ -176,53 +177,15 @@ async def progress(
 
 
 # ------------------------------------------------------------------- sending
-class _Pacer:
-    """Lets sends start at most ``rate`` a second, evenly spaced (no bursts).
-
-    A send that left late (the event loop was busy, the process was not scheduled) would
-    bring its 30th successor closer to it than a second: so no send starts less than 30
-    intervals after the one 30 sends before it, as they really left. That keeps the full
-    margin (30 intervals - 1 s: 34 ms at 29/s) for delays on the way to Telegram.
-    """
-
-    def __init__(self, rate: float, window: int = 30) -> None:
-        self.rate = rate
-        self.interval = 1.0 / rate
-        self._next = 0.0
-        self._left: deque[float] = deque(maxlen=window)  # when the last sends really left
-        self._lock = asyncio.Lock()
-
-    async def wait(self, messages: int = 1) -> None:
-        """Until this send's turn (``messages`` turns for a text sent in several)."""
-        async with self._lock:
-            loop = asyncio.get_running_loop()
-            start = max(loop.time(), self._next)
-            if len(self._left) == self._left.maxlen:
-                start = max(start, self._left[0] + self.interval * len(self._left))
-            self._next = start + self.interval * messages
-            delay = start - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            self._left.extend([loop.time()] * messages)
-
-    def held_up(self, in_flight: int) -> None:
-        """A send was held up by a flood wait (429: AIORateLimiter stops every send for
-        ``retry_after``, then lets all those waiting go at once): leave room for up to
-        ``in_flight`` messages that just went out together, or the next second is over
-        the limit again and the 429s never end."""
-        loop = asyncio.get_running_loop()
-        self._next = max(self._next, loop.time() + self.interval * in_flight)
-
-
 # One pacer per event loop (a process's sends share it, whichever broadcast they serve).
-_PACERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Pacer] = weakref.WeakKeyDictionary()
+_PACERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Pacer] = weakref.WeakKeyDictionary()
 
 
-def _pacer(rate: float) -> _Pacer:
+def _pacer(rate: float) -> Pacer:
     loop = asyncio.get_running_loop()
     pacer = _PACERS.get(loop)
     if pacer is None or pacer.rate != rate:
-        pacer = _PACERS[loop] = _Pacer(rate)
+        pacer = _PACERS[loop] = Pacer(rate, limit=TELEGRAM_LIMIT)
     return pacer
 
 
@@ -298,18 +261,18 @@ class BroadcastSender:
                     return  # another job has it
                 await uow.commit()
             rate = self.tuning.telegram_rate
-            pacer = None
+            turn: contextlib.AbstractAsyncContextManager[None] = contextlib.nullcontext()
             if account.channel == "telegram" and account.active and rate > 0:
-                pacer = _pacer(rate)
-                try:
-                    await pacer.wait(chunks)
-                except asyncio.CancelledError:  # the worker is stopping: nothing went out
+                turn = _pacer(rate).turn(chunks)
+            sending = False
+            try:
+                async with turn:
+                    sending = True
+                    result = await self.jobs.notifier.send(account, [reply], purpose="broadcast")
+            except asyncio.CancelledError:
+                if not sending:  # the worker is stopping while this waits: nothing went out
                     await self._give_back(recipient_id)
-                    raise
-            started = time.monotonic()
-            result = await self.jobs.notifier.send(account, [reply], purpose="broadcast")
-            if pacer is not None and time.monotonic() - started >= HELD_UP:
-                pacer.held_up(self.tuning.concurrency)
+                raise  # (cancelled mid-send: left claimed, closed later as interrupted)
             # Recorded even if the worker is stopping now: the message has gone out.
             await asyncio.shield(self._record(recipient_id, account, result))
 
