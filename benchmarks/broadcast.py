@@ -1,7 +1,7 @@
 """A broadcast to 10,000 Telegram recipients, on PostgreSQL, through the Redis job queue.
 
     .venv/bin/python benchmarks/broadcast.py [--recipients 10000] [--broker redis|memory]
-                                             [--pace 29.0]
+                                             [--pace 29.5]
 
 A fresh PostgreSQL database with N retirees, each with a Telegram account; a leader
 creates a broadcast to all of them (``create_broadcast``: every recipient row in one
