@@ -68,6 +68,12 @@ ALERT_TAKE: Final = re.compile(r"^\s*(?:接|接手|我来处理|认领)\s*(?:第
 ALERT_RESOLVE: Final = re.compile(
     r"^\s*(?:办结|已处理|处理完毕)\s*(?:第)?\s*(\d{1,9})\s*号?\s*(.*)$", re.S
 )
+# Staff closing a request of their queue by its number, with a note: "完成 12 已探望，恢复得好".
+REQUEST_DONE: Final = re.compile(
+    r"^\s*(?:完成|已完成|办完|已办完|已探望|已看望)\s*(?:第|编号)?\s*(\d{1,9})\s*号?"
+    r"\s*[,，:：]?(.*)$",
+    re.S,
+)
 # Staff raising an emergency for a retiree (a neighbour called the office): "代报求助 张建国 …"
 # or by roster number "代报求助 12 …".
 ALERT_RAISE: Final = re.compile(r"^\s*代报求助\s*(\S+)\s*(.*)$", re.S)

@@ -1,6 +1,6 @@
-"""What staff see when they write to the bot: the queue of open requests, and taking
-("我来处理") and closing ("办结") an emergency they were paged for. Only accounts bound as
-staff get here; every action is audited."""
+"""What staff see when they write to the bot: the queue of open requests and closing one
+of them ("完成 12 已探望"), and taking ("我来处理") and closing ("办结") an emergency they
+were paged for. Only accounts bound as staff get here; every action is audited."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from handlers.events import AlertAcknowledged, AlertResolved, BroadcastCreated
 from handlers.wording import format_when
 from storage.broadcasts import MANAGER_ROLES, MAX_TEXT, check_segment
 from storage.models import Staff
+from storage.repos import CLOSED_STATUSES
 
 __all__ = ["QUEUE_KINDS", "is_command", "staff"]
 
@@ -27,7 +28,13 @@ def is_command(text: str) -> bool:
     if phrases.BROADCAST_DRAFT.match(said):
         return True
     return any(
-        p.match(said) for p in (phrases.ALERT_RAISE, phrases.ALERT_TAKE, phrases.ALERT_RESOLVE)
+        p.match(said)
+        for p in (
+            phrases.ALERT_RAISE,
+            phrases.ALERT_TAKE,
+            phrases.ALERT_RESOLVE,
+            phrases.REQUEST_DONE,
+        )
     )
 
 
@@ -46,6 +53,9 @@ async def staff(ctx: Ctx) -> list[Reply]:
         return await _take(ctx, member, _alert_id(ctx, take))
     if member is not None and (ctx.turn.intent == "alert_resolve" or done):
         return await _resolve(ctx, member, _alert_id(ctx, done), done[2].strip() if done else "")
+    closing = phrases.REQUEST_DONE.match(said)
+    if member is not None and closing:
+        return await _complete(ctx, member, int(closing[1]), closing[2].strip())
     raised = phrases.ALERT_RAISE.match(said)
     if member is not None and raised:
         return await _raise_for(ctx, raised[1])
@@ -73,6 +83,7 @@ async def staff(ctx: Ctx) -> list[Reply]:
                 who=person.name if person else texts.STAFF_UNKNOWN_PERSON,
                 what=format_when(request.scheduled_date, request.scheduled_time),
                 status=texts.REQUEST_STATUSES.get(request.status, request.status),
+                id=request.id,
             )
         )
     return [Reply(texts.STAFF_QUEUE_HEAD.format(lines="\n".join(lines)))]
@@ -132,6 +143,36 @@ async def _resolve(ctx: Ctx, member: Staff, alert_id: int, note: str) -> list[Re
     ctx.uow.audit.record(ctx.now, ctx.actor, "alert_resolved", "alert", alert_id)
     ctx.emit(AlertResolved(alert_id=alert_id, staff_id=member.id))
     return [Reply(texts.ALERT_RESOLVED.format(alert=alert_id))]
+
+
+async def _complete(ctx: Ctx, member: Staff, request_id: int, note: str) -> list[Reply]:
+    """Close a request from the queue (a hospital stay visited, an escort done) with a
+    note; its history shows who closed it and why. Emergencies close through their alert."""
+    request = await ctx.uow.requests.get(request_id)
+    if request is None:
+        return [Reply(texts.REQUEST_NOT_FOUND.format(id=request_id))]
+    alert = await ctx.uow.alerts.for_request(request_id) if request.kind == "sos" else None
+    if alert is not None and alert.status != "resolved":
+        return [Reply(texts.REQUEST_IS_ALERT.format(id=request_id, alert=alert.id))]
+    if request.status in CLOSED_STATUSES:
+        status = texts.REQUEST_STATUSES.get(request.status, request.status)
+        return [Reply(texts.REQUEST_ALREADY_CLOSED.format(id=request_id, status=status))]
+    if request.assigned_staff_id is None:
+        request.assigned_staff_id = member.id
+    await ctx.uow.requests.set_status(
+        request, "done", now=ctx.now, actor=f"staff:{member.id}", note=note[:500] or None
+    )
+    ctx.uow.audit.record(ctx.now, ctx.actor, "request_done", "service_request", request_id)
+    person = await ctx.uow.people.get(request.person_id) if request.person_id else None
+    return [
+        Reply(
+            texts.REQUEST_CLOSED.format(
+                id=request_id,
+                kind=texts.REQUEST_KINDS.get(request.kind, request.kind),
+                who=person.name if person else texts.STAFF_UNKNOWN_PERSON,
+            )
+        )
+    ]
 
 
 def _name(member: Staff | None) -> str:

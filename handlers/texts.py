@@ -283,9 +283,15 @@ MEDIA_NOTED: Final = "收到了。请用文字告诉我您要办的事，或回�
 
 # ------------------------------------------------------------------- staff
 STAFF_HELLO: Final = "{name}，您好。回复“待办”查看待处理的事项。"
-STAFF_QUEUE_HEAD: Final = "待处理（最早的在前）：\n{lines}"
+STAFF_QUEUE_HEAD: Final = (
+    "待处理（最早的在前）：\n{lines}\n办完一件，回复“完成 编号 情况”，如：完成 12 已探望。"
+)
 STAFF_QUEUE_EMPTY: Final = "现在没有待处理的事项。"
-STAFF_QUEUE_LINE: Final = "{n}. [{kind}] {who} {what}（{status}）"
+STAFF_QUEUE_LINE: Final = "{n}. [{kind}] {who} {what}（{status}）编号 {id}"
+REQUEST_NOT_FOUND: Final = "没有找到编号 {id} 的事项，请核对编号（回复“待办”查看）。"
+REQUEST_ALREADY_CLOSED: Final = "编号 {id} 已经办结了（{status}）。"
+REQUEST_IS_ALERT: Final = "编号 {id} 是紧急求助，请回复“办结 {alert} 情况”来结束它。"
+REQUEST_CLOSED: Final = "编号 {id} 已办结：{kind}，{who}。记录已存入档案。"
 STAFF_UNKNOWN_PERSON: Final = "未登记的用户"
 
 # ------------------------------------------------------- alerts (paging)

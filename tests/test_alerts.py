@@ -429,6 +429,60 @@ async def test_staff_can_raise_an_emergency_for_a_retiree(desk: Desk) -> None:
     assert "没有找到" in desk.api.texts(backup)[-1]
 
 
+# ------------------------------------------------------------ the queue
+async def test_staff_close_a_request_from_the_queue_by_its_number(desk: Desk) -> None:
+    """A hospital stay to visit shows in 待办 with its number; "完成 <编号> <情况>" closes
+    it with the note in its history, once; it leaves the queue; a retiree cannot."""
+    sessions = desk.telegram.runtime.sessions
+    async with UnitOfWork(sessions) as uow:
+        stay = await uow.requests.create(
+            "hospital_visit",
+            now=desk.start,
+            actor="test",
+            person_id=desk.person.id,
+            details={"hospital": "市立医院"},
+        )
+        await uow.commit()
+    duty = STAFF_CHATS[ON_DUTY]
+    await desk.say(RETIREE, f"完成 {stay.id}")  # a retiree's words go to the retiree's menu
+    await desk.say(duty, "待办")
+    assert f"编号 {stay.id}" in desk.api.texts(duty)[-1]
+    await desk.say(duty, f"完成 {stay.id} 已探望，恢复得好")
+    assert desk.api.texts(duty)[-1] == texts.REQUEST_CLOSED.format(
+        id=stay.id, kind=texts.REQUEST_KINDS["hospital_visit"], who=desk.person.name
+    )
+    await desk.say(duty, f"完成 {stay.id}")
+    assert desk.api.texts(duty)[-1] == texts.REQUEST_ALREADY_CLOSED.format(
+        id=stay.id, status=texts.REQUEST_STATUSES["done"]
+    )
+    await desk.say(duty, "待办")
+    assert desk.api.texts(duty)[-1] == texts.STAFF_QUEUE_EMPTY
+    await desk.say(duty, "完成 99999")
+    assert desk.api.texts(duty)[-1] == texts.REQUEST_NOT_FOUND.format(id=99999)
+    async with UnitOfWork(sessions) as uow:
+        closed = await uow.requests.get(stay.id)
+        history = await uow.requests.history(stay.id)
+    assert closed is not None
+    assert (closed.status, closed.assigned_staff_id) == ("done", 1)
+    assert [(h.to_status, h.actor, h.note) for h in history][-1] == (
+        "done",
+        "staff:1",
+        "已探望，恢复得好",
+    )
+    assert len(history) == 2  # created, closed once
+
+
+async def test_an_open_emergency_is_not_closed_as_a_plain_request(desk: Desk) -> None:
+    await desk.say(RETIREE, FALL)
+    alert = await desk.alert()
+    duty = STAFF_CHATS[ON_DUTY]
+    await desk.say(duty, f"完成 {alert.request_id} 好了")
+    assert desk.api.texts(duty)[-1] == texts.REQUEST_IS_ALERT.format(
+        id=alert.request_id, alert=alert.id
+    )
+    assert (await desk.alert()).status == "open"
+
+
 # ------------------------------------------------------------ broadcasts from the chat
 async def test_a_leader_broadcasts_from_the_chat_after_a_preview(desk: Desk) -> None:
     duty, leader = STAFF_CHATS[ON_DUTY], STAFF_CHATS[LEADER]  # demo roles: duty, leader
