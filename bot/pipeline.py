@@ -31,7 +31,7 @@ from nlu.engine import Parser
 from storage.db import AsyncSession
 from storage.identity import IdentityCache
 from storage.models import ChannelAccount, MessageRecord, Person
-from storage.state import Conversation, MessageKey, StateStore
+from storage.state import Conversation, LockTimeout, MessageKey, StateStore
 from storage.uow import UnitOfWork
 
 __all__ = ["Pipeline", "option_by_label", "option_number", "turn_from_payload"]
@@ -169,13 +169,20 @@ class Pipeline:
             await self.refresh_lookups(msg.received_at)
         key = MessageKey(msg.channel, msg.user_id, msg.message_id)
         conversation = f"{msg.channel}:{msg.user_id}"
-        async with self.store.turn(key, conversation, self.dedup_seconds) as turn:
-            if turn.first:
-                outcome = await self._handle_locked(msg, turn.state)
-                response = Response(
-                    tuple(outcome.replies), tuple(outcome.events), outcome.turn.intent or None
-                )
-                await turn.finish(outcome.conv, response.to_json(), self.state_seconds)
+        try:
+            async with self.store.turn(key, conversation, self.dedup_seconds) as turn:
+                if turn.first:
+                    outcome = await self._handle_locked(msg, turn.state)
+                    response = Response(
+                        tuple(outcome.replies), tuple(outcome.events), outcome.turn.intent or None
+                    )
+                    await turn.finish(outcome.conv, response.to_json(), self.state_seconds)
+        except LockTimeout:
+            # The conversation stayed locked (its previous message is stuck): nothing was
+            # handled or written; the store forgot the message so that a resend is handled.
+            log.warning("message_busy", channel=msg.channel, message_id=msg.message_id)
+            self.metrics.errors.labels(msg.channel, "busy").inc()
+            return Response((Reply(texts.BUSY.format(hotline=self.config.hotline)),))
         if turn.first and outcome.events and self.on_events is not None:
             try:
                 await self.on_events(outcome.events)

@@ -26,6 +26,9 @@ SOS_HINT: Final = "紧急情况请直接回复“求助”，或拨打 {hotline}
 SORRY: Final = (
     "对不起，系统出了点问题。您的消息已经记下，工作人员会联系您。\n急事请拨打 {hotline}。"
 )
+BUSY: Final = (
+    "对不起，您上一条消息还在办理，这条没来得及处理。\n请稍等一会儿再发一次。急事请拨打 {hotline}。"
+)
 GREETING_MORNING: Final = "早上好"
 GREETING_DAY: Final = "您好"
 GREETING_EVENING: Final = "晚上好"

@@ -283,6 +283,8 @@ class RedisStore:
         while not locked:
             # Another message of this conversation is being handled; wait our turn.
             if time.monotonic() > deadline:
+                # Not handled: let the platform's retry (or the user's resend) be handled.
+                await self.redis.delete(seen)
                 raise LockTimeout(conversation)
             await asyncio.sleep(self.POLL_SECONDS)
             async with self.redis.pipeline(transaction=False) as pipe:

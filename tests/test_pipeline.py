@@ -12,12 +12,13 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from bot import routing
 from bot.messages import InboundMessage
 from bot.pipeline import Pipeline, option_number
+from handlers import texts
 from handlers.base import Ctx, Reply, ServiceConfig
 from nlu.engine import EmbeddedEngine
 from storage.db import AsyncSession
 from storage.demo import seed_demo
 from storage.models import ChannelAccount, MessageRecord, ServiceRequest
-from storage.state import MemoryStore, RedisStore
+from storage.state import MemoryStore, MessageKey, RedisStore
 from storage.uow import UnitOfWork
 from tests.harness import Harness, texts_of
 
@@ -79,6 +80,34 @@ async def test_concurrent_duplicates_are_handled_once(bot: Harness) -> None:
     assert again.duplicate
     assert texts_of(again) == texts_of(responses[0])
     assert len(await bot.requests("sos")) == 1
+
+
+async def test_a_conversation_locked_too_long_gets_a_polite_busy_and_a_resend_works(
+    sessions: async_sessionmaker[AsyncSession],
+    redis_store: RedisStore,
+    engine_nlu: EmbeddedEngine,
+    config: ServiceConfig,
+    now: datetime,
+) -> None:
+    """Another worker holds the conversation (its message is stuck): after the lock wait
+    the user is asked to send again, nothing is written, and the resend is handled (the
+    message is not taken for a duplicate)."""
+    async with UnitOfWork(sessions) as uow:
+        await seed_demo(uow, now)
+        await uow.commit()
+    store = RedisStore(redis_store.redis, redis_store.keys, lock_seconds=0.3)  # waits 0.3 s
+    bot = Harness(Pipeline(sessions, store, engine_nlu, config), sessions, now)
+    await bot.bind("u1")
+    stuck = MessageKey("test", "u1", "stuck-1")
+    message = InboundMessage("test", "u1", "busy-1", now, "你好")
+    async with redis_store.turn(stuck, "test:u1", 60):  # held for up to 15 s
+        busy = await bot.pipeline.handle(message)
+    assert texts_of(busy) == texts.BUSY.format(hotline=config.hotline)
+    assert await bot.count(MessageRecord, message_id="busy-1") == 0
+    resent = await bot.pipeline.handle(message)
+    assert not resent.duplicate
+    assert resent.intent == "greet"
+    assert await bot.count(MessageRecord, message_id="busy-1") == 1
 
 
 async def test_two_emergencies_in_a_row_are_two(bot: Harness) -> None:
