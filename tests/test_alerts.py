@@ -323,6 +323,19 @@ async def _wait_for(predicate: Any, seconds: float = 30.0) -> None:
         await asyncio.sleep(0.05)
 
 
+async def _recorded_steps(sessions: Any, at_least: int) -> tuple[Alert, list[AlertStep]]:
+    """The alert and its steps, once ``at_least`` steps are committed (or after 30 s)."""
+    deadline = time.monotonic() + 30
+    while True:
+        async with UnitOfWork(sessions) as uow:
+            alert = await uow.session.scalar(select(Alert))
+            assert alert is not None
+            steps = await uow.alerts.steps(alert.id)
+        if len(steps) >= at_least or time.monotonic() > deadline:
+            return alert, steps
+        await asyncio.sleep(0.05)
+
+
 async def test_a_worker_killed_while_paging_is_replaced_and_the_reconciler_pages(
     pg: AsyncEngine, pg_url: str, engine_nlu: EmbeddedEngine, api: HoldingDouble
 ) -> None:
@@ -362,10 +375,8 @@ async def test_a_worker_killed_while_paging_is_replaced_and_the_reconciler_pages
         api.held.clear()
         second = _worker(env)
         await _wait_for(lambda: len([p for p in api.sent(duty) if "紧急求助" in p["text"]]) >= 2)
-        async with UnitOfWork(sessions) as uow:
-            alert = await uow.session.scalar(select(Alert))
-            assert alert is not None
-            steps = await uow.alerts.steps(alert.id)
+        # The double has the page; the worker records it once the answer is back.
+        alert, steps = await _recorded_steps(sessions, at_least=2)
         # The killed attempt left nothing behind; the reconciler's page is on record once.
         assert [(s.kind, s.level, s.result) for s in steps] == [
             ("raised", 0, None),
