@@ -119,3 +119,22 @@ async def test_ping(store: Store) -> None:
 
 def test_conversation_ignores_unknown_fields() -> None:
     assert Conversation.from_json('{"flow": "x", "retired_field": 1}') == Conversation(flow="x")
+
+
+async def test_turns_queued_in_one_process_do_not_poll_redis(redis_store: RedisStore) -> None:
+    """Ten messages of one conversation at once in one process: they wait on a local lock,
+    not by asking Redis for the lock every few milliseconds."""
+    redis = redis_store.redis
+    await redis.config_resetstat()
+
+    async def work(n: int) -> None:
+        async with redis_store.turn(message(n), "c1", 60) as turn:
+            await asyncio.sleep(0.03)
+            await turn.finish(Conversation(misses=n), "{}", 60)
+
+    await asyncio.gather(*(work(n) for n in range(10)))
+    stats = await redis.info("commandstats")
+    sets = stats.get("cmdstat_set", {}).get("calls", 0)
+    # The claim and the finish scripts make four SETs a turn; waiting made none.
+    assert sets <= 4 * 10
+    assert not redis_store._local  # nothing left behind
