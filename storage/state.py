@@ -283,41 +283,25 @@ class RedisStore:
         one holding it asks Redis for the conversation's lock: a retiree sending five voice
         fragments in a row costs no polling. A repeat of a message is told so at once."""
         seen = self.keys.seen(message.channel, message.sender, message.message_id)
-        lock, state_key = self.keys.lock(conversation), self.keys.state(conversation)
+        lock = self.keys.lock(conversation)
         token = uuid.uuid4().hex
-        lock_ms = int(self.lock_seconds * 1000)
         local = self._local.get(conversation)
         if local is None:
             local = self._local[conversation] = _LocalLock()
         local.users += 1
-        repeat = _RedisTurn(self, message, conversation, token, False, Conversation(), True)
         try:
             deadline = time.monotonic() + self.lock_seconds
-            if local.lock.locked():  # another turn of this conversation is running here
-                if not await self.redis.set(seen, "1", nx=True, ex=claim_ttl):
-                    yield repeat
-                    return
-                try:
-                    async with asyncio.timeout(self.lock_seconds):
-                        await local.lock.acquire()
-                except TimeoutError:
-                    await self.redis.delete(seen)  # not handled: a resend will be
-                    raise LockTimeout(conversation) from None
-                locked, raw, waited = False, None, False
-            else:
-                await local.lock.acquire()
-                claimed = await self._claim(
-                    keys=[seen, lock, state_key], args=[claim_ttl, token, lock_ms]
-                )
-                if not claimed[0]:
-                    local.lock.release()
-                    yield repeat
-                    return
-                locked, waited = bool(claimed[1]), True
-                raw = claimed[2] if len(claimed) > 2 else None  # noqa: PLR2004 - nil dropped
+            first, locked, raw = await self._claim_turn(
+                local, message, conversation, token, claim_ttl
+            )
+            if not first:
+                yield _RedisTurn(self, message, conversation, token, False, Conversation(), True)
+                return
             try:
                 if not locked:  # another process has a message of this conversation
-                    raw = await self._wait_lock(conversation, seen, token, deadline, poll=waited)
+                    raw = await self._wait_lock(
+                        conversation, seen, token, deadline, poll=locked is not None
+                    )
                 state = Conversation.from_json(raw)
                 turn = _RedisTurn(self, message, conversation, token, True, state)
                 try:
@@ -331,6 +315,37 @@ class RedisStore:
             local.users -= 1
             if not local.users and self._local.get(conversation) is local:
                 del self._local[conversation]
+
+    async def _claim_turn(
+        self, local: _LocalLock, message: MessageKey, conversation: str, token: str, ttl: int
+    ) -> tuple[bool, bool | None, str | None]:
+        """Claim the message and, if first, take the local lock and try the conversation's
+        (first, locked, state). ``locked`` is None when the turn queued here and has not
+        asked Redis yet; the local lock is held on return when first."""
+        seen = self.keys.seen(message.channel, message.sender, message.message_id)
+        if local.lock.locked():  # another turn of this conversation is running here
+            if not await self.redis.set(seen, "1", nx=True, ex=ttl):
+                return False, False, None
+            try:
+                async with asyncio.timeout(self.lock_seconds):
+                    await local.lock.acquire()
+            except TimeoutError:
+                await self.redis.delete(seen)  # not handled: a resend will be
+                raise LockTimeout(conversation) from None
+            return True, None, None
+        await local.lock.acquire()
+        try:
+            lock, state_key = self.keys.lock(conversation), self.keys.state(conversation)
+            lock_ms = int(self.lock_seconds * 1000)
+            claimed = await self._claim(keys=[seen, lock, state_key], args=[ttl, token, lock_ms])
+        except BaseException:  # Redis away: the next turn must not wait on us
+            local.lock.release()
+            raise
+        if not claimed[0]:
+            local.lock.release()
+            return False, False, None
+        raw = claimed[2] if len(claimed) > 2 else None  # noqa: PLR2004 - a nil state is dropped
+        return True, bool(claimed[1]), raw
 
     async def _wait_lock(
         self, conversation: str, seen: str, token: str, deadline: float, *, poll: bool
