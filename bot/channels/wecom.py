@@ -248,6 +248,7 @@ class WeComChannel:
             settings.aes_key.get_secret_value(),
             settings.corp_id,
         )
+        self.agent_id = settings.agent_id  # callbacks for another application are ignored
         self.handle = handle
         self.deliver = deliver
         self.clock = clock
@@ -295,6 +296,10 @@ class WeComChannel:
         except (ValueError, TypeError, KeyError, expat.ExpatError) as e:
             log.warning("wecom_bad_body", error=type(e).__name__)
             return PlainTextResponse("bad request", status_code=400)
+        if self.agent_id is not None and int(message.agent or 0) != self.agent_id:
+            # Same corp and keys, another application of it: not ours to answer.
+            log.warning("wecom_other_agent", agent=message.agent)
+            return PlainTextResponse(EMPTY)
         inbound = self.to_inbound(message)
         if inbound is None:
             return PlainTextResponse(EMPTY)

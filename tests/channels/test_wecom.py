@@ -332,13 +332,13 @@ class WeComServer:
         return reply
 
 
-def text_message(content: str, msg_id: str, user: str = MEMBER) -> str:
+def text_message(content: str, msg_id: str, user: str = MEMBER, agent: int = AGENT_ID) -> str:
     return (
         f"<xml><ToUserName><![CDATA[{CORP_ID}]]></ToUserName>"
         f"<FromUserName><![CDATA[{user}]]></FromUserName>"
         f"<CreateTime>{TIMESTAMP}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
         f"<Content><![CDATA[{content}]]></Content><MsgId>{msg_id}</MsgId>"
-        f"<AgentID>{AGENT_ID}</AgentID></xml>"
+        f"<AgentID>{agent}</AgentID></xml>"
     )
 
 
@@ -388,6 +388,17 @@ async def test_a_forged_callback_is_refused_and_not_processed(
     body, query = WeComServer(token="someone-else").callback(text_message("接 1", "7002"))
     assert (await client.post("/wecom", params=query, content=body)).status_code == 403
     assert await logged(runtime) == 0
+
+
+async def test_a_callback_for_another_application_is_ignored(callback_app: Any) -> None:
+    client, runtime, _ = callback_app
+    body, query = WeComServer().callback(text_message("待办", "7003", agent=AGENT_ID + 1))
+    response = await client.post("/wecom", params=query, content=body)
+    assert (response.status_code, response.text) == (200, "")
+    assert await logged(runtime) == 0
+    body, query = WeComServer().callback(text_message("待办", "7004"))
+    assert WeComServer().opened(await client.post("/wecom", params=query, content=body))
+    assert await logged(runtime) == 2  # ours: the message and its answer
 
 
 async def test_the_duty_officer_takes_the_alert_by_replying_in_wecom(
