@@ -291,17 +291,13 @@ class RedisStore:
         local.users += 1
         try:
             deadline = time.monotonic() + self.lock_seconds
-            first, locked, raw = await self._claim_turn(
-                local, message, conversation, token, claim_ttl
-            )
+            first, locked, raw = await self._claim_turn(local, seen, conversation, token, claim_ttl)
             if not first:
                 yield _RedisTurn(self, message, conversation, token, False, Conversation(), True)
                 return
             try:
                 if not locked:  # another process has a message of this conversation
-                    raw = await self._wait_lock(
-                        conversation, seen, token, deadline, poll=locked is not None
-                    )
+                    raw = await self._wait_lock(conversation, seen, token, deadline)
                 state = Conversation.from_json(raw)
                 turn = _RedisTurn(self, message, conversation, token, True, state)
                 try:
@@ -317,13 +313,12 @@ class RedisStore:
                 del self._local[conversation]
 
     async def _claim_turn(
-        self, local: _LocalLock, message: MessageKey, conversation: str, token: str, ttl: int
-    ) -> tuple[bool, bool | None, str | None]:
-        """Claim the message and, if first, take the local lock and try the conversation's
-        (first, locked, state). ``locked`` is None when the turn queued here and has not
-        asked Redis yet; the local lock is held on return when first."""
-        seen = self.keys.seen(message.channel, message.sender, message.message_id)
-        if local.lock.locked():  # another turn of this conversation is running here
+        self, local: _LocalLock, seen: str, conversation: str, token: str, ttl: int
+    ) -> tuple[bool, bool, str | None]:
+        """Claim the message and, if first, take the local lock and try the conversation's:
+        (first, locked, state). The local lock is held on return when first."""
+        queued = local.lock.locked()  # another turn of this conversation is running here
+        if queued:
             if not await self.redis.set(seen, "1", nx=True, ex=ttl):
                 return False, False, None
             try:
@@ -332,9 +327,12 @@ class RedisStore:
             except TimeoutError:
                 await self.redis.delete(seen)  # not handled: a resend will be
                 raise LockTimeout(conversation) from None
-            return True, None, None
-        await local.lock.acquire()
+        else:
+            await local.lock.acquire()
         try:
+            if queued:
+                locked, raw = await self._try_lock(conversation, token)
+                return True, locked, raw
             lock, state_key = self.keys.lock(conversation), self.keys.state(conversation)
             lock_ms = int(self.lock_seconds * 1000)
             claimed = await self._claim(keys=[seen, lock, state_key], args=[ttl, token, lock_ms])
@@ -347,25 +345,26 @@ class RedisStore:
         raw = claimed[2] if len(claimed) > 2 else None  # noqa: PLR2004 - a nil state is dropped
         return True, bool(claimed[1]), raw
 
+    async def _try_lock(self, conversation: str, token: str) -> tuple[bool, str | None]:
+        """Take the conversation's lock if it is free, and load its state."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.set(self.keys.lock(conversation), token, nx=True, px=int(self.lock_seconds * 1000))
+            pipe.get(self.keys.state(conversation))
+            locked, raw = await pipe.execute()
+        return bool(locked), raw
+
     async def _wait_lock(
-        self, conversation: str, seen: str, token: str, deadline: float, *, poll: bool
+        self, conversation: str, seen: str, token: str, deadline: float
     ) -> str | None:
-        """Take the conversation's lock once free (polling); its state. ``poll`` False
-        tries once at once first."""
-        lock, state_key = self.keys.lock(conversation), self.keys.state(conversation)
+        """Poll until the conversation's lock is ours; its state."""
         while True:
             if time.monotonic() > deadline:
                 await self.redis.delete(seen)  # not handled: a resend will be
                 raise LockTimeout(conversation)
-            if poll:
-                await asyncio.sleep(self.POLL_SECONDS)
-            poll = True
-            async with self.redis.pipeline(transaction=False) as pipe:
-                pipe.set(lock, token, nx=True, px=int(self.lock_seconds * 1000))
-                pipe.get(state_key)
-                locked, raw = await pipe.execute()
+            await asyncio.sleep(self.POLL_SECONDS)
+            locked, raw = await self._try_lock(conversation, token)
             if locked:
-                return raw  # type: ignore[no-any-return]
+                return raw
 
     async def wait_answer(self, message: MessageKey, seconds: float) -> str | None:
         """Poll for the first handler's answer for up to ``seconds``."""
