@@ -220,8 +220,10 @@ class Pipeline:
         if account is not None and not account.active and account.person_id is not None:
             # Marked inactive when a send failed (the user had blocked the bot); a user who
             # writes again is evidently back. (An unfollow on WeChat renames the account.)
+            person_id = account.person_id
+            account = await uow.accounts.get(account.id) or account  # in the session, to change
             account.active = True
-            person = await uow.people.get(account.person_id)
+            person = await uow.people.get(person_id)
             uow.audit.record(
                 msg.received_at, "system", "account_reactivated", "channel_account", account.id
             )

@@ -192,7 +192,9 @@ async def _cancellable(ctx: Ctx) -> list[tuple[str, str, dict[str, Any]]]:
     if ctx.person is None:
         return []
     items: list[tuple[str, str, dict[str, Any]]] = []
-    for registration, activity in await ctx.uow.activities.for_person(ctx.person.id, ctx.now):
+    for registration, activity in await ctx.uow.activities.for_person(
+        ctx.person.id, ctx.now, snapshot=True
+    ):
         label = texts.CANCEL_ITEM_ACTIVITY.format(
             title=activity.title,
             when=activity_time(ctx, activity),
@@ -204,7 +206,7 @@ async def _cancellable(ctx: Ctx) -> list[tuple[str, str, dict[str, Any]]]:
         }
         items.append((f"reg:{registration.id}", label, facts))
     for request in await ctx.uow.requests.for_person(
-        ctx.person.id, kinds=tuple(CANCELLABLE), open_only=True
+        ctx.person.id, kinds=tuple(CANCELLABLE), open_only=True, snapshot=True
     ):
         if request.status not in CANCELLABLE[request.kind]:
             continue

@@ -20,7 +20,9 @@ async def my_records(ctx: Ctx) -> list[Reply]:
     if ctx.person is None:
         return [menu_reply(texts.RECORDS_NONE, ctx.config)]
     entries: list[tuple[float, str]] = []
-    for registration, activity in await ctx.uow.activities.for_person(ctx.person.id, ctx.now):
+    for registration, activity in await ctx.uow.activities.for_person(
+        ctx.person.id, ctx.now, snapshot=True
+    ):
         status = texts.ACT_STATUS.get(registration.status, registration.status)
         if registration.status == "waitlisted":
             position = await ctx.uow.activities.waitlist_position(registration)
@@ -32,7 +34,9 @@ async def my_records(ctx: Ctx) -> list[Reply]:
             status=status,
         )
         entries.append((registration.created_at.timestamp(), line))
-    for request in await ctx.uow.requests.for_person(ctx.person.id, kinds=_KINDS, open_only=True):
+    for request in await ctx.uow.requests.for_person(
+        ctx.person.id, kinds=_KINDS, open_only=True, snapshot=True
+    ):
         if request.status == "rescheduled":
             continue
         name = texts.REQUEST_KINDS.get(request.kind, request.kind)

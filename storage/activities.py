@@ -20,7 +20,14 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
-from storage.db import AsyncSession, asyncpg_connection
+from storage.db import (
+    AsyncSession,
+    Unit,
+    asyncpg_connection,
+    detached,
+    lone_asyncpg,
+    sql_columns,
+)
 from storage.models import Activity, Registration
 
 __all__ = ["ActivityRepo", "AlreadyRegistered", "SignUp"]
@@ -49,6 +56,12 @@ class SignUp:
 # PostgreSQL it runs as asyncpg prepared statements, a tenth of the ORM's CPU per statement,
 # so that the activity's row lock is held for as short a time as possible. The steps are
 # those of the portable path in ActivityRepo.sign_up.
+_PG_FOR_PERSON = (
+    f"SELECT {sql_columns(Registration, 'r')}, {sql_columns(Activity, 'a')}"  # noqa: S608
+    " FROM registrations r JOIN activities a ON a.id = r.activity_id"
+    " WHERE r.person_id = $1 AND r.status = ANY($2::varchar[]) AND a.starts_at >= $3"
+    " ORDER BY r.id DESC"
+)
 _PG_LIVE = """SELECT id FROM registrations WHERE activity_id = $1 AND person_id = $2
  AND attendee = $3 AND status IN ('registered', 'waitlisted')"""
 # One statement takes a seat if one is left, else a waitlist place, and writes the
@@ -113,8 +126,13 @@ async def _sign_up_pg(conn: Any, r: _Request) -> tuple[SignUp | int, Any]:
 class ActivityRepo:
     """Activities, seats and waitlists."""
 
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+    def __init__(self, unit: Unit) -> None:
+        self.unit = unit
+
+    @property
+    def session(self) -> AsyncSession:
+        """The unit's session (opened by this use)."""
+        return self.unit.session
 
     async def add(self, activity: Activity) -> Activity:
         """Create an activity."""
@@ -264,9 +282,24 @@ class ActivityRepo:
         return await self._position(registration.activity_id, registration.id)
 
     async def for_person(
-        self, person_id: int, now: datetime
+        self, person_id: int, now: datetime, *, snapshot: bool = False
     ) -> list[tuple[Registration, Activity]]:
-        """A person's live registrations for activities still to come, newest first."""
+        """A person's live registrations for activities still to come, newest first.
+
+        ``snapshot``: only to read ("my records" is asked often): a unit that has not
+        opened its session reads them directly; changes to them are not saved.
+        """
+        async with lone_asyncpg(self.unit) as lone:
+            if lone is not None and snapshot:
+                rows = await lone.fetch(_PG_FOR_PERSON, person_id, list(LIVE), now)
+                dialect, width = self.unit.engine.dialect, len(Registration.__table__.columns)
+                return [
+                    (
+                        detached(Registration, tuple(r)[:width], dialect),
+                        detached(Activity, tuple(r)[width:], dialect),
+                    )
+                    for r in rows
+                ]
         rows = await self.session.execute(
             select(Registration, Activity)
             .join(Activity, Activity.id == Registration.activity_id)

@@ -9,7 +9,14 @@ from typing import Any, cast
 
 from sqlalchemy import Table, delete, func, insert, select, update
 
-from storage.db import AsyncSession, asyncpg_connection
+from storage.db import (
+    AsyncSession,
+    Unit,
+    asyncpg_connection,
+    detached,
+    lone_asyncpg,
+    sql_columns,
+)
 from storage.models import (
     AuditEntry,
     BindingCode,
@@ -42,6 +49,24 @@ _LOG_INSERT_PG = (
     f"INSERT INTO {_MESSAGE_LOG.name} ({', '.join(_LOG_COLUMNS)}) "  # noqa: S608 - our own names
     f"VALUES ({', '.join(f'${i}' for i in range(1, len(_LOG_COLUMNS) + 1))})"
 )
+
+_ACCOUNT_WIDTH = len(ChannelAccount.__table__.columns)
+_IDENTIFY_PG = (
+    f"SELECT {sql_columns(ChannelAccount, 'a')}, {sql_columns(Person, 'p')}"  # noqa: S608
+    " FROM channel_accounts a LEFT OUTER JOIN people p ON p.id = a.person_id"
+    " WHERE a.channel = $1 AND a.external_id = $2"
+)
+_OPEN_REQUESTS_PG = (
+    f"SELECT {sql_columns(ServiceRequest, 'r')} FROM service_requests r"  # noqa: S608
+    " WHERE r.person_id = $1 AND r.kind = ANY($2::varchar[]) AND r.status <> ALL($3::varchar[])"
+    " ORDER BY r.id DESC"
+)
+
+
+def _log_args(rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    return [tuple(row.get(c) for c in _LOG_COLUMNS) for row in rows]
+
+
 # Statuses after which a request needs nothing more.
 CLOSED_STATUSES = frozenset({"done", "cancelled", "resolved", "closed", "rejected"})
 
@@ -140,13 +165,36 @@ class StaffRepo:
 class AccountRepo:
     """Channel accounts (WeChat, Telegram, console) and who they belong to."""
 
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+    def __init__(self, unit: Unit) -> None:
+        self.unit = unit
+
+    @property
+    def session(self) -> AsyncSession:
+        """The unit's session (opened by this use)."""
+        return self.unit.session
 
     async def identify(
         self, channel: str, external_id: str
     ) -> tuple[ChannelAccount | None, Person | None]:
-        """The account of a channel user and the person it is bound to, in one query."""
+        """The account of a channel user and the person it is bound to, in one query.
+
+        Every message that misses the identity cache asks this first; a unit that has not
+        opened its session asks through asyncpg directly and gets detached objects (as the
+        identity cache holds them): to change one, load it in the session.
+        """
+        async with lone_asyncpg(self.unit) as lone:
+            if lone is not None:
+                found = await lone.fetchrow(_IDENTIFY_PG, channel, external_id)
+                if found is None:
+                    return None, None
+                values, dialect = tuple(found), self.unit.engine.dialect
+                account = detached(ChannelAccount, values[:_ACCOUNT_WIDTH], dialect)
+                person = (
+                    detached(Person, values[_ACCOUNT_WIDTH:], dialect)
+                    if values[_ACCOUNT_WIDTH] is not None
+                    else None
+                )
+                return account, person if account.active else None
         row = (
             await self.session.execute(
                 select(ChannelAccount, Person)
@@ -336,8 +384,13 @@ class DeliveryRepo:
 class RequestRepo:
     """Service requests and their status history."""
 
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+    def __init__(self, unit: Unit) -> None:
+        self.unit = unit
+
+    @property
+    def session(self) -> AsyncSession:
+        """The unit's session (opened by this use)."""
+        return self.unit.session
 
     async def create(
         self,
@@ -412,9 +465,26 @@ class RequestRepo:
         return await self.session.get(ServiceRequest, request_id)
 
     async def for_person(
-        self, person_id: int, kinds: Sequence[str] | None = None, open_only: bool = False
+        self,
+        person_id: int,
+        kinds: Sequence[str] | None = None,
+        open_only: bool = False,
+        *,
+        snapshot: bool = False,
     ) -> list[ServiceRequest]:
-        """A person's requests, newest first."""
+        """A person's requests, newest first.
+
+        ``snapshot``: only to read ("my records" is asked often): a unit that has not
+        opened its session reads them directly; changes to them are not saved.
+        """
+        if snapshot and kinds and open_only:
+            async with lone_asyncpg(self.unit) as lone:
+                if lone is not None:
+                    rows = await lone.fetch(
+                        _OPEN_REQUESTS_PG, person_id, list(kinds), sorted(CLOSED_STATUSES)
+                    )
+                    dialect = self.unit.engine.dialect
+                    return [detached(ServiceRequest, tuple(r), dialect) for r in rows]
         query = select(ServiceRequest).where(ServiceRequest.person_id == person_id)
         if kinds:
             query = query.where(ServiceRequest.kind.in_(kinds))
@@ -458,26 +528,37 @@ class RequestRepo:
 class MessageRepo:
     """The message log."""
 
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+    def __init__(self, unit: Unit) -> None:
+        self.unit = unit
+
+    @property
+    def session(self) -> AsyncSession:
+        """The unit's session (opened by this use)."""
+        return self.unit.session
 
     def add(self, record: MessageRecord) -> None:
         """Log one message (written with the message's transaction)."""
         self.session.add(record)
 
     async def add_many(self, rows: list[dict[str, Any]]) -> None:
-        """Log several messages at once (a message and its replies): a unit's last write."""
+        """Log several messages at once (a message and its replies): a unit's last write.
+
+        In the unit's transaction when it has one; a unit that touched nothing else writes
+        the rows as one lone statement (atomic by itself) without opening a session.
+        """
         for row in rows:
             if row["created_at"].tzinfo is None:  # as UTCDateTime insists
                 raise ValueError("naive datetime given to the message log")
+        async with lone_asyncpg(self.unit) as lone:
+            if lone is not None:
+                await lone.executemany(_LOG_INSERT_PG, _log_args(rows))
+                return
         # The log is written last; alone, it is its own atomic transaction.
         conn = await asyncpg_connection(self.session, begin=False)
         if conn is None:
             await self.session.execute(insert(_MESSAGE_LOG), rows)  # a Core executemany
             return
-        await conn.executemany(
-            _LOG_INSERT_PG, [tuple(row.get(c) for c in _LOG_COLUMNS) for row in rows]
-        )
+        await conn.executemany(_LOG_INSERT_PG, _log_args(rows))
 
     async def recent(
         self, channel: str, external_user_id: str, limit: int = 10

@@ -1,11 +1,17 @@
-"""Unit of work: one database transaction, rolled back unless committed."""
+"""Unit of work: one database transaction, rolled back unless committed.
+
+The unit opens its ORM session on first use: a message whose handler reads and writes
+nothing through the repositories (a greeting, a cached policy answer) never checks out a
+session, and its message log goes to the database as one lone, atomic statement.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
-from typing import Self
+from typing import Any, Generic, Self, TypeVar, overload
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from storage.activities import ActivityRepo
 from storage.alerts import AlertRepo
@@ -26,44 +32,75 @@ from storage.repos import (
 
 __all__ = ["UnitOfWork"]
 
+R = TypeVar("R")
+
+
+class _Repo(Generic[R]):
+    """A repository of the unit, made (and the session opened) on first access."""
+
+    def __init__(self, make: Callable[[UnitOfWork], R]) -> None:
+        self.make = make
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, unit: None, owner: type) -> Self: ...
+    @overload
+    def __get__(self, unit: UnitOfWork, owner: type) -> R: ...
+    def __get__(self, unit: UnitOfWork | None, owner: type) -> R | Self:
+        if unit is None:
+            return self
+        repo = self.make(unit)
+        unit.__dict__[self.name] = repo  # later lookups find it before this descriptor
+        return repo
+
 
 class UnitOfWork:
     """``async with UnitOfWork(sessions) as uow: …; await uow.commit()``."""
 
-    session: AsyncSession
-    people: PeopleRepo
-    staff: StaffRepo
-    accounts: AccountRepo
-    requests: RequestRepo
-    activities: ActivityRepo
-    alerts: AlertRepo
-    broadcasts: BroadcastRepo
-    reminders: ReminderRepo
-    catalog: CatalogRepo
-    messages: MessageRepo
-    audit: AuditRepo
-    codes: CodeRepo
-    deliveries: DeliveryRepo
+    people = _Repo(lambda u: PeopleRepo(u.session))
+    staff = _Repo(lambda u: StaffRepo(u.session))
+    accounts = _Repo(AccountRepo)
+    requests = _Repo(RequestRepo)
+    activities = _Repo(ActivityRepo)
+    alerts = _Repo(lambda u: AlertRepo(u.session))
+    broadcasts = _Repo(lambda u: BroadcastRepo(u.session))
+    reminders = _Repo(lambda u: ReminderRepo(u.session))
+    catalog = _Repo(lambda u: CatalogRepo(u.session))
+    messages = _Repo(MessageRepo)
+    audit = _Repo(lambda u: AuditRepo(u.session))
+    codes = _Repo(lambda u: CodeRepo(u.session))
+    deliveries = _Repo(lambda u: DeliveryRepo(u.session))
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
+        self._session: AsyncSession | None = None
         self._committed = False
 
+    @property
+    def session(self) -> AsyncSession:
+        """The unit's ORM session, opened on first use."""
+        if self._session is None:
+            self._session = self._sessions()
+        return self._session
+
+    @property
+    def opened(self) -> bool:
+        """Whether anything has used the session (read, written or begun) in this unit."""
+        return self._session is not None
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """The engine the unit's sessions are bound to."""
+        bind: Any = self._sessions.kw["bind"]
+        return bind  # type: ignore[no-any-return]
+
     async def __aenter__(self) -> Self:
-        self.session = self._sessions()
-        self.people = PeopleRepo(self.session)
-        self.staff = StaffRepo(self.session)
-        self.accounts = AccountRepo(self.session)
-        self.requests = RequestRepo(self.session)
-        self.activities = ActivityRepo(self.session)
-        self.alerts = AlertRepo(self.session)
-        self.broadcasts = BroadcastRepo(self.session)
-        self.reminders = ReminderRepo(self.session)
-        self.catalog = CatalogRepo(self.session)
-        self.messages = MessageRepo(self.session)
-        self.audit = AuditRepo(self.session)
-        self.codes = CodeRepo(self.session)
-        self.deliveries = DeliveryRepo(self.session)
+        for name, value in vars(type(self)).items():
+            if isinstance(value, _Repo):
+                self.__dict__.pop(name, None)
+        self._session = None
         self._committed = False
         return self
 
@@ -73,19 +110,24 @@ class UnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        session, self._session = self._session, None
+        if session is None:
+            return
         try:
             if not self._committed:
                 # Detach first, so objects read in a read-only unit stay readable afterwards.
-                self.session.expunge_all()
-                await self.session.rollback()
+                session.expunge_all()
+                await session.rollback()
         finally:
-            await self.session.close()
+            await session.close()
 
     async def commit(self) -> None:
         """Make everything written in this unit permanent."""
-        await self.session.commit()
+        if self._session is not None:
+            await self._session.commit()
         self._committed = True
 
     async def rollback(self) -> None:
         """Throw away everything written since the last commit."""
-        await self.session.rollback()
+        if self._session is not None:
+            await self._session.rollback()

@@ -184,3 +184,113 @@ async def test_waitlist_places_told_under_a_rush_are_exact(pg: AsyncEngine, now:
 
     told = await asyncio.gather(*(sign_up(p) for p in people))
     assert sorted(p for p in told if p is not None) == list(range(1, 36))
+
+
+async def test_identify_reads_the_same_before_and_inside_a_transaction(
+    sessions, now: datetime
+) -> None:
+    # A unit that has not opened its session reads through asyncpg directly on PostgreSQL;
+    # one that has goes through the session. Both give the same account and person.
+    async with UnitOfWork(sessions) as uow:
+        [pid] = await seed_roster(uow, 1, now)
+        await uow.accounts.bind("wechat", "o-lone", pid, now, role="family", relation="女儿")
+        await uow.accounts.create_unbound("wechat", "o-stranger", now)
+        await uow.commit()
+    async with UnitOfWork(sessions) as uow:
+        lone = await uow.accounts.identify("wechat", "o-lone")
+        assert await uow.accounts.identify("wechat", "o-nobody") == (None, None)
+        stranger = await uow.accounts.identify("wechat", "o-stranger")
+    async with UnitOfWork(sessions) as uow:
+        await uow.people.count()  # the session is open now
+        inside = await uow.accounts.identify("wechat", "o-lone")
+    account, person = lone
+    assert stranger[0] is not None
+    assert stranger[0].person_id is None
+    assert stranger[1] is None
+    assert person is not None
+    assert person.id == pid
+    assert person.birth_date is not None
+    assert account is not None
+    assert (account.role, account.relation) == ("family", "女儿")
+    assert account.created_at.tzinfo is not None
+    for a, b in zip(lone, inside, strict=True):
+        assert a is not None
+        assert b is not None
+        columns = type(a).__table__.columns.keys()  # type: ignore[attr-defined]
+        assert {c: getattr(a, c) for c in columns} == {c: getattr(b, c) for c in columns}
+    # A looked-up account is changed by loading it in a unit's session.
+    async with UnitOfWork(sessions) as uow:
+        loaded = await uow.accounts.get(account.id)
+        assert loaded is not None
+        loaded.active = False
+        await uow.commit()
+    async with UnitOfWork(sessions) as uow:
+        again, nobody = await uow.accounts.identify("wechat", "o-lone")
+    assert again is not None
+    assert again.active is False
+    assert nobody is None
+
+
+async def test_a_unit_that_only_logs_opens_no_session_and_loses_nothing(
+    sessions, now: datetime
+) -> None:
+    row = {
+        "channel": "wechat", "external_user_id": "o-log", "account_id": None, "person_id": None,
+        "created_at": now, "message_id": "m1", "media_id": None, "intent": "greet",
+        "confidence": 0.9, "error": False, "direction": "in", "kind": "text", "text": "你好",
+    }  # fmt: skip
+    async with UnitOfWork(sessions) as uow:
+        await uow.messages.add_many([row, {**row, "direction": "out", "message_id": None}])
+        await uow.commit()
+        opened = uow.opened
+    # Only SQLite, with no lone path, needs the session for it.
+    assert opened is (sessions.kw["bind"].dialect.name == "sqlite")
+    async with UnitOfWork(sessions) as uow:
+        logged = await uow.messages.recent("wechat", "o-log")
+    assert [(m.direction, m.text, m.created_at) for m in logged] == [
+        ("in", "你好", now),
+        ("out", "你好", now),
+    ]
+    # A unit that wrote something else logs in the same transaction: rolled back together.
+    async with UnitOfWork(sessions) as uow:
+        [pid] = await seed_roster(uow, 1, now)
+        await uow.messages.add_many([{**row, "person_id": pid, "message_id": "m2"}])
+        # no commit
+    async with UnitOfWork(sessions) as uow:
+        assert len(await uow.messages.recent("wechat", "o-log")) == 2
+        assert await uow.people.get(pid) is None
+
+
+async def test_snapshots_of_my_records_match_what_the_session_loads(
+    sessions, now: datetime
+) -> None:
+    async with UnitOfWork(sessions) as uow:
+        [pid] = await seed_roster(uow, 1, now)
+        details = {"hospital": "省人民医院", "attachments": ["m-1"], "n": 2}
+        await uow.requests.create(
+            "medical_escort", now=now, actor="account:1", person_id=pid, details=details
+        )
+        done = await uow.requests.create("eldercare", now=now, actor="account:1", person_id=pid)
+        await uow.requests.set_status(done, "done", now=now, actor="staff:1")
+        activity = await _activity(uow, now, capacity=1, taken=1)
+        await uow.activities.sign_up(activity.id, pid, "spouse", now)  # waitlisted
+        await uow.commit()
+
+    async def read(snapshot: bool) -> tuple[list, list]:
+        async with UnitOfWork(sessions) as uow:
+            requests = await uow.requests.for_person(
+                pid, kinds=("medical_escort", "eldercare"), open_only=True, snapshot=snapshot
+            )
+            signed = await uow.activities.for_person(pid, now, snapshot=snapshot)
+        return requests, [x for pair in signed for x in pair]
+
+    def columns(rows: list) -> list[dict]:
+        return [{c.key: getattr(r, c.key) for c in type(r).__table__.columns} for r in rows]
+
+    (requests, signed), (loaded, signed_loaded) = await read(True), await read(False)
+    assert [r.details for r in requests] == [details]
+    assert [type(x).__name__ for x in signed] == ["Registration", "Activity"]
+    assert signed[0].status == "waitlisted"
+    assert signed[1].starts_at.tzinfo is not None
+    assert columns(requests) == columns(loaded)
+    assert columns(signed) == columns(signed_loaded)
