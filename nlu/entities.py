@@ -88,6 +88,7 @@ class Gazetteer:
         self._pinyin = pinyin
         self._table: dict[str, tuple[str, str]] = {}
         self._by_sound: dict[tuple[str, ...], tuple[str, str]] = {}
+        self._sound_lengths: list[int] = []  # of the names in _by_sound, longest first
         self._pattern: re.Pattern[str] | None = None
 
     def add(self, entity: str, table: Mapping[str, str]) -> None:
@@ -105,6 +106,7 @@ class Gazetteer:
             # Only names of three or more characters are matched by sound alone.
             if sound is not None and len(sound) >= 3:  # noqa: PLR2004
                 self._by_sound.setdefault(sound, (entity, value))
+        self._sound_lengths = sorted({len(k) for k in self._by_sound}, reverse=True)
         self._pattern = None
 
     def _sound(self, text: str) -> tuple[str, ...] | None:
@@ -137,9 +139,8 @@ class Gazetteer:
         if not self._by_sound:
             return []
         sounds = [self._pinyin.get(ch) for ch in text]
-        lengths = sorted({len(k) for k in self._by_sound}, reverse=True)
         found = []
-        for size in lengths:
+        for size in self._sound_lengths:
             for start in range(len(text) - size + 1):
                 end = start + size
                 window = sounds[start:end]
