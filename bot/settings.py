@@ -81,8 +81,8 @@ class Settings(BaseSettings):
     )
 
     database_url: str = "sqlite+aiosqlite:///./yinling.db"
-    # PostgreSQL connections per process (twice as many under a burst). A few per core is
-    # fastest: more only make the busiest rows (a class opening at 8:00) queue longer.
+    # PostgreSQL connections per process: up to twice this many, kept once opened. A few
+    # per core is fastest: more only make the busiest rows (a class at 8:00) queue longer.
     database_pool: int = 5
     redis_url: str | None = None
     redis_prefix: str = "yl:"
