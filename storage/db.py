@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase, make_transient_to_detached
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
+from sqlalchemy.util import greenlet_spawn
 
 __all__ = [
     "AsyncSession",
@@ -139,9 +140,13 @@ async def lone_asyncpg(unit: Unit) -> AsyncIterator[Any | None]:
     if unit.opened or unit.engine.dialect.name != "postgresql":
         yield None
         return
-    async with unit.engine.connect() as connection:
-        raw = await connection.get_raw_connection()
-        yield raw.driver_connection
+    # The pool's connection itself, without a Connection around it (half the CPU); it is
+    # given back as AsyncConnection.close gives one back, inside SQLAlchemy's greenlet.
+    pooled = await unit.engine.raw_connection()
+    try:
+        yield pooled.driver_connection
+    finally:
+        await greenlet_spawn(pooled.close)
 
 
 M = TypeVar("M", bound="Base")
