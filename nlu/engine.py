@@ -193,9 +193,10 @@ class EmbeddedEngine:
     def classify(self, text: str) -> list[IntentDict]:
         """Intent ranking from the classifier alone, best first."""
         probs = self.model.probabilities(self.featurizer.features(text))
-        order = np.argsort(-probs)
+        classes, confidences = self.model.classes, probs.tolist()
         return [
-            {"name": self.model.classes[i], "confidence": round(float(probs[i]), 4)} for i in order
+            {"name": classes[i], "confidence": round(confidences[i], 4)}
+            for i in np.argsort(-probs).tolist()
         ]
 
     def parse(self, text: str, now: datetime | None = None) -> ParseDict:

@@ -44,11 +44,18 @@ class LinearModel:
 
     def scores(self, features: Sequence[str]) -> FloatArray:
         """Raw SVM scores per class, as scikit-learn's decision_function gives them."""
-        counts = Counter(f for f in features if f in self.vocabulary)
-        if not counts:
+        vocabulary = self.vocabulary
+        known: list[int] = []
+        counts: list[int] = []
+        for feature, count in Counter(features).items():
+            column = vocabulary.get(feature)
+            if column is not None:
+                known.append(column)
+                counts.append(count)
+        if not known:
             return self.bias.copy()
-        index = np.fromiter((self.vocabulary[f] for f in counts), dtype=np.int64, count=len(counts))
-        tf = np.fromiter((1.0 + math.log(c) for c in counts.values()), np.float32, len(counts))
+        index = np.array(known, dtype=np.int64)
+        tf = (1.0 + np.log(np.array(counts, dtype=np.float64))).astype(np.float32)
         values: FloatArray = tf * self.idf[index]
         norm = float(np.sqrt(np.dot(values, values)))
         if norm > 0:
