@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.activities import AlreadyRegistered
-from storage.db import make_sessions
+from storage.db import make_engine, make_sessions
 from storage.demo import seed_demo, seed_roster
 from storage.models import Activity
 from storage.uow import UnitOfWork
@@ -294,3 +294,39 @@ async def test_snapshots_of_my_records_match_what_the_session_loads(
     assert signed[1].starts_at.tzinfo is not None
     assert columns(requests) == columns(loaded)
     assert columns(signed) == columns(signed_loaded)
+
+
+async def test_a_lone_log_commits_asynchronously_and_leaves_the_connection_synchronous(
+    pg_url: str, pg: AsyncEngine, now: datetime
+) -> None:
+    # Two connections at most: the lone write uses one of them; afterwards both must still
+    # commit synchronously (the setting is local to the log's own transaction).
+    engine = make_engine(pg_url, pool_size=1)
+    try:
+        sessions = make_sessions(engine)
+        row = {
+            "channel": "wechat", "external_user_id": "o-sync", "account_id": None,
+            "person_id": None, "created_at": now, "message_id": "m1", "media_id": None,
+            "intent": None, "confidence": None, "error": False, "direction": "in",
+            "kind": "text", "text": "在吗",
+        }  # fmt: skip
+        for i in range(3):
+            async with UnitOfWork(sessions) as uow:
+                await uow.messages.add_many([{**row, "message_id": f"m{i}"}])
+                assert not uow.opened
+        async with engine.connect() as first, engine.connect() as second:
+            for connection in (first, second):
+                setting = await connection.exec_driver_sql("SHOW synchronous_commit")
+                assert setting.scalar() == "on"
+        async with UnitOfWork(sessions) as uow:
+            assert [m.message_id for m in await uow.messages.recent("wechat", "o-sync")] == [
+                "m0",
+                "m1",
+                "m2",
+            ]
+        # An overlong value is refused, not cut short, as by the plain insert.
+        with pytest.raises(Exception, match="too long"):
+            async with UnitOfWork(sessions) as uow:
+                await uow.messages.add_many([{**row, "kind": "x" * 13}])
+    finally:
+        await engine.dispose()
