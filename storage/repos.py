@@ -10,6 +10,7 @@ from typing import Any, cast
 
 from sqlalchemy import Table, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Dialect
 
 from storage.db import (
     AsyncSession,
@@ -58,9 +59,9 @@ _LOG_INSERT_PG = (
 # (at most 3 x wal_writer_delay, 0.6 s by default) can be lost; nothing else can, and
 # every service record (a booking, a sign-up, an alert) still commits synchronously.
 # One statement, so it stays one round trip: set_config(..., true) is transaction-local.
+_PG: Dialect = postgresql.asyncpg.dialect()  # type: ignore[no-untyped-call]
 _LOG_TYPES = {
-    c.name: re.sub(r"\(\d+\)", "", c.type.compile(dialect=postgresql.dialect()))
-    for c in _MESSAGE_LOG.columns
+    c.name: re.sub(r"\(\d+\)", "", c.type.compile(dialect=_PG)) for c in _MESSAGE_LOG.columns
 }
 _LOG_INSERT_PG_ASYNC_COMMIT = (
     f"INSERT INTO {_MESSAGE_LOG.name} ({', '.join(_LOG_COLUMNS)}) SELECT "
