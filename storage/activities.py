@@ -21,8 +21,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from storage.db import (
-    AsyncSession,
-    Unit,
+    UnitRepo,
     asyncpg_connection,
     detached,
     lone_asyncpg,
@@ -123,16 +122,8 @@ async def _sign_up_pg(conn: Any, r: _Request) -> tuple[SignUp | int, Any]:
     return SignUp(int(new_id), status, position), counters
 
 
-class ActivityRepo:
+class ActivityRepo(UnitRepo):
     """Activities, seats and waitlists."""
-
-    def __init__(self, unit: Unit) -> None:
-        self.unit = unit
-
-    @property
-    def session(self) -> AsyncSession:
-        """The unit's session (opened by this use)."""
-        return self.unit.session
 
     async def add(self, activity: Activity) -> Activity:
         """Create an activity."""

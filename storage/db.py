@@ -29,6 +29,7 @@ __all__ = [
     "Base",
     "UTCDateTime",
     "Unit",
+    "UnitRepo",
     "detached",
     "downgrade",
     "lone_asyncpg",
@@ -127,6 +128,19 @@ class Unit(Protocol):
     def opened(self) -> bool: ...
     @property
     def engine(self) -> AsyncEngine: ...
+
+
+class UnitRepo:
+    """A repository that works through its unit of work, whose session opens on first use
+    (so that it can also read and write without one, through :func:`lone_asyncpg`)."""
+
+    def __init__(self, unit: Unit) -> None:
+        self.unit = unit
+
+    @property
+    def session(self) -> AsyncSession:
+        """The unit's session (opened by this use)."""
+        return self.unit.session
 
 
 @asynccontextmanager

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Dialect
 
 from storage.db import (
     AsyncSession,
-    Unit,
+    UnitRepo,
     asyncpg_connection,
     detached,
     lone_asyncpg,
@@ -181,16 +181,8 @@ class StaffRepo:
         return await self.session.get(Staff, staff_id)
 
 
-class AccountRepo:
+class AccountRepo(UnitRepo):
     """Channel accounts (WeChat, Telegram, console) and who they belong to."""
-
-    def __init__(self, unit: Unit) -> None:
-        self.unit = unit
-
-    @property
-    def session(self) -> AsyncSession:
-        """The unit's session (opened by this use)."""
-        return self.unit.session
 
     async def identify(
         self, channel: str, external_id: str
@@ -400,16 +392,8 @@ class DeliveryRepo:
         return bool(getattr(done, "rowcount", 0))
 
 
-class RequestRepo:
+class RequestRepo(UnitRepo):
     """Service requests and their status history."""
-
-    def __init__(self, unit: Unit) -> None:
-        self.unit = unit
-
-    @property
-    def session(self) -> AsyncSession:
-        """The unit's session (opened by this use)."""
-        return self.unit.session
 
     async def create(
         self,
@@ -544,16 +528,8 @@ class RequestRepo:
         return int(await self.session.scalar(query) or 0)
 
 
-class MessageRepo:
+class MessageRepo(UnitRepo):
     """The message log."""
-
-    def __init__(self, unit: Unit) -> None:
-        self.unit = unit
-
-    @property
-    def session(self) -> AsyncSession:
-        """The unit's session (opened by this use)."""
-        return self.unit.session
 
     def add(self, record: MessageRecord) -> None:
         """Log one message (written with the message's transaction)."""
