@@ -280,17 +280,19 @@ class ActivityRepo(UnitRepo):
         ``snapshot``: only to read ("my records" is asked often): a unit that has not
         opened its session reads them directly; changes to them are not saved.
         """
-        async with lone_asyncpg(self.unit) as lone:
-            if lone is not None and snapshot:
-                rows = await lone.fetch(_PG_FOR_PERSON, person_id, list(LIVE), now)
-                dialect, width = self.unit.engine.dialect, len(Registration.__table__.columns)
-                return [
-                    (
-                        detached(Registration, tuple(r)[:width], dialect),
-                        detached(Activity, tuple(r)[width:], dialect),
-                    )
-                    for r in rows
-                ]
+        if snapshot:
+            async with lone_asyncpg(self.unit) as lone:
+                if lone is not None:
+                    rows = await lone.fetch(_PG_FOR_PERSON, person_id, list(LIVE), now)
+                    dialect = self.unit.engine.dialect
+                    width = len(Registration.__table__.columns)
+                    return [
+                        (
+                            detached(Registration, tuple(r)[:width], dialect),
+                            detached(Activity, tuple(r)[width:], dialect),
+                        )
+                        for r in rows
+                    ]
         rows = await self.session.execute(
             select(Registration, Activity)
             .join(Activity, Activity.id == Registration.activity_id)

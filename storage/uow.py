@@ -36,24 +36,18 @@ R = TypeVar("R")
 
 
 class _Repo(Generic[R]):
-    """A repository of the unit, made (and the session opened) on first access."""
+    """A repository of the unit (repositories keep no state: each access makes one; the
+    session opens when one first uses it)."""
 
     def __init__(self, make: Callable[[UnitOfWork], R]) -> None:
         self.make = make
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
 
     @overload
     def __get__(self, unit: None, owner: type) -> Self: ...
     @overload
     def __get__(self, unit: UnitOfWork, owner: type) -> R: ...
     def __get__(self, unit: UnitOfWork | None, owner: type) -> R | Self:
-        if unit is None:
-            return self
-        repo = self.make(unit)
-        unit.__dict__[self.name] = repo  # later lookups find it before this descriptor
-        return repo
+        return self if unit is None else self.make(unit)
 
 
 class UnitOfWork:
@@ -97,9 +91,6 @@ class UnitOfWork:
         return bind  # type: ignore[no-any-return]
 
     async def __aenter__(self) -> Self:
-        for name, value in vars(type(self)).items():
-            if isinstance(value, _Repo):
-                self.__dict__.pop(name, None)
         self._session = None
         self._committed = False
         return self
