@@ -34,7 +34,7 @@ from bot.settings import Settings
 from bot.stream_broker import RecoveringStreamBroker
 from handlers import alerts as wording
 from handlers.base import ServiceConfig
-from storage.alerts import FAMILY
+from storage.alerts import FAMILY, TAKE_REFUSED
 from storage.db import AsyncSession
 from storage.uow import UnitOfWork
 
@@ -143,12 +143,15 @@ class Jobs:
             alert = await uow.alerts.get(alert_id)
             if alert is None or alert.acknowledged_by is None:
                 return 0
-            if any(s.kind == "told_taken" for s in await uow.alerts.steps(alert_id)):
+            steps = await uow.alerts.steps(alert_id)
+            if any(s.kind == "told_taken" for s in steps):
                 return 0  # a job delivered twice tells once
+            # Whoever pressed "我来处理" too late was told in the answer to that press.
+            already = {s.staff_id for s in steps if s.kind == TAKE_REFUSED}
             taker = await uow.staff.get(alert.acknowledged_by)
             name = taker.name if taker else ""
             for account in await uow.alerts.paged_accounts(alert_id):
-                if account.staff_id == alert.acknowledged_by:
+                if account.staff_id == alert.acknowledged_by or account.staff_id in already:
                     continue
                 reply = wording.told_taken(alert_id, name)
                 result = await self.notifier.send(account, [reply], purpose="alert")

@@ -10,6 +10,7 @@ from handlers import alerts, phrases, sos, texts
 from handlers.base import Ctx, Option, Reply, payload
 from handlers.events import AlertAcknowledged, AlertResolved, BroadcastCreated
 from handlers.wording import format_when
+from storage.alerts import TAKE_REFUSED
 from storage.broadcasts import MANAGER_ROLES, MAX_TEXT, check_segment
 from storage.models import Staff
 from storage.repos import CLOSED_STATUSES
@@ -107,6 +108,9 @@ async def _take(ctx: Ctx, member: Staff, alert_id: int) -> list[Reply]:
     if not await ctx.uow.alerts.acknowledge(alert_id, member.id, ctx.now):
         if alert.status == "resolved":
             return [Reply(texts.ALERT_ALREADY_CLOSED.format(alert=alert_id))]
+        # Told here who has it, so the worker's "someone has taken it" skips this member.
+        account_id = ctx.account.id if ctx.account else None
+        ctx.uow.alerts.step(alert, TAKE_REFUSED, ctx.now, staff_id=member.id, account_id=account_id)
         taker = await ctx.uow.staff.get(alert.acknowledged_by) if alert.acknowledged_by else None
         return [Reply(texts.ALERT_TAKEN_BY_OTHER.format(alert=alert_id, staff=_name(taker)))]
     request = await ctx.uow.requests.get(alert.request_id)

@@ -30,12 +30,14 @@ __all__ = [
     "LEADER",
     "LEVEL_NAMES",
     "ON_DUTY",
+    "TAKE_REFUSED",
     "AlertRepo",
     "Recipient",
 ]
 
 ON_DUTY, BACKUP, LEADER, FAMILY = 1, 2, 3, 4
 LEVEL_NAMES = {ON_DUTY: "on_duty", BACKUP: "backup", LEADER: "leader", FAMILY: "family"}
+TAKE_REFUSED = "take_refused"  # a step: staff pressed "我来处理" after someone else had
 
 
 @dataclass(frozen=True, slots=True)

@@ -359,7 +359,7 @@ class Alert(Base):
 
 class AlertStep(Base):
     """One line of an alert's history: raised, paged (whom, how, with what result),
-    escalated, acknowledged, told-taken, resolved."""
+    escalated, acknowledged, take refused (pressed too late), told-taken, resolved."""
 
     __tablename__ = "alert_steps"
 

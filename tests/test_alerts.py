@@ -282,6 +282,25 @@ async def test_two_staff_press_take_at_the_same_moment_and_exactly_one_wins(desk
         assert (request.status, request.assigned_staff_id) == ("assigned", alert.acknowledged_by)
 
 
+async def test_a_late_press_is_answered_once_not_again_by_the_worker(desk: Desk) -> None:
+    await desk.say(RETIREE, FALL)
+    await desk.jobs.reconcile(desk.at(MINUTES))  # the backup is paged too
+    backup = STAFF_CHATS[BACKUP]
+    page = desk.api.sent(backup)[-1]
+    alert = await desk.alert()
+    # The duty officer's take has committed; the worker has not yet told the others.
+    async with UnitOfWork(desk.telegram.runtime.sessions) as uow:
+        assert await uow.alerts.acknowledge(alert.id, 1, desk.at(MINUTES + 1))
+        await uow.commit()
+    await desk.press(backup, page, texts.ALERT_TAKE_LABEL)
+    assert sum("您不用再处理" in t for t in desk.api.texts(backup)) == 1
+    await desk.jobs.tell_taken(alert.id)
+    assert sum("您不用再处理" in t for t in desk.api.texts(backup)) == 1
+    assert any("已经接手您的求助" in t for t in desk.api.texts(RETIREE))
+    refused = [s for s in await desk.steps() if s.kind == "take_refused"]
+    assert [(s.staff_id, s.account_id is not None) for s in refused] == [(2, True)]
+
+
 async def test_resolving_with_a_note_closes_it_and_the_file_keeps_the_history(desk: Desk) -> None:
     await desk.say(RETIREE, FALL)
     duty = STAFF_CHATS[ON_DUTY]
