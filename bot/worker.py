@@ -17,8 +17,8 @@ from typing import Any
 
 import structlog
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from taskiq import InMemoryBroker
-from taskiq.api import run_receiver_task
+from taskiq import AsyncBroker, InMemoryBroker
+from taskiq.receiver import Receiver
 from telegram import Bot
 from telegram.ext import AIORateLimiter, ExtBot
 
@@ -37,6 +37,11 @@ from storage.db import AsyncSession, make_engine, make_sessions
 __all__ = ["jobs_in_app", "run_worker", "telegram_sender"]
 
 log = structlog.get_logger("yinling.worker")
+
+# On SIGTERM a worker takes no new job and gives those in hand this long to finish (a page
+# half sent, a broadcast slice); docker-compose.yml's stop_grace_period leaves room for it.
+# A job still running after it is cancelled, and Redis hands it on (``idle_timeout``).
+JOB_GRACE_SECONDS = 20.0
 
 
 def telegram_sender(settings: Settings) -> ExtBot[Any] | None:
@@ -90,6 +95,25 @@ async def jobs_in_app(runtime: Runtime, telegram: Bot | None = None) -> AsyncIte
             await stop_jobs(jobs)
 
 
+async def _receive(broker: AsyncBroker, stop: asyncio.Event) -> None:
+    """Run jobs from the broker until ``stop``; then take no more and wait for those in hand
+    (taskiq's own drain, for up to JOB_GRACE_SECONDS). A broker error starts over."""
+    broker.is_worker_process = True
+    while not stop.is_set():
+        receiver = Receiver(
+            broker,
+            run_startup=False,
+            max_async_tasks=50,
+            wait_tasks_timeout=JOB_GRACE_SECONDS,
+        )
+        try:
+            await receiver.listen(stop)
+        except Exception:
+            log.exception("job_receiver_failed")
+        with contextlib.suppress(TimeoutError):  # not a tight loop if the broker is away
+            await asyncio.wait_for(stop.wait(), 1.0)
+
+
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Run jobs from the Redis stream and the reconciler until ``stop`` (or Ctrl-C)."""
     if not settings.redis_url:
@@ -103,17 +127,21 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     try:
         async with _notifier(settings, sessions, None) as notifier:
             jobs = await start_jobs(settings, sessions, notifier)
-            receiver = asyncio.create_task(run_receiver_task(jobs.broker, max_async_tasks=50))
+            receiver = asyncio.create_task(_receive(jobs.broker, stop))
             reconciler = asyncio.create_task(jobs.reconcile_forever(stop))
             log.info("worker_started", reconcile_every=jobs.reconcile_every)
             try:
                 await stop.wait()
+                log.info("worker_stopping", grace_seconds=JOB_GRACE_SECONDS)
+                await receiver  # the jobs in hand finish
             finally:
                 stop.set()
-                receiver.cancel()
+                if not receiver.done():
+                    receiver.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await receiver
                 await reconciler
                 await stop_jobs(jobs)
+                log.info("worker_stopped")
     finally:
         await engine.dispose()

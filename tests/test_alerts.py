@@ -14,9 +14,11 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -328,10 +330,10 @@ async def test_a_retiree_cannot_take_an_alert(desk: Desk) -> None:
 
 
 # ------------------------------------------------------------ the worker
-def _worker(settings: dict[str, str]) -> subprocess.Popen[bytes]:
+def _worker(settings: dict[str, str], stderr: int | None = None) -> subprocess.Popen[bytes]:
     env = {**os.environ, **settings}
     command = [sys.executable, "-m", "bot.cli", "worker"]
-    return subprocess.Popen(command, cwd=REPO, env=env)  # noqa: S603 - our own command
+    return subprocess.Popen(command, cwd=REPO, env=env, stderr=stderr)  # noqa: S603 - ours
 
 
 async def _wait_for(predicate: Any, seconds: float = 30.0) -> None:
@@ -355,11 +357,20 @@ async def _recorded_steps(sessions: Any, at_least: int) -> tuple[Alert, list[Ale
         await asyncio.sleep(0.05)
 
 
-async def test_a_worker_killed_while_paging_is_replaced_and_the_reconciler_pages(
-    pg: AsyncEngine, pg_url: str, engine_nlu: EmbeddedEngine, api: HoldingDouble
-) -> None:
-    """SIGKILL between writing the SOS and the page going out: the claim is rolled back
-    with the dead worker's connection, and the next worker's reconciler pages."""
+@dataclass
+class WorkerRig:
+    """A real `yinling worker` environment on PostgreSQL + Redis, and the app's side: the
+    pipeline kicking its jobs into the same Redis stream."""
+
+    env: dict[str, str]
+    sessions: Any
+    pipeline: Pipeline
+
+
+@asynccontextmanager
+async def _worker_rig(
+    pg: AsyncEngine, pg_url: str, engine_nlu: EmbeddedEngine, api: HoldingDouble, reconcile: str
+) -> AsyncIterator[WorkerRig]:
     now = datetime.now(UTC)
     sessions = make_sessions(pg)
     await _people(sessions, now)
@@ -370,52 +381,130 @@ async def test_a_worker_killed_while_paging_is_replaced_and_the_reconciler_pages
         "YINLING_REDIS_PREFIX": prefix,
         "YINLING_TELEGRAM__TOKEN": telegram_settings(api).token.get_secret_value(),  # type: ignore[union-attr]
         "YINLING_TELEGRAM__API_BASE": api.url,
-        "YINLING_RECONCILE_SECONDS": "0.5",
+        "YINLING_RECONCILE_SECONDS": reconcile,
         "YINLING_LOG_LEVEL": "WARNING",
     }
     settings = Settings(redis_url=REDIS_URL, redis_prefix=prefix)
-    duty = STAFF_CHATS[ON_DUTY]
-    api.held.add(duty)  # the first page hangs in the network
-    first = _worker(env)
     bot = telegram_sender(Settings(telegram=telegram_settings(api)))
-    store = MemoryStore()
-    pipeline = Pipeline(sessions, store, engine_nlu, ServiceConfig(), Metrics())
+    pipeline = Pipeline(sessions, MemoryStore(), engine_nlu, ServiceConfig(), Metrics())
     jobs = await start_jobs(settings, sessions, Notifier(telegram=bot))
     pipeline.on_events = jobs.dispatch
-    second = None
     try:
-        message = InboundMessage("telegram", str(RETIREE), "m1", now, FALL)
-        response = await pipeline.handle(message)
-        assert "已收到您的紧急求助" in response.replies[0].text
-        # The worker has claimed the first level and is sending the page…
-        await _wait_for(lambda: any(int(p["chat_id"]) == duty for p in api.calls_to("sendMessage")))
-        first.send_signal(signal.SIGKILL)
-        first.wait(10)
-        api.held.clear()
-        second = _worker(env)
-        await _wait_for(lambda: len([p for p in api.sent(duty) if "紧急求助" in p["text"]]) >= 2)
-        # The double has the page; the worker records it once the answer is back.
-        alert, steps = await _recorded_steps(sessions, at_least=2)
-        # The killed attempt left nothing behind; the reconciler's page is on record once.
-        assert [(s.kind, s.level, s.result) for s in steps] == [
-            ("raised", 0, None),
-            ("paged", ON_DUTY, "sent"),
-        ]
-        assert alert.level == ON_DUTY
+        yield WorkerRig(env, sessions, pipeline)
     finally:
-        for process in (first, second):
-            if process is not None and process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(15)
-                except subprocess.TimeoutExpired:
-                    process.kill()
         await stop_jobs(jobs)
         client = Redis.from_url(REDIS_URL)
         keys = [k async for k in client.scan_iter(match=prefix + "*")]
         if keys:
             await client.delete(*keys)
         await client.aclose()
+
+
+def _stop(*processes: subprocess.Popen[bytes] | None) -> None:
+    for process in processes:
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+async def _started(worker: subprocess.Popen[bytes]) -> None:
+    """Wait for the worker to say it started (its log on stderr, read in a thread), and a
+    moment more for its first reconciling pass."""
+    started = threading.Event()
+
+    def read() -> None:
+        assert worker.stderr is not None
+        with worker.stderr:  # closed when the worker has exited
+            for line in worker.stderr:
+                if b"worker_started" in line:
+                    started.set()
+
+    threading.Thread(target=read, daemon=True).start()
+    assert await asyncio.to_thread(started.wait, 30), "the worker did not start"
+    await asyncio.sleep(1.5)
+
+
+async def _sos(rig: WorkerRig) -> None:
+    message = InboundMessage("telegram", str(RETIREE), "m1", datetime.now(UTC), FALL)
+    response = await rig.pipeline.handle(message)
+    assert "已收到您的紧急求助" in response.replies[0].text
+
+
+async def test_a_worker_killed_while_paging_is_replaced_and_the_reconciler_pages(
+    pg: AsyncEngine, pg_url: str, engine_nlu: EmbeddedEngine, api: HoldingDouble
+) -> None:
+    """SIGKILL between writing the SOS and the page going out: the claim is rolled back
+    with the dead worker's connection, and the next worker's reconciler pages."""
+    duty = STAFF_CHATS[ON_DUTY]
+    api.held.add(duty)  # the first page hangs in the network
+    first = second = None
+    async with _worker_rig(pg, pg_url, engine_nlu, api, reconcile="0.5") as rig:
+        try:
+            first = _worker(rig.env)
+            await _sos(rig)
+            # The worker has claimed the first level and is sending the page…
+            await _wait_for(
+                lambda: any(int(p["chat_id"]) == duty for p in api.calls_to("sendMessage"))
+            )
+            first.send_signal(signal.SIGKILL)
+            first.wait(10)
+            api.held.clear()
+            second = _worker(rig.env)
+            await _wait_for(
+                lambda: len([p for p in api.sent(duty) if "紧急求助" in p["text"]]) >= 2
+            )
+            # The double has the page; the worker records it once the answer is back.
+            alert, steps = await _recorded_steps(rig.sessions, at_least=2)
+            # The killed attempt left nothing behind; the reconciler's page is on record once.
+            assert [(s.kind, s.level, s.result) for s in steps] == [
+                ("raised", 0, None),
+                ("paged", ON_DUTY, "sent"),
+            ]
+            assert alert.level == ON_DUTY
+        finally:
+            _stop(first, second)
+
+
+async def test_a_worker_told_to_stop_finishes_the_page_in_hand_first(
+    pg: AsyncEngine, pg_url: str, engine_nlu: EmbeddedEngine, api: HoldingDouble
+) -> None:
+    """SIGTERM (a deploy, `docker compose stop`) while a page is on its way: the worker takes
+    no new job, finishes that one, records it and exits cleanly; nothing is left to redo."""
+    duty = STAFF_CHATS[ON_DUTY]
+    worker = None
+    async with _worker_rig(pg, pg_url, engine_nlu, api, reconcile="3600") as rig:
+        try:
+            worker = _worker({**rig.env, "YINLING_LOG_LEVEL": "INFO"}, stderr=subprocess.PIPE)
+            await _started(worker)  # so the job pages, not the reconciler's first pass
+            api.held.add(duty)
+            await _sos(rig)
+            await _wait_for(
+                lambda: any("紧急求助" in p["text"] for p in api.calls_to("sendMessage"))
+            )
+            worker.send_signal(signal.SIGTERM)
+            await asyncio.sleep(0.5)  # the worker is stopping while the page hangs
+            assert worker.poll() is None
+            api.held.clear()
+            assert await asyncio.to_thread(worker.wait, 30) == 0
+            _alert, steps = await _recorded_steps(rig.sessions, at_least=2)
+            assert [(s.kind, s.level, s.result) for s in steps] == [
+                ("raised", 0, None),
+                ("paged", ON_DUTY, "sent"),
+            ]
+            assert len([p for p in api.sent(duty) if "紧急求助" in p["text"]]) == 1
+            # …and acknowledged: Redis has nothing to hand on to the next worker.
+            prefix = rig.env["YINLING_REDIS_PREFIX"]
+            client = Redis.from_url(REDIS_URL)
+            try:
+                pending = await client.xpending(f"{prefix}jobs", f"{prefix}workers")
+            finally:
+                await client.aclose()
+            assert pending["pending"] == 0
+        finally:
+            _stop(worker)
 
 
 def test_the_worker_needs_redis() -> None:
