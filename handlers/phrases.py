@@ -33,6 +33,8 @@ AFTERNOON: Final = re.compile(r"下午|下半天|午后|afternoon")
 # Asking where a claim stands rather than booking a time to hand in bills.
 CLAIM_STATUS: Final = re.compile(
     r"到了没|到账|进度|批了|批下来|结果|怎么样了|报了没|办好了|多久能|啥时候能|退回|多少钱|查一下|查查"
+    r"|哪一步|到哪了|到哪儿了|咋样了|怎样了|如何了|下来了?没|到没到|好了没|钱到|打过来|打到卡"
+    r"|审核|审批|报下来|有信儿|有消息"
 )
 # Moving a booking rather than making a new one.
 RESCHEDULE: Final = re.compile(r"改到|改成|改约|换到|换个时间|挪到|推迟|提前到|往后推|往前")
