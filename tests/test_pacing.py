@@ -82,8 +82,11 @@ async def test_starts_are_evenly_spaced_not_a_burst() -> None:
             starts.append(time.monotonic())
 
     await asyncio.gather(*(one() for _ in range(6)))
-    gaps = [b - a for a, b in itertools.pairwise(starts)]
-    assert min(gaps) >= 0.02 * 0.9  # 50/s: 20 ms apart (timer resolution aside)
+    # 50/s: the i-th start at least i x 20 ms after the first (timer resolution aside). Each
+    # is judged against the schedule, not the one before: a start woken a few ms late is
+    # followed by one that much sooner, which is pacing, not a burst.
+    assert all(t - starts[0] >= i * 0.02 * 0.9 for i, t in enumerate(starts))
+    assert max(b - a for a, b in itertools.pairwise(starts)) < 0.5  # and not stalled
 
 
 async def test_a_send_cancelled_while_waiting_holds_no_one_up() -> None:
