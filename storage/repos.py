@@ -478,7 +478,8 @@ class RequestRepo(UnitRepo):
         """A person's requests, newest first.
 
         ``snapshot``: only to read ("my records" is asked often): a unit that has not
-        opened its session reads them directly; changes to them are not saved.
+        opened its session reads open requests of given kinds (what its callers ask)
+        directly; changes to them are not saved. Other reads go through the session.
         """
         if snapshot and kinds and open_only:
             async with lone_asyncpg(self.unit) as lone:
