@@ -7,6 +7,7 @@ channel is configured (see README "Connecting").
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ from starlette.routing import Route
 from bot.channels.telegram import TelegramChannel
 from bot.channels.wechat import WeChatChannel, open_wechat
 from bot.channels.wecom import WeComChannel, open_wecom
+from bot.check import check_settings, log_findings
 from bot.runtime import Runtime, open_runtime
 from bot.settings import Settings
 from bot.worker import jobs_in_app
@@ -36,21 +38,36 @@ def _runtime(request: Request) -> Runtime:
 
 
 async def healthz(request: Request) -> JSONResponse:
-    """200 when the database and Redis (if configured) answer, else 503."""
+    """``ok``; ``degraded`` with the reasons when the database or Redis is away or
+    emergencies wait in the spool — still 200 while an emergency can be answered and kept
+    (a load balancer must not take the only instance away); 503 when it cannot."""
     runtime = _runtime(request)
-    checks: dict[str, str] = {}
+    checks: dict[str, str | int] = {}
+    reasons: list[str] = []
     try:
-        async with runtime.engine.connect() as conn:
+        async with asyncio.timeout(3), runtime.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
         checks["database"] = "ok"
-    except Exception as e:
-        checks["database"] = f"error: {type(e).__name__}"
+    except Exception:
+        checks["database"] = "unreachable"
+        reasons.append("database unreachable: emergencies go to the spool")
     if runtime.redis is None:
         checks["redis"] = "not configured"
+    elif await runtime.store.ping():
+        checks["redis"] = "ok"
     else:
-        checks["redis"] = "ok" if await runtime.store.ping() else "error"
-    healthy = all(v in {"ok", "not configured"} for v in checks.values())
-    return JSONResponse({"status": "ok" if healthy else "error", **checks}, 200 if healthy else 503)
+        checks["redis"] = "unreachable"
+        reasons.append("redis unreachable: only emergencies are handled")
+    spool = runtime.pipeline.spool
+    if spool is not None:
+        waiting = await asyncio.to_thread(len, spool)
+        checks["spool"] = waiting
+        if waiting:
+            reasons.append(f"{waiting} emergencies wait in the spool for the database")
+    can_keep = checks["database"] == "ok" or (spool is not None and spool.writable())
+    status = "ok" if not reasons else "degraded" if can_keep else "down"
+    body = {"status": status, **checks, **({"reasons": reasons} if reasons else {})}
+    return JSONResponse(body, 200 if can_keep else 503)
 
 
 async def metrics(request: Request) -> Response:
@@ -138,6 +155,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             return
         opened = await open_runtime(settings or Settings())
         app.state.runtime = opened
+        log_findings(await check_settings(opened.settings, opened.sessions, datetime.now(UTC)))
         try:
             async with _channels(app, opened):
                 yield

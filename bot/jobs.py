@@ -33,9 +33,10 @@ from bot.notify import BLOCKED, SENT, UNREACHABLE, Notifier
 from bot.settings import Settings
 from bot.stream_broker import RecoveringStreamBroker
 from handlers import alerts as wording
-from handlers.base import ServiceConfig
+from handlers.base import Reply, ServiceConfig
 from storage.alerts import FAMILY, TAKE_REFUSED
 from storage.db import AsyncSession
+from storage.models import Alert
 from storage.uow import UnitOfWork
 
 __all__ = [
@@ -83,6 +84,8 @@ class Jobs:
                 await alert_taken.kiq(int(alert_id))
             elif kind == "alert_located" and alert_id:
                 await alert_located.kiq(int(alert_id))
+            elif kind == "alert_updated" and alert_id:
+                await alert_updated.kiq(int(alert_id), int(event["step_id"]))
             elif kind in EVENT_JOBS:
                 await EVENT_JOBS[str(kind)](event)
 
@@ -107,6 +110,7 @@ class Jobs:
             level = alert.level
             request = await uow.requests.get(alert.request_id)
             person = await uow.alerts.person(alert)
+            more = [str(s.note or "") for s in await uow.alerts.words(alert_id)]
             recipients = await uow.alerts.recipients(alert, level, now)
             reached = 0
             for recipient in recipients:
@@ -119,7 +123,7 @@ class Jobs:
                     reply = wording.family_page(person, self.config)
                 else:
                     assert request is not None  # noqa: S101 - an alert always has its request
-                    reply = wording.page(alert, request, person, level, now)
+                    reply = wording.page(alert, request, person, level, now, more=more)
                 result = await self.notifier.send(account, [reply], purpose="alert")
                 if result == BLOCKED:
                     await uow.accounts.deactivate(account.channel, account.external_id)
@@ -153,7 +157,7 @@ class Jobs:
             for account in await uow.alerts.paged_accounts(alert_id):
                 if account.staff_id == alert.acknowledged_by or account.staff_id in already:
                     continue
-                reply = wording.told_taken(alert_id, name)
+                reply = wording.told_taken(alert.request_id, name)
                 result = await self.notifier.send(account, [reply], purpose="alert")
                 told += result == SENT
             request = await uow.requests.get(alert.request_id)
@@ -170,18 +174,33 @@ class Jobs:
 
     async def tell_location(self, alert_id: int) -> int:
         """Send a location shared after the SOS to whoever took it, else to everyone paged."""
-        told = 0
         async with UnitOfWork(self.sessions) as uow:
             alert = await uow.alerts.get(alert_id)
             if alert is None or alert.status == "resolved" or not alert.location:
                 return 0
+            reply = wording.located(alert, await uow.alerts.person(alert))
+            return await self._tell_staff_on(uow, alert, reply)
+
+    async def tell_update(self, alert_id: int, step_id: int) -> int:
+        """Send what the person wrote again (another cry, who and where they are) to whoever
+        took the emergency, else to everyone paged so far."""
+        async with UnitOfWork(self.sessions) as uow:
+            alert = await uow.alerts.get(alert_id)
+            step = await uow.alerts.get_step(step_id)
+            if alert is None or alert.status == "resolved" or step is None:
+                return 0
             person = await uow.alerts.person(alert)
-            reply = wording.located(alert, person)
-            for account in await uow.alerts.paged_accounts(alert_id):
-                taker = alert.acknowledged_by
-                if account.role != "staff" or (taker and account.staff_id != taker):
-                    continue
-                told += await self.notifier.send(account, [reply], purpose="alert") == SENT
+            reply = wording.more_words(alert, person, str(step.note or ""))
+            return await self._tell_staff_on(uow, alert, reply)
+
+    async def _tell_staff_on(self, uow: UnitOfWork, alert: Alert, reply: Reply) -> int:
+        """Send to the staff member who took an alert, else to every staff member paged."""
+        told = 0
+        for account in await uow.alerts.paged_accounts(alert.id):
+            taker = alert.acknowledged_by
+            if account.role != "staff" or (taker and account.staff_id != taker):
+                continue
+            told += await self.notifier.send(account, [reply], purpose="alert") == SENT
         return told
 
     # ---------------------------------------------------------- reconciler
@@ -238,6 +257,12 @@ async def alert_taken(alert_id: int) -> None:
     await current().tell_taken(alert_id)
 
 
+@shared.task(task_name="yinling.alert_updated")
+async def alert_updated(alert_id: int, step_id: int) -> None:
+    """Send the staff on an emergency what the person wrote again."""
+    await current().tell_update(alert_id, step_id)
+
+
 @shared.task(task_name="yinling.alert_located")
 async def alert_located(alert_id: int) -> None:
     """Send the staff on an emergency the location the person shared afterwards."""
@@ -252,6 +277,11 @@ def make_broker(settings: Settings) -> AsyncBroker:
             queue_name=f"{settings.redis_prefix}jobs",
             consumer_group_name=f"{settings.redis_prefix}workers",
             idle_timeout=60_000,  # a job a dead worker held is handed on after a minute
+            # A Redis that hangs fails a kick instead of holding it (the reconciler then
+            # does the job); longer than the receiver's blocking read (2 s).
+            socket_connect_timeout=2,
+            socket_timeout=10,
+            timeout=2,  # waiting for a pooled connection
         )
     return InMemoryBroker()
 

@@ -170,6 +170,9 @@ async def route(ctx: Ctx) -> list[Reply]:
     if staff_member:
         return await staff.staff(ctx)
     if ctx.person is None:
+        alert = await sos.open_alert(ctx)
+        if alert is not None:  # their emergency is open: what they write goes to the staff
+            return await sos.add_detail(ctx, alert)
         if turn.intent == "human_agent" and confident:
             return await handoff.handoff(ctx)
         typed = phrases.TYPED_CODE.match(turn.text.strip())

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from bot.metrics import Metrics
 from bot.pipeline import Pipeline
 from bot.settings import Settings
+from bot.spool import Spool, default_spool_dir
 from nlu.engine import EmbeddedEngine, Parser
 from nlu.rasa import RasaParser
 from storage.db import AsyncSession, make_engine, make_sessions, upgrade
@@ -24,6 +25,8 @@ from storage.state import MemoryStore, RedisStore, StateStore
 from storage.uow import UnitOfWork
 
 __all__ = ["Runtime", "build_parser", "open_runtime", "settle_heap", "temporary_database_url"]
+
+REDIS_SECONDS = 2.0  # connecting to Redis, waiting for a pooled connection, an answer
 
 
 def build_parser(settings: Settings) -> Parser:
@@ -66,7 +69,8 @@ class Runtime:
     pipeline: Pipeline
 
     async def close(self) -> None:
-        """Release the database pool and the Redis connection."""
+        """Let background turns finish, then release the database pool and Redis."""
+        await self.pipeline.close()
         await self.engine.dispose()
         if self.redis is not None:
             await self.redis.aclose()
@@ -91,9 +95,17 @@ async def open_runtime(
             await seed_demo(uow, now or datetime.now(UTC))
             await uow.commit()
     # A blocking pool: under a burst, callers wait for a connection instead of failing.
+    # Timeouts, so that a Redis that hangs is found out as one that is down: an emergency
+    # does not wait on it (bot/pipeline.py).
     redis = (
         Redis(
-            connection_pool=BlockingConnectionPool.from_url(settings.redis_url, max_connections=64)
+            connection_pool=BlockingConnectionPool.from_url(
+                settings.redis_url,
+                max_connections=64,
+                timeout=REDIS_SECONDS,
+                socket_connect_timeout=REDIS_SECONDS,
+                socket_timeout=REDIS_SECONDS,
+            )
         )
         if settings.redis_url
         else None
@@ -103,7 +115,11 @@ async def open_runtime(
     )
     parser = parser or build_parser(settings)
     metrics = Metrics()
-    pipeline = Pipeline(sessions, store, parser, settings.service_config(), metrics)
+    if demo:  # a demo's emergencies belong to its own, temporary database
+        spool = Spool(Path(tempfile.mkdtemp(prefix="yinling-demo-spool-")))
+    else:
+        spool = Spool(settings.spool_dir or default_spool_dir())
+    pipeline = Pipeline(sessions, store, parser, settings.service_config(), metrics, spool=spool)
     await pipeline.refresh_lookups(now or datetime.now(UTC))
     settle_heap()
     return Runtime(settings, engine, sessions, redis, store, parser, metrics, pipeline)

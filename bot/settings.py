@@ -102,6 +102,9 @@ class Settings(BaseSettings):
     # and how often workers look for alerts whose paging is due (or whose job was lost).
     alert_minutes: float = 3.0
     reconcile_seconds: float = 10.0
+    # Where an emergency waits when the database is away (an append-only file; every
+    # process of the app replays it). Default: $XDG_STATE_HOME/yinling/spool.
+    spool_dir: Path | None = None
 
     log_format: Literal["console", "json"] = "console"
     log_level: str = "INFO"

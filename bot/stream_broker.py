@@ -38,6 +38,14 @@ class RecoveringStreamBroker(RedisStreamBroker):
         super().__init__(url, **kwargs)
         self.retry_seconds = retry_seconds
 
+    async def startup(self) -> None:
+        """Start even while Redis is away (the app must still answer emergencies, which
+        need only the database): the group is declared again by ``listen``."""
+        try:
+            await super().startup()
+        except (RedisConnectionError, RedisTimeoutError, OSError) as e:
+            log.warning("redis_unavailable_at_start", queue=self.queue_name, error=str(e))
+
     async def listen(self) -> AsyncGenerator[AckableMessage, None]:
         """Messages from the stream; the group is declared again whenever Redis lost it."""
         while True:

@@ -42,6 +42,7 @@ log = structlog.get_logger("yinling.worker")
 # half sent, a broadcast slice); docker-compose.yml's stop_grace_period leaves room for it.
 # A job still running after it is cancelled, and Redis hands it on (``idle_timeout``).
 JOB_GRACE_SECONDS = 20.0
+SPOOL_SECONDS = 3.0  # how often an app process looks for spooled emergencies to write
 
 
 def telegram_sender(settings: Settings) -> ExtBot[Any] | None:
@@ -85,14 +86,32 @@ async def jobs_in_app(runtime: Runtime, telegram: Bot | None = None) -> AsyncIte
         stop = asyncio.Event()
         local = isinstance(jobs.broker, InMemoryBroker)
         reconciler = asyncio.create_task(jobs.reconcile_forever(stop)) if local else None
+        replayer = asyncio.create_task(_replay_forever(runtime, stop))
         try:
             yield jobs
         finally:
             runtime.pipeline.on_events = None
             stop.set()
+            await replayer
             if reconciler is not None:
                 await reconciler
             await stop_jobs(jobs)
+
+
+async def _replay_forever(runtime: Runtime, stop: asyncio.Event) -> None:
+    """Write the emergencies the spool holds once the database answers (at start, then
+    every ``SPOOL_SECONDS`` while anything waits)."""
+    spool = runtime.pipeline.spool
+    while spool is not None and not stop.is_set():
+        if spool.waiting():
+            try:
+                written = await runtime.pipeline.replay_spool()
+                if written:
+                    log.warning("spool_written", count=written)
+            except Exception:
+                log.exception("spool_replay_failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), SPOOL_SECONDS)
 
 
 async def _receive(broker: AsyncBroker, stop: asyncio.Event) -> None:

@@ -4,6 +4,7 @@ taken it. The sending is the worker's (bot/jobs.py); the wording is here."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 
 from handlers import texts
@@ -14,6 +15,7 @@ from storage.models import Alert, Person, ServiceRequest
 __all__ = [
     "family_page",
     "located",
+    "more_words",
     "page",
     "resolve_option",
     "take_option",
@@ -34,20 +36,27 @@ def _or_unknown(value: str | None) -> str:
     return value.strip() if value and value.strip() else texts.ALERT_UNKNOWN_VALUE
 
 
-def take_option(alert_id: int) -> Option:
-    """The "我来处理" button of a page."""
-    return Option(texts.ALERT_TAKE_LABEL, payload("alert_take", alert=alert_id))
+def take_option(request_id: int) -> Option:
+    """The "我来处理" button of a page (staff see one number everywhere: the request's)."""
+    return Option(texts.ALERT_TAKE_LABEL, payload("alert_take", request=request_id))
 
 
-def resolve_option(alert_id: int) -> Option:
+def resolve_option(request_id: int) -> Option:
     """The "办结" button shown to whoever took the alert."""
-    return Option(texts.ALERT_RESOLVE_LABEL, payload("alert_resolve", alert=alert_id))
+    return Option(texts.ALERT_RESOLVE_LABEL, payload("alert_resolve", request=request_id))
 
 
 def page(
-    alert: Alert, request: ServiceRequest, person: Person | None, level: int, now: datetime
+    alert: Alert,
+    request: ServiceRequest,
+    person: Person | None,
+    level: int,
+    now: datetime,
+    *,
+    more: Sequence[str] = (),
 ) -> Reply:
-    """The page for staff: who, where, how to reach them and their family, what they said."""
+    """The page for staff: who, where, how to reach them and their family, what they said
+    (and ``more``: what they wrote since)."""
     contact = None
     if person is not None and (person.emergency_contact or person.emergency_phone):
         contact = " ".join(x for x in (person.emergency_contact, person.emergency_phone) if x)
@@ -64,10 +73,11 @@ def page(
         "when": alert.created_at.astimezone(TZ).strftime("%m-%d %H:%M"),
     }
     lines = [line.format(**facts) for line in texts.ALERT_PAGE_LINES]
+    lines += [texts.ALERT_PAGE_MORE.format(said=said[:200]) for said in more[-3:]]
     if level > FAMILY:  # the rounds after the family: everyone on call again
         lines.append(texts.ALERT_PAGE_AGAIN.format(round=level - FAMILY + 1))
-    lines.append(texts.ALERT_TAKE_HINT.format(alert=alert.id))
-    return Reply("\n".join(lines), (take_option(alert.id),))
+    lines.append(texts.ALERT_TAKE_HINT.format(id=alert.request_id))
+    return Reply("\n".join(lines), (take_option(alert.request_id),))
 
 
 def family_page(person: Person | None, config: ServiceConfig) -> Reply:
@@ -76,9 +86,9 @@ def family_page(person: Person | None, config: ServiceConfig) -> Reply:
     return Reply(texts.ALERT_PAGE_FAMILY.format(name=name, hotline=config.hotline))
 
 
-def told_taken(alert_id: int, staff_name: str) -> Reply:
+def told_taken(request_id: int, staff_name: str) -> Reply:
     """For the others paged: someone has taken it."""
-    return Reply(texts.ALERT_TAKEN_BY_OTHER.format(alert=alert_id, staff=staff_name))
+    return Reply(texts.ALERT_TAKEN_BY_OTHER.format(id=request_id, staff=staff_name))
 
 
 def told_person(staff_name: str) -> Reply:
@@ -89,4 +99,10 @@ def told_person(staff_name: str) -> Reply:
 def located(alert: Alert, person: Person | None) -> Reply:
     """For staff on an emergency: where the person is, shared after the SOS."""
     name = person.name if person else texts.STAFF_UNKNOWN_PERSON
-    return Reply(texts.ALERT_LOCATED.format(alert=alert.id, name=name, place=alert.location))
+    return Reply(texts.ALERT_LOCATED.format(id=alert.request_id, name=name, place=alert.location))
+
+
+def more_words(alert: Alert, person: Person | None, said: str) -> Reply:
+    """For staff on an emergency: what the person wrote since (another cry, who they are)."""
+    name = person.name if person else texts.STAFF_UNKNOWN_PERSON
+    return Reply(texts.ALERT_MORE_WORDS.format(id=alert.request_id, name=name, said=said[:300]))

@@ -16,6 +16,7 @@ __all__ = [
     "AlertAcknowledged",
     "AlertLocated",
     "AlertResolved",
+    "AlertUpdated",
     "BindingFailed",
     "BookingCancelled",
     "BroadcastCreated",
@@ -68,6 +69,16 @@ class AlertLocated(Event):
 
     type: ClassVar[str] = "alert_located"
     alert_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class AlertUpdated(Event):
+    """The person wrote again on an open emergency (another cry for help, or who and
+    where they are); the staff on it are to be told."""
+
+    type: ClassVar[str] = "alert_updated"
+    alert_id: int
+    step_id: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ from handlers import texts
 from handlers.activities import activity_time
 from handlers.base import Ctx, Reply
 from handlers.slots import who_phrase
-from handlers.wording import format_when, menu_reply
+from handlers.wording import format_when, menu_reply, status_name
 
 __all__ = ["my_records"]
 
@@ -23,7 +23,7 @@ async def my_records(ctx: Ctx) -> list[Reply]:
     for registration, activity in await ctx.uow.activities.for_person(
         ctx.person.id, ctx.now, snapshot=True
     ):
-        status = texts.ACT_STATUS.get(registration.status, registration.status)
+        status = status_name(registration.status)
         if registration.status == "waitlisted":
             position = await ctx.uow.activities.waitlist_position(registration)
             status = texts.RECORDS_WAITLIST.format(position=position)
@@ -42,7 +42,7 @@ async def my_records(ctx: Ctx) -> list[Reply]:
         name = texts.REQUEST_KINDS.get(request.kind, request.kind)
         detail = request.details.get("service_name") or request.details.get("hospital") or ""
         when = format_when(request.scheduled_date, request.scheduled_time)
-        status = texts.REQUEST_STATUSES.get(request.status, request.status)
+        status = status_name(request.status)
         what = " ".join(part for part in (name, detail, when) if part)
         line = texts.RECORDS_REQUEST.format(what=what, status=status)
         entries.append((request.created_at.timestamp(), line))

@@ -1,6 +1,8 @@
-"""What staff see when they write to the bot: the queue of open requests and closing one
-of them ("完成 12 已探望"), and taking ("我来处理") and closing ("办结") an emergency they
-were paged for. Only accounts bound as staff get here; every action is audited."""
+"""What staff see when they write to the bot: their queue (待办), taking an item ("接 12",
+"我来处理"), closing one ("完成 12 已探望") and closing an emergency ("办结 12 已送医",
+after a confirmation that names the person). Staff see one number everywhere: the
+request's, in 待办, in pages and in every reply. Only accounts bound as staff get here;
+every action is audited with the staff member, the action, the item and the time."""
 
 from __future__ import annotations
 
@@ -9,16 +11,22 @@ import re
 from handlers import alerts, phrases, sos, texts
 from handlers.base import Ctx, Option, Reply, payload
 from handlers.events import AlertAcknowledged, AlertResolved, BroadcastCreated
-from handlers.wording import format_when
+from handlers.wording import format_when, status_name
 from storage.alerts import TAKE_REFUSED
 from storage.broadcasts import MANAGER_ROLES, MAX_TEXT, check_segment
-from storage.models import Staff
+from storage.models import ServiceRequest, Staff
 from storage.repos import CLOSED_STATUSES
 
 __all__ = ["QUEUE_KINDS", "is_command", "staff"]
 
 BROADCAST_SLOT = "broadcast_draft"
+CLOSING_SLOT = "closing_emergency"  # an emergency 办结 waiting for its confirmation
+CLOSE_YES, CLOSE_NO = "alert_resolve_confirm", "alert_resolve_cancel"
 QUEUE_KINDS = ("sos", "handoff", "hospital_visit", "medical_escort", "hospital_admission")
+# Closing an emergency is the duty officer's or a leader's call; leaders and admins see
+# (and may close) everyone's items, the others their own and nobody's.
+CLOSE_EMERGENCY_ROLES = frozenset({"duty", "leader"})
+SEE_ALL_ROLES = frozenset({"leader", "admin"})
 SHOWN = 10
 
 
@@ -48,131 +56,230 @@ async def staff(ctx: Ctx) -> list[Reply]:
     )
     name = member.name if member else ""
     said = ctx.turn.text.strip()
+    intent = ctx.turn.intent
+    # What the last reply asked to confirm is good for the very next message only.
+    closing = ctx.conv.slots.pop(CLOSING_SLOT, None)
+    draft = ctx.conv.slots.pop(BROADCAST_SLOT, None)
+    if member is None:
+        return [Reply(texts.STAFF_HELLO.format(name=name))]
+    if intent in {CLOSE_YES, CLOSE_NO}:
+        return await _confirm_close(ctx, member, closing)
     take = phrases.ALERT_TAKE.match(said)
+    if intent == "alert_take" or take:
+        return await _take(ctx, member, await _number(ctx, take))
     done = phrases.ALERT_RESOLVE.match(said)
-    if member is not None and (ctx.turn.intent == "alert_take" or take):
-        return await _take(ctx, member, _alert_id(ctx, take))
-    if member is not None and (ctx.turn.intent == "alert_resolve" or done):
-        return await _resolve(ctx, member, _alert_id(ctx, done), done[2].strip() if done else "")
-    closing = phrases.REQUEST_DONE.match(said)
-    if member is not None and closing:
-        return await _complete(ctx, member, int(closing[1]), closing[2].strip())
+    if intent == "alert_resolve" or done:
+        note = done[2].strip() if done else ""
+        return await _close(ctx, member, await _number(ctx, done), note)
+    closing_typed = phrases.REQUEST_DONE.match(said)
+    if closing_typed:
+        return await _complete(ctx, member, int(closing_typed[1]), closing_typed[2].strip())
     raised = phrases.ALERT_RAISE.match(said)
-    if member is not None and raised:
+    if raised:
         return await _raise_for(ctx, raised[1])
-    draft = ctx.conv.slots.pop(BROADCAST_SLOT, None)  # good for the very next message only
-    if member is not None and ctx.turn.intent in {"broadcast_send", "broadcast_cancel"}:
+    if intent in {"broadcast_send", "broadcast_cancel"}:
         return await _broadcast(ctx, member, draft)
     composed = phrases.BROADCAST_DRAFT.match(said)
-    if member is not None and composed:
+    if composed:
         scope = f"{composed[1]}{composed[2]}" if composed[2] else None
         return await _compose(ctx, member, scope, composed[3].strip())
     if said not in phrases.STAFF_QUEUE:
         return [Reply(texts.STAFF_HELLO.format(name=name))]
-    queue = await ctx.uow.requests.queue(QUEUE_KINDS, limit=SHOWN)
+    return await _queue(ctx, member)
+
+
+def _actor(member: Staff) -> str:
+    return f"staff:{member.id}"
+
+
+def _mine(member: Staff) -> int | None:
+    """Whose items a staff member's queue holds: theirs and nobody's (None: everyone's)."""
+    return None if member.role in SEE_ALL_ROLES else member.id
+
+
+async def _queue(ctx: Ctx, member: Staff) -> list[Reply]:
+    """待办: the member's queue, each item with the one number every command takes."""
+    queue = await ctx.uow.requests.queue(QUEUE_KINDS, limit=SHOWN, staff_id=_mine(member))
+    ctx.uow.audit.record(
+        ctx.now, _actor(member), "queue_viewed", "service_request", None, count=len(queue)
+    )
     if not queue:
         return [Reply(texts.STAFF_QUEUE_EMPTY)]
-    ctx.uow.audit.record(
-        ctx.now, ctx.actor, "queue_viewed", "service_request", None, count=len(queue)
-    )
-    lines = []
-    for n, (request, person) in enumerate(queue, 1):
-        lines.append(
-            texts.STAFF_QUEUE_LINE.format(
-                n=n,
-                kind=texts.REQUEST_KINDS.get(request.kind, request.kind),
-                who=person.name if person else texts.STAFF_UNKNOWN_PERSON,
-                what=format_when(request.scheduled_date, request.scheduled_time),
-                status=texts.REQUEST_STATUSES.get(request.status, request.status),
-                id=request.id,
-            )
+    lines = [
+        texts.STAFF_QUEUE_LINE.format(
+            id=request.id,
+            kind=texts.REQUEST_KINDS.get(request.kind, texts.STATUS_OTHER),
+            who=person.name if person else texts.STAFF_UNKNOWN_PERSON,
+            what=format_when(request.scheduled_date, request.scheduled_time),
+            status=status_name(request.status),
         )
+        for request, person in queue
+    ]
     return [Reply(texts.STAFF_QUEUE_HEAD.format(lines="\n".join(lines)))]
 
 
-def _alert_id(ctx: Ctx, typed: re.Match[str] | None) -> int:
+async def _number(ctx: Ctx, typed: re.Match[str] | None) -> int:
+    """The request number a command is about: typed, or carried by the button pressed
+    (buttons of pages sent before request numbers were used carry the alert's id)."""
     if typed:
         return int(typed[1])
-    value = next((e.get("value") for e in ctx.turn.entities if e.get("entity") == "alert"), 0)
+    values = {str(e.get("entity")): e.get("value") for e in ctx.turn.entities}
     try:
-        return int(str(value))
+        if values.get("request") is not None:
+            return int(str(values["request"]))
+        if values.get("alert") is not None:
+            alert = await ctx.uow.alerts.get(int(str(values["alert"])))
+            return alert.request_id if alert is not None else 0
     except ValueError:
-        return 0
+        pass
+    return 0
 
 
-async def _take(ctx: Ctx, member: Staff, alert_id: int) -> list[Reply]:
-    """The first to take an alert gets it; everyone after is told who did."""
-    alert = await ctx.uow.alerts.get(alert_id)
+async def _take(ctx: Ctx, member: Staff, request_id: int) -> list[Reply]:
+    """接 N: the first to take an emergency gets it (everyone after is told who did); any
+    other item of the queue becomes the member's."""
+    request = await ctx.uow.requests.get(request_id) if request_id else None
+    if request is None:
+        return [Reply(texts.REQUEST_NOT_FOUND.format(id=request_id))]
+    if request.kind != "sos":
+        return await _take_request(ctx, member, request)
+    alert = await ctx.uow.alerts.for_request(request.id)
     if alert is None:
-        return [Reply(texts.ALERT_NOT_FOUND.format(alert=alert_id))]
-    if not await ctx.uow.alerts.acknowledge(alert_id, member.id, ctx.now):
+        return [Reply(texts.REQUEST_NOT_FOUND.format(id=request_id))]
+    if not await ctx.uow.alerts.acknowledge(alert.id, member.id, ctx.now):
         if alert.status == "resolved":
-            return [Reply(texts.ALERT_ALREADY_CLOSED.format(alert=alert_id))]
+            return [Reply(texts.ALERT_ALREADY_CLOSED.format(id=request.id))]
         # Told here who has it, so the worker's "someone has taken it" skips this member.
         account_id = ctx.account.id if ctx.account else None
         ctx.uow.alerts.step(alert, TAKE_REFUSED, ctx.now, staff_id=member.id, account_id=account_id)
+        ctx.uow.audit.record(ctx.now, _actor(member), "alert_take_refused", "alert", alert.id)
         taker = await ctx.uow.staff.get(alert.acknowledged_by) if alert.acknowledged_by else None
-        return [Reply(texts.ALERT_TAKEN_BY_OTHER.format(alert=alert_id, staff=_name(taker)))]
-    request = await ctx.uow.requests.get(alert.request_id)
-    if request is not None:
-        request.assigned_staff_id = member.id
-        await ctx.uow.requests.set_status(
-            request, "assigned", now=ctx.now, actor=f"staff:{member.id}", note=texts.ALERT_TAKE_NOTE
-        )
-    ctx.uow.audit.record(ctx.now, ctx.actor, "alert_taken", "alert", alert_id)
-    ctx.emit(AlertAcknowledged(alert_id=alert_id, staff_id=member.id))
+        return [Reply(texts.ALERT_TAKEN_BY_OTHER.format(id=request.id, staff=_name(taker)))]
+    request.assigned_staff_id = member.id
+    await ctx.uow.requests.set_status(
+        request, "assigned", now=ctx.now, actor=_actor(member), note=texts.ALERT_TAKE_NOTE
+    )
+    ctx.uow.audit.record(ctx.now, _actor(member), "alert_taken", "alert", alert.id)
+    ctx.emit(AlertAcknowledged(alert_id=alert.id, staff_id=member.id))
     person = await ctx.uow.alerts.person(alert)
     text = texts.ALERT_TAKEN_BY_YOU.format(
-        alert=alert_id,
+        id=request.id,
         name=person.name if person else texts.STAFF_UNKNOWN_PERSON,
         phone=(person.phone if person else None) or texts.ALERT_UNKNOWN_VALUE,
     )
-    return [Reply(text, (alerts.resolve_option(alert_id),))]
+    return [Reply(text, (alerts.resolve_option(request.id),))]
 
 
-async def _resolve(ctx: Ctx, member: Staff, alert_id: int, note: str) -> list[Reply]:
-    """Close an alert with a note; the request's history and the alert's show it."""
-    alert = await ctx.uow.alerts.get(alert_id)
-    if alert is None:
-        return [Reply(texts.ALERT_NOT_FOUND.format(alert=alert_id))]
-    if not await ctx.uow.alerts.resolve(alert_id, member.id, ctx.now, note[:500]):
-        return [Reply(texts.ALERT_ALREADY_CLOSED.format(alert=alert_id))]
-    request = await ctx.uow.requests.get(alert.request_id)
+async def _take_request(ctx: Ctx, member: Staff, request: ServiceRequest) -> list[Reply]:
+    refused = await _not_in_queue(ctx, member, request)
+    if refused is not None:
+        return refused
+    if request.assigned_staff_id != member.id:
+        request.assigned_staff_id = member.id
+        request.updated_at = ctx.now
+    ctx.uow.audit.record(ctx.now, _actor(member), "request_taken", "service_request", request.id)
+    person = await ctx.uow.people.get(request.person_id) if request.person_id else None
+    return [
+        Reply(
+            texts.REQUEST_TAKEN.format(
+                id=request.id,
+                kind=texts.REQUEST_KINDS.get(request.kind, texts.STATUS_OTHER),
+                who=person.name if person else texts.STAFF_UNKNOWN_PERSON,
+            )
+        )
+    ]
+
+
+async def _not_in_queue(ctx: Ctx, member: Staff, request: ServiceRequest) -> list[Reply] | None:
+    """Why a request is not the member's to take or close (None when it is)."""
+    if request.status in CLOSED_STATUSES:
+        status = status_name(request.status)
+        return [Reply(texts.REQUEST_ALREADY_CLOSED.format(id=request.id, status=status))]
+    if request.kind not in QUEUE_KINDS:
+        return [Reply(texts.REQUEST_NOT_QUEUED.format(id=request.id))]
+    owner = request.assigned_staff_id
+    if owner is not None and owner != member.id and _mine(member) is not None:
+        other = await ctx.uow.staff.get(owner)
+        return [Reply(texts.REQUEST_NOT_YOURS.format(id=request.id, staff=_name(other)))]
+    return None
+
+
+async def _close(ctx: Ctx, member: Staff, request_id: int, note: str) -> list[Reply]:
+    """办结 N: an emergency is closed by duty or leader staff, after they confirm whose it
+    is; any other request closes as with 完成."""
+    request = await ctx.uow.requests.get(request_id) if request_id else None
+    if request is None:
+        return [Reply(texts.REQUEST_NOT_FOUND.format(id=request_id))]
+    if request.kind != "sos":
+        return await _complete(ctx, member, request.id, note)
+    alert = await ctx.uow.alerts.for_request(request.id)
+    if alert is None or alert.status == "resolved":
+        return [Reply(texts.ALERT_ALREADY_CLOSED.format(id=request.id))]
+    if member.role not in CLOSE_EMERGENCY_ROLES:
+        ctx.uow.audit.record(ctx.now, _actor(member), "alert_close_refused", "alert", alert.id)
+        return [Reply(texts.ALERT_CLOSE_NOT_ALLOWED)]
+    person = await ctx.uow.alerts.person(alert)
+    ctx.conv.slots[CLOSING_SLOT] = {"request": request.id, "note": note[:500]}
+    options = (
+        Option(texts.ALERT_CLOSE_YES, payload(CLOSE_YES)),
+        Option(texts.ALERT_CLOSE_NO, payload(CLOSE_NO)),
+    )
+    question = texts.ALERT_CLOSE_CONFIRM.format(
+        name=person.name if person else texts.STAFF_UNKNOWN_PERSON,
+        id=request.id,
+        note=note[:100] or texts.ALERT_CLOSE_NO_NOTE,
+    )
+    return [Reply(question, options)]
+
+
+async def _confirm_close(ctx: Ctx, member: Staff, closing: object) -> list[Reply]:
+    """The answer to "确认办结…吗？": close the emergency with its note, or leave it open."""
+    if not isinstance(closing, dict):
+        return [Reply(texts.ALERT_CLOSE_NOTHING)]
+    request_id, note = int(closing["request"]), str(closing.get("note") or "")
+    if ctx.turn.intent == CLOSE_NO:
+        return [Reply(texts.ALERT_CLOSE_KEPT.format(id=request_id))]
+    if member.role not in CLOSE_EMERGENCY_ROLES:
+        return [Reply(texts.ALERT_CLOSE_NOT_ALLOWED)]
+    alert = await ctx.uow.alerts.for_request(request_id)
+    if alert is None or not await ctx.uow.alerts.resolve(alert.id, member.id, ctx.now, note):
+        return [Reply(texts.ALERT_ALREADY_CLOSED.format(id=request_id))]
+    request = await ctx.uow.requests.get(request_id)
     if request is not None:
         if request.assigned_staff_id is None:
             request.assigned_staff_id = member.id
         await ctx.uow.requests.set_status(
-            request, "resolved", now=ctx.now, actor=f"staff:{member.id}", note=note[:500] or None
+            request, "resolved", now=ctx.now, actor=_actor(member), note=note or None
         )
-    ctx.uow.audit.record(ctx.now, ctx.actor, "alert_resolved", "alert", alert_id)
-    ctx.emit(AlertResolved(alert_id=alert_id, staff_id=member.id))
-    return [Reply(texts.ALERT_RESOLVED.format(alert=alert_id))]
+    ctx.uow.audit.record(ctx.now, _actor(member), "alert_resolved", "alert", alert.id)
+    ctx.emit(AlertResolved(alert_id=alert.id, staff_id=member.id))
+    return [Reply(texts.ALERT_RESOLVED.format(id=request_id))]
 
 
 async def _complete(ctx: Ctx, member: Staff, request_id: int, note: str) -> list[Reply]:
-    """Close a request from the queue (a hospital stay visited, an escort done) with a
-    note; its history shows who closed it and why. Emergencies close through their alert."""
+    """完成 N: close an item of the member's queue (a hospital stay visited, an escort
+    done) with a note; its history shows who closed it and why. Emergencies close with 办结."""
     request = await ctx.uow.requests.get(request_id)
     if request is None:
         return [Reply(texts.REQUEST_NOT_FOUND.format(id=request_id))]
     alert = await ctx.uow.alerts.for_request(request_id) if request.kind == "sos" else None
     if alert is not None and alert.status != "resolved":
-        return [Reply(texts.REQUEST_IS_ALERT.format(id=request_id, alert=alert.id))]
-    if request.status in CLOSED_STATUSES:
-        status = texts.REQUEST_STATUSES.get(request.status, request.status)
-        return [Reply(texts.REQUEST_ALREADY_CLOSED.format(id=request_id, status=status))]
+        return [Reply(texts.REQUEST_IS_ALERT.format(id=request_id))]
+    refused = await _not_in_queue(ctx, member, request)
+    if refused is not None:
+        return refused
     if request.assigned_staff_id is None:
         request.assigned_staff_id = member.id
     await ctx.uow.requests.set_status(
-        request, "done", now=ctx.now, actor=f"staff:{member.id}", note=note[:500] or None
+        request, "done", now=ctx.now, actor=_actor(member), note=note[:500] or None
     )
-    ctx.uow.audit.record(ctx.now, ctx.actor, "request_done", "service_request", request_id)
+    ctx.uow.audit.record(ctx.now, _actor(member), "request_done", "service_request", request_id)
     person = await ctx.uow.people.get(request.person_id) if request.person_id else None
     return [
         Reply(
             texts.REQUEST_CLOSED.format(
                 id=request_id,
-                kind=texts.REQUEST_KINDS.get(request.kind, request.kind),
+                kind=texts.REQUEST_KINDS.get(request.kind, texts.STATUS_OTHER),
                 who=person.name if person else texts.STAFF_UNKNOWN_PERSON,
             )
         )
@@ -192,8 +299,8 @@ async def _raise_for(ctx: Ctx, who: str) -> list[Reply]:
     if len(found) != 1:
         return [Reply(texts.ALERT_RAISE_WHO.format(who=who))]
     [person] = found
-    alert_id = await sos.raise_alert(ctx, person, person.address, for_account=False)
-    return [Reply(texts.ALERT_RAISED_BY_STAFF.format(name=person.name, alert=alert_id))]
+    alert, _ = await sos.raise_alert(ctx, person, person.address, for_account=False)
+    return [Reply(texts.ALERT_RAISED_BY_STAFF.format(name=person.name, id=alert.request_id))]
 
 
 def _segment(scope: str | None) -> dict[str, object]:

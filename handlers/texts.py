@@ -29,6 +29,10 @@ SORRY: Final = (
 BUSY: Final = (
     "对不起，您上一条消息还在办理，这条没来得及处理。\n请稍等一会儿再发一次。急事请拨打 {hotline}。"
 )
+STORE_AWAY: Final = (
+    "对不起，系统暂时忙不过来，这条消息没能办理。\n请过几分钟再发一次。急事请拨打 {hotline}。"
+)
+RECEIVED_BEFORE: Final = "您这条消息我们已经收到并办理了。"
 GREETING_MORNING: Final = "早上好"
 GREETING_DAY: Final = "您好"
 GREETING_EVENING: Final = "晚上好"
@@ -91,6 +95,17 @@ SOS_ACK: Final = (
 SOS_LOCATION: Final = "您的位置：{place}"
 SOS_ADDRESS: Final = "您登记的地址：{place}"
 SOS_ASK_ADDRESS: Final = "请告诉我们您的姓名和所在地址。"
+SOS_AGAIN: Final = (
+    "已在通知值班人员，第{n}次求助已记录。\n"
+    "如有人昏迷、大出血或喘不上气，请立即拨打 120。\n"
+    "值班电话：{hotline}"
+)
+SOS_AGAIN_TAKEN: Final = (
+    "工作人员{staff}已在处理您的求助，第{n}次求助已转告。\n"
+    "如有人昏迷、大出血或喘不上气，请立即拨打 120。\n"
+    "值班电话：{hotline}"
+)
+SOS_DETAIL_NOTED: Final = "已转告值班人员，请保持电话畅通。\n急事请拨打 120，或值班电话 {hotline}。"
 
 # --------------------------------------------------------------- handoff
 HANDOFF_OPEN: Final = "好的，已请工作人员来帮您，{when}。\n急事请拨打 {hotline}。"
@@ -252,6 +267,10 @@ REQUEST_STATUSES: Final = {
     "acknowledged": "已有人处理",
     "done": "已完成",
     "cancelled": "已取消",
+    "resolved": "已办结",
+    "closed": "已结束",
+    "rejected": "未通过",
+    "rescheduled": "已改期",
 }
 
 # ----------------------------------------------------------------- policy
@@ -287,15 +306,20 @@ MEDIA_NOTED: Final = "收到了。请用文字告诉我您要办的事，或回�
 # ------------------------------------------------------------------- staff
 STAFF_HELLO: Final = "{name}，您好。回复“待办”查看待处理的事项。"
 STAFF_QUEUE_HEAD: Final = (
-    "待处理（最早的在前）：\n{lines}\n办完一件，回复“完成 编号 情况”，如：完成 12 已探望。"
+    "待处理（最早的在前）：\n{lines}\n"
+    "接手回复“接 编号”；办完回复“完成 编号 情况”，如：完成 12 已探望。"
 )
 STAFF_QUEUE_EMPTY: Final = "现在没有待处理的事项。"
-STAFF_QUEUE_LINE: Final = "{n}. [{kind}] {who} {what}（{status}）编号 {id}"
+STAFF_QUEUE_LINE: Final = "编号 {id}：[{kind}] {who} {what}（{status}）"
 REQUEST_NOT_FOUND: Final = "没有找到编号 {id} 的事项，请核对编号（回复“待办”查看）。"
 REQUEST_ALREADY_CLOSED: Final = "编号 {id} 已经办结了（{status}）。"
-REQUEST_IS_ALERT: Final = "编号 {id} 是紧急求助，请回复“办结 {alert} 情况”来结束它。"
+REQUEST_IS_ALERT: Final = "编号 {id} 是紧急求助，请回复“办结 {id} 情况”来结束它。"
 REQUEST_CLOSED: Final = "编号 {id} 已办结：{kind}，{who}。记录已存入档案。"
+REQUEST_NOT_QUEUED: Final = "编号 {id} 不在待办里，不能在这里办理。"
+REQUEST_NOT_YOURS: Final = "编号 {id} 已由{staff}负责，不在您的待办里。"
+REQUEST_TAKEN: Final = "编号 {id} 由您负责：{kind}，{who}。\n办完请回复“完成 {id} 情况”。"
 STAFF_UNKNOWN_PERSON: Final = "未登记的用户"
+STATUS_OTHER: Final = "办理中"
 
 # ------------------------------------------------------- alerts (paging)
 # The staff page is a card of facts, one per line (not a reply to a retiree).
@@ -309,28 +333,36 @@ ALERT_PAGE_LINES: Final = (
     "原话：{said}",
     "求助时间：{when}",
 )
+ALERT_PAGE_MORE: Final = "又说：{said}"
 ALERT_PAGE_AGAIN: Final = "（第{round}次呼叫，前面的人还没有接手）"
 ALERT_PAGE_FAMILY: Final = (
     "【紧急求助】您的家人{name}刚才发出了紧急求助，工作人员暂时没有接手。\n"
     "请马上联系{name}，必要时拨打 120。值班电话：{hotline}"
 )
 ALERT_TAKE_LABEL: Final = "我来处理"
-ALERT_TAKE_HINT: Final = "要接手，请点“我来处理”，或回复“接 {alert}”。"
+ALERT_TAKE_HINT: Final = "编号 {id}。要接手，请点“我来处理”，或回复“接 {id}”。"
 ALERT_UNKNOWN_VALUE: Final = "未登记"
 ALERT_AGE: Final = "（{age}岁）"
 ALERT_TAKEN_BY_YOU: Final = (
-    "您已接手 {name} 的紧急求助（第 {alert} 号）。请马上联系：{phone}。\n"
-    "处理完请点“办结”，或回复“办结 {alert} 情况说明”。"
+    "您已接手 {name} 的紧急求助（编号 {id}）。请马上联系：{phone}。\n"
+    "处理完请点“办结”，或回复“办结 {id} 情况说明”。"
 )
 ALERT_TAKE_NOTE: Final = "我来处理"
-ALERT_TAKEN_BY_OTHER: Final = "第 {alert} 号求助已由 {staff} 接手，您不用再处理。"
-ALERT_ALREADY_CLOSED: Final = "第 {alert} 号求助已经办结了。"
-ALERT_NOT_FOUND: Final = "没有找到第 {alert} 号求助，请核对编号。"
+ALERT_TAKEN_BY_OTHER: Final = "编号 {id} 的紧急求助已由 {staff} 接手，您不用再处理。"
+ALERT_ALREADY_CLOSED: Final = "编号 {id} 的紧急求助已经办结了。"
 ALERT_RESOLVE_LABEL: Final = "办结"
-ALERT_RESOLVED: Final = "第 {alert} 号求助已办结，已记入档案。辛苦了！"
+ALERT_CLOSE_CONFIRM: Final = "确认办结 {name} 的紧急求助（编号 {id}）吗？\n情况：{note}"
+ALERT_CLOSE_NO_NOTE: Final = "（未填写）"
+ALERT_CLOSE_YES: Final = "确认办结"
+ALERT_CLOSE_NO: Final = "先不办结"
+ALERT_CLOSE_KEPT: Final = "好的，编号 {id} 的紧急求助先不办结。"
+ALERT_CLOSE_NOTHING: Final = "没有待确认的办结。请回复“办结 编号 情况”。"
+ALERT_CLOSE_NOT_ALLOWED: Final = "办结紧急求助需要值班或领导账号，请联系值班人员。"
+ALERT_RESOLVED: Final = "编号 {id} 的紧急求助已办结，已记入档案。辛苦了！"
 ALERT_TOLD_PERSON: Final = "工作人员{staff}已经接手您的求助，马上联系您。请保持电话畅通。"
-ALERT_LOCATED: Final = "第 {alert} 号求助，{name} 发来了位置：{place}"
-ALERT_RAISED_BY_STAFF: Final = "已为 {name} 发起第 {alert} 号紧急求助，正在呼叫值班人员。"
+ALERT_LOCATED: Final = "编号 {id} 的紧急求助，{name} 发来了位置：{place}"
+ALERT_MORE_WORDS: Final = "编号 {id} 的紧急求助，{name} 又发来：{said}"
+ALERT_RAISED_BY_STAFF: Final = "已为 {name} 发起紧急求助（编号 {id}），正在呼叫值班人员。"
 ALERT_RAISE_WHO: Final = "没有找到“{who}”，或有重名。请用档案编号：代报求助 编号 情况。"
 
 # ------------------------------------------------------- channel menus

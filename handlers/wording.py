@@ -17,6 +17,7 @@ __all__ = [
     "mask_phone",
     "menu_options",
     "menu_reply",
+    "status_name",
 ]
 
 
@@ -56,6 +57,14 @@ def format_when(day: date | None, time_value: str | None) -> str:
     if time_value:
         parts.append(texts.PARTS_OF_DAY.get(time_value, time_value))
     return "".join(parts)
+
+
+def status_name(status: str) -> str:
+    """A request's or sign-up's state in plain words, never the stored name."""
+    for names in (texts.REQUEST_STATUSES, texts.ACT_STATUS, texts.CLAIM_STATUSES):
+        if status in names:
+            return names[status]
+    return texts.STATUS_OTHER
 
 
 def mask_phone(phone: str) -> str:

@@ -29,7 +29,9 @@ __all__ = [
     "FAMILY",
     "LEADER",
     "LEVEL_NAMES",
+    "MORE_WORDS",
     "ON_DUTY",
+    "OPEN_STATUSES",
     "TAKE_REFUSED",
     "AlertRepo",
     "Recipient",
@@ -38,6 +40,12 @@ __all__ = [
 ON_DUTY, BACKUP, LEADER, FAMILY = 1, 2, 3, 4
 LEVEL_NAMES = {ON_DUTY: "on_duty", BACKUP: "backup", LEADER: "leader", FAMILY: "family"}
 TAKE_REFUSED = "take_refused"  # a step: staff pressed "我来处理" after someone else had
+# Steps with more words from the person: another emergency message that joined the alert,
+# or (from someone not on the roster) what they typed after it, e.g. their name and phone.
+MESSAGE, DETAIL = "message", "detail"
+MORE_WORDS = (MESSAGE, DETAIL)
+# An alert in these states is still someone's emergency: new messages join it.
+OPEN_STATUSES = ("open", "acknowledged")
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +84,62 @@ class AlertRepo:
     async def get(self, alert_id: int) -> Alert | None:
         """One alert by id."""
         return await self.session.get(Alert, alert_id)
+
+    async def open_for(self, person_id: int | None, account_id: int | None) -> Alert | None:
+        """The person's open emergency (for someone not on the roster: the one their account
+        raised), locking the person's (or account's) row until the transaction ends, so that
+        two emergency messages at once, from the person and a daughter, open one alert."""
+        if person_id is not None:
+            await self.session.execute(
+                select(Person.id).where(Person.id == person_id).with_for_update()
+            )
+            mine = Alert.person_id == person_id
+        elif account_id is not None:
+            await self.session.execute(
+                select(ChannelAccount.id).where(ChannelAccount.id == account_id).with_for_update()
+            )
+            raised_by = select(ServiceRequest.id).where(
+                ServiceRequest.requested_by_account_id == account_id
+            )
+            mine = and_(Alert.person_id.is_(None), Alert.request_id.in_(raised_by))
+        else:
+            return None
+        return await self.session.scalar(
+            select(Alert)
+            .where(mine, Alert.status.in_(OPEN_STATUSES))
+            .order_by(Alert.id.desc())
+            .limit(1)
+        )
+
+    async def add_words(
+        self, alert: Alert, kind: str, text: str, now: datetime, account_id: int | None
+    ) -> AlertStep:
+        """More words from the person on an open alert (a step of its history)."""
+        step = AlertStep(
+            alert_id=alert.id,
+            kind=kind,
+            level=alert.level,
+            account_id=account_id,
+            note=text[:1000],
+            at=now,
+        )
+        self.session.add(step)
+        alert.updated_at = now
+        await self.session.flush()
+        return step
+
+    async def words(self, alert_id: int) -> list[AlertStep]:
+        """The person's further messages on an alert, oldest first."""
+        rows = await self.session.scalars(
+            select(AlertStep)
+            .where(AlertStep.alert_id == alert_id, AlertStep.kind.in_(MORE_WORDS))
+            .order_by(AlertStep.id)
+        )
+        return list(rows)
+
+    async def get_step(self, step_id: int) -> AlertStep | None:
+        """One step of an alert's history."""
+        return await self.session.get(AlertStep, step_id)
 
     async def for_request(self, request_id: int) -> Alert | None:
         """The alert of an SOS request."""
@@ -261,6 +325,16 @@ class AlertRepo:
             .join(Staff, Staff.id == DutyShift.staff_id)
             .where(DutyShift.starts_at <= at, DutyShift.ends_at > at)
             .order_by(DutyShift.level, Staff.id)
+        )
+        return [(shift, member) for shift, member in rows]
+
+    async def shifts_between(self, start: datetime, end: datetime) -> list[tuple[DutyShift, Staff]]:
+        """The shifts of active staff that overlap [start, end), by level and start."""
+        rows = await self.session.execute(
+            select(DutyShift, Staff)
+            .join(Staff, Staff.id == DutyShift.staff_id)
+            .where(DutyShift.starts_at < end, DutyShift.ends_at > start, Staff.active.is_(True))
+            .order_by(DutyShift.level, DutyShift.starts_at)
         )
         return [(shift, member) for shift, member in rows]
 

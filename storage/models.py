@@ -249,12 +249,26 @@ class MessageRecord(Base):
     """Every message in and out, for the person's file and for hand-offs."""
 
     __tablename__ = "message_log"
-    __table_args__ = (Index("ix_message_log_conversation", "channel", "external_user_id", "id"),)
+    __table_args__ = (
+        Index("ix_message_log_conversation", "channel", "external_user_id", "id"),
+        # A platform message is written once, whatever the state store says: a second
+        # handling of the same message (a retry after a crash, Redis away) fails here and
+        # rolls back everything it wrote. Replies carry the id of the message they answer.
+        Index(
+            "uq_message_log_inbound",
+            "channel",
+            "external_user_id",
+            "message_id",
+            unique=True,
+            sqlite_where=text("direction = 'in' AND message_id IS NOT NULL"),
+            postgresql_where=text("direction = 'in' AND message_id IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(20))
     external_user_id: Mapped[str] = mapped_column(String(128))
-    message_id: Mapped[str | None] = mapped_column(String(128))
+    message_id: Mapped[str | None] = mapped_column(String(128))  # in: its id; out: the one answered
     account_id: Mapped[int | None] = mapped_column(ForeignKey("channel_accounts.id"))
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
     direction: Mapped[str] = mapped_column(String(3))  # in | out

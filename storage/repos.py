@@ -8,9 +8,11 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, func, insert, select, update
+import asyncpg
+from sqlalchemy import Table, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import IntegrityError
 
 from storage.db import (
     AsyncSession,
@@ -38,10 +40,12 @@ __all__ = [
     "AuditRepo",
     "CodeRepo",
     "DeliveryRepo",
+    "DuplicateMessage",
     "MessageRepo",
     "PeopleRepo",
     "RequestRepo",
     "StaffRepo",
+    "is_duplicate_message",
 ]
 
 _MESSAGE_LOG = cast(Table, MessageRecord.__table__)
@@ -84,6 +88,31 @@ _OPEN_REQUESTS_PG = (
 
 def _log_args(rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
     return [tuple(row.get(c) for c in _LOG_COLUMNS) for row in rows]
+
+
+class DuplicateMessage(Exception):  # noqa: N818 - named for what happened
+    """This platform message is already in the log: it was handled before (the unit that
+    tried to log it again must roll back)."""
+
+
+INBOUND_INDEX = "uq_message_log_inbound"
+
+
+def is_duplicate_message(error: BaseException) -> bool:
+    """Whether a database error is the message log's "this message is in already"."""
+    if isinstance(error, DuplicateMessage):
+        return True
+    if isinstance(error, IntegrityError):
+        error = error.orig if error.orig is not None else error
+        # asyncpg (through SQLAlchemy's adapter) names the index; SQLite names the columns.
+        cause = getattr(error, "__cause__", None)
+        if getattr(cause, "constraint_name", None) == INBOUND_INDEX:
+            return True
+        said = str(error)
+        return INBOUND_INDEX in said or "message_log.message_id" in said
+    if isinstance(error, asyncpg.UniqueViolationError):
+        return getattr(error, "constraint_name", None) == INBOUND_INDEX
+    return False
 
 
 # Statuses after which a request needs nothing more.
@@ -498,16 +527,23 @@ class RequestRepo(UnitRepo):
         return list(rows)
 
     async def queue(
-        self, kinds: Sequence[str], limit: int = 10
+        self, kinds: Sequence[str], limit: int = 10, *, staff_id: int | None = None
     ) -> list[tuple[ServiceRequest, Person | None]]:
-        """Open requests of some kinds with their people, oldest first (the staff queue)."""
-        rows = await self.session.execute(
+        """Open requests of some kinds with their people, oldest first (the staff queue);
+        with ``staff_id``, only those nobody has yet and that staff member's own."""
+        query = (
             select(ServiceRequest, Person)
             .outerjoin(Person, Person.id == ServiceRequest.person_id)
             .where(ServiceRequest.kind.in_(kinds), ServiceRequest.status.not_in(CLOSED_STATUSES))
-            .order_by(ServiceRequest.id)
-            .limit(limit)
         )
+        if staff_id is not None:
+            query = query.where(
+                or_(
+                    ServiceRequest.assigned_staff_id.is_(None),
+                    ServiceRequest.assigned_staff_id == staff_id,
+                )
+            )
+        rows = await self.session.execute(query.order_by(ServiceRequest.id).limit(limit))
         return [(request, person) for request, person in rows]
 
     async def history(self, request_id: int) -> list[RequestStatusChange]:
@@ -545,16 +581,37 @@ class MessageRepo(UnitRepo):
         for row in rows:
             if row["created_at"].tzinfo is None:  # as UTCDateTime insists
                 raise ValueError("naive datetime given to the message log")
-        async with lone_asyncpg(self.unit) as lone:
-            if lone is not None:
-                await lone.executemany(_LOG_INSERT_PG_ASYNC_COMMIT, _log_args(rows))
+        try:
+            async with lone_asyncpg(self.unit) as lone:
+                if lone is not None:
+                    await lone.executemany(_LOG_INSERT_PG_ASYNC_COMMIT, _log_args(rows))
+                    return
+            # The log is written last; alone, it is its own atomic transaction.
+            conn = await asyncpg_connection(self.session, begin=False)
+            if conn is None:
+                await self.session.execute(insert(_MESSAGE_LOG), rows)  # a Core executemany
                 return
-        # The log is written last; alone, it is its own atomic transaction.
-        conn = await asyncpg_connection(self.session, begin=False)
-        if conn is None:
-            await self.session.execute(insert(_MESSAGE_LOG), rows)  # a Core executemany
-            return
-        await conn.executemany(_LOG_INSERT_PG, _log_args(rows))
+            await conn.executemany(_LOG_INSERT_PG, _log_args(rows))
+        except (IntegrityError, asyncpg.UniqueViolationError) as e:
+            if is_duplicate_message(e):
+                raise DuplicateMessage(str(rows[0].get("message_id"))) from e
+            raise
+
+    async def replies_to(
+        self, channel: str, external_user_id: str, message_id: str
+    ) -> list[MessageRecord]:
+        """The replies logged for a message (to answer a retry of it the same way)."""
+        rows = await self.session.scalars(
+            select(MessageRecord)
+            .where(
+                MessageRecord.channel == channel,
+                MessageRecord.external_user_id == external_user_id,
+                MessageRecord.message_id == message_id,
+                MessageRecord.direction == "out",
+            )
+            .order_by(MessageRecord.id)
+        )
+        return list(rows)
 
     async def recent(
         self, channel: str, external_user_id: str, limit: int = 10

@@ -45,7 +45,7 @@ from nlu.engine import EmbeddedEngine
 from storage.alerts import BACKUP, FAMILY, LEADER, ON_DUTY
 from storage.db import make_sessions
 from storage.demo import seed_demo
-from storage.models import Alert, AlertStep, Person, ServiceRequest
+from storage.models import Alert, AlertStep, AuditEntry, Person, ServiceRequest
 from storage.state import MemoryStore
 from storage.uow import UnitOfWork
 from tests.channels.botapi_double import BotApiDouble, serve
@@ -56,6 +56,7 @@ RETIREE, DAUGHTER = 5_101, 6_101
 STAFF_CHATS = {ON_DUTY: 7_001, BACKUP: 7_002, LEADER: 7_003}  # demo staff 1, 2, 3
 MINUTES = 3
 FALL = "我摔倒了起不来，快来人"
+HOTLINE = "0512-65000000"
 
 
 class HoldingDouble(BotApiDouble):
@@ -197,7 +198,9 @@ async def test_an_sos_pages_the_staff_on_duty_at_once_with_what_they_need(desk: 
     for fact in (person.name, person.address, person.phone, "原话：" + FALL):
         assert fact
         assert fact in page["text"]
-    assert '"alert"' in _take_button(page)
+    alert = await desk.alert()
+    assert _take_button(page) == f'/alert_take{{"request":{alert.request_id}}}'
+    assert f"接 {alert.request_id}" in page["text"]  # the number staff see everywhere
     # Only the first level is paged; nobody else yet.
     assert not desk.pages(STAFF_CHATS[BACKUP])
     assert not desk.pages(STAFF_CHATS[LEADER])
@@ -249,6 +252,155 @@ async def test_nobody_reachable_on_duty_goes_straight_to_the_backup(desk: Desk) 
     assert len(desk.pages(STAFF_CHATS[BACKUP])) == 1
     steps = [(s.level, s.result) for s in await desk.steps() if s.kind == "paged"]
     assert steps == [(ON_DUTY, "blocked"), (BACKUP, "sent")]
+
+
+# ------------------------------------------------------------ one alert per emergency
+async def test_three_emergency_messages_in_a_minute_are_one_alert_paged_once(
+    desk: Desk,
+) -> None:
+    """Each is acknowledged, each is in the alert's history and goes to the staff paged;
+    the paging chain runs once."""
+    await desk.say(RETIREE, FALL)
+    desk.at(0.3)
+    await desk.say(RETIREE, "快来人 头流血了")
+    desk.at(0.8)
+    await desk.say(DAUGHTER, "我爸摔倒了 快去看看")  # family writing for him joins it too
+    retiree, daughter = desk.api.texts(RETIREE), desk.api.texts(DAUGHTER)
+    assert "已收到您的紧急求助" in retiree[0]
+    assert any("第2次求助已记录" in t for t in retiree)
+    assert any("第3次求助已记录" in t for t in daughter)
+    async with UnitOfWork(desk.telegram.runtime.sessions) as uow:
+        alerts = list(await uow.session.scalars(select(Alert)))
+        sos = list(
+            await uow.session.scalars(select(ServiceRequest).where(ServiceRequest.kind == "sos"))
+        )
+    assert (len(alerts), len(sos)) == (1, 1)
+    steps = await desk.steps()
+    assert [s.kind for s in steps].count("raised") == 1
+    assert [s.note for s in steps if s.kind == "message"] == [
+        "快来人 头流血了",
+        "我爸摔倒了 快去看看",
+    ]
+    duty = STAFF_CHATS[ON_DUTY]
+    assert len([t for t in desk.pages(duty) if t.startswith("【紧急求助】")]) == 1  # one page
+    updates = [t for t in desk.api.texts(duty) if "又发来" in t]
+    assert [("头流血了" in updates[0]), ("快去看看" in updates[1])] == [True, True]
+    # The escalation pages carry what was said since.
+    await desk.jobs.reconcile(desk.at(MINUTES))
+    [backup_page] = desk.pages(STAFF_CHATS[BACKUP])
+    assert "又说：快来人 头流血了" in backup_page
+
+
+async def test_after_an_emergency_is_closed_a_new_one_is_a_new_alert(desk: Desk) -> None:
+    await desk.say(RETIREE, FALL)
+    alert = await desk.alert()
+    async with UnitOfWork(desk.telegram.runtime.sessions) as uow:
+        assert await uow.alerts.resolve(alert.id, 1, desk.at(10), "已处理")
+        await uow.commit()
+    await desk.say(RETIREE, FALL)
+    async with UnitOfWork(desk.telegram.runtime.sessions) as uow:
+        assert len(list(await uow.session.scalars(select(Alert)))) == 2
+    assert "已收到您的紧急求助" in desk.api.texts(RETIREE)[-2]
+
+
+async def test_someone_not_on_the_roster_says_who_they_are_and_the_taker_reads_it(
+    desk: Desk,
+) -> None:
+    stranger, duty = 5_999, STAFF_CHATS[ON_DUTY]
+    await desk.say(stranger, "救命 我摔倒了起不来")
+    assert "请告诉我们您的姓名和所在地址" in desk.api.texts(stranger)[0]
+    await desk.press(duty, desk.api.sent(duty)[-1], texts.ALERT_TAKE_LABEL)
+    await desk.say(stranger, "我叫李梅 住幸福路3号 电话13912345678")
+    assert desk.api.texts(stranger)[-1] == texts.SOS_DETAIL_NOTED.format(hotline=HOTLINE)
+    [detail] = [s for s in await desk.steps() if s.kind == "detail"]
+    assert detail.note == "我叫李梅 住幸福路3号 电话13912345678"
+    assert "又发来：我叫李梅 住幸福路3号" in desk.api.texts(duty)[-1]
+    assert not [t for t in desk.api.texts(STAFF_CHATS[BACKUP]) if "李梅" in t]  # the taker only
+    async with UnitOfWork(desk.telegram.runtime.sessions) as uow:
+        assert len(list(await uow.session.scalars(select(Alert)))) == 1
+
+
+# ------------------------------------------------------------ one number everywhere
+async def _visit(desk: Desk) -> int:
+    async with UnitOfWork(desk.telegram.runtime.sessions) as uow:
+        stay = await uow.requests.create(
+            "hospital_visit",
+            now=desk.start,
+            actor="test",
+            person_id=desk.person.id,
+            details={"hospital": "市立医院"},
+        )
+        await uow.commit()
+    return stay.id
+
+
+async def test_the_numbers_of_todo_are_what_take_close_and_done_accept(desk: Desk) -> None:
+    """待办 shows each item's number once (no list position to mistake for it); 接, 办结
+    and 完成 take that same number; closing an emergency names the person and asks first."""
+    visit = await _visit(desk)
+    await desk.say(RETIREE, FALL)
+    sos_number = (await desk.alert()).request_id
+    duty = STAFF_CHATS[ON_DUTY]
+    await desk.say(duty, "待办")
+    queue = desk.api.texts(duty)[-1]
+    assert f"编号 {visit}：" in queue
+    assert f"编号 {sos_number}：" in queue
+    assert "\n1. " not in queue
+    await desk.say(duty, f"接 {sos_number}")
+    assert desk.api.texts(duty)[-1].startswith(
+        f"您已接手 {desk.person.name} 的紧急求助（编号 {sos_number}）"
+    )
+    assert (await desk.alert()).status == "acknowledged"
+    await desk.say(duty, f"办结 {sos_number} 已送医")
+    assert desk.api.texts(duty)[-1].startswith(
+        f"确认办结 {desk.person.name} 的紧急求助（编号 {sos_number}）"
+    )
+    await desk.say(duty, "确认")
+    assert desk.api.texts(duty)[-1] == texts.ALERT_RESOLVED.format(id=sos_number)
+    assert (await desk.alert()).status == "resolved"
+    await desk.say(duty, f"接 {visit}")
+    assert desk.api.texts(duty)[-1].startswith(f"编号 {visit} 由您负责")
+    await desk.say(duty, f"完成 {visit} 已探望")
+    assert desk.api.texts(duty)[-1].startswith(f"编号 {visit} 已办结")
+    async with UnitOfWork(desk.telegram.runtime.sessions) as uow:
+        audit = list(await uow.session.scalars(select(AuditEntry).order_by(AuditEntry.id)))
+    staff_actions = [(a.actor, a.action) for a in audit if a.actor.startswith("staff:")]
+    assert staff_actions == [
+        ("staff:1", "queue_viewed"),
+        ("staff:1", "alert_taken"),
+        ("staff:1", "alert_resolved"),
+        ("staff:1", "request_taken"),
+        ("staff:1", "request_done"),
+    ]
+    assert all(a.at is not None for a in audit)
+
+
+async def test_a_clerk_cannot_close_an_emergency(desk: Desk) -> None:
+    await desk.say(RETIREE, FALL)
+    number = (await desk.alert()).request_id
+    clerk = STAFF_CHATS[BACKUP]  # demo staff 2 is a clerk
+    await desk.say(clerk, f"办结 {number} 好了")
+    assert desk.api.texts(clerk)[-1] == texts.ALERT_CLOSE_NOT_ALLOWED
+    await desk.say(clerk, f"完成 {number} 好了")
+    assert desk.api.texts(clerk)[-1] == texts.REQUEST_IS_ALERT.format(id=number)
+    assert (await desk.alert()).status == "open"
+
+
+async def test_done_works_only_on_the_staff_members_own_queue(desk: Desk) -> None:
+    visit = await _visit(desk)
+    duty, clerk = STAFF_CHATS[ON_DUTY], STAFF_CHATS[BACKUP]
+    await desk.say(duty, f"接 {visit}")
+    await desk.say(clerk, "待办")
+    assert f"编号 {visit}" not in desk.api.texts(clerk)[-1]
+    await desk.say(clerk, f"完成 {visit}")
+    assert desk.api.texts(clerk)[-1] == texts.REQUEST_NOT_YOURS.format(id=visit, staff="王晓明")
+    async with UnitOfWork(desk.telegram.runtime.sessions) as uow:
+        eldercare = await uow.requests.create(
+            "eldercare", now=desk.start, actor="test", person_id=desk.person.id, status="booked"
+        )
+        await uow.commit()
+    await desk.say(duty, f"完成 {eldercare.id}")  # not an item of 待办
+    assert desk.api.texts(duty)[-1] == texts.REQUEST_NOT_QUEUED.format(id=eldercare.id)
 
 
 # ------------------------------------------------------------ taking it
@@ -308,10 +460,15 @@ async def test_resolving_with_a_note_closes_it_and_the_file_keeps_the_history(de
     duty = STAFF_CHATS[ON_DUTY]
     await desk.press(duty, desk.api.sent(duty)[-1], texts.ALERT_TAKE_LABEL)
     alert = await desk.alert()
-    await desk.say(duty, f"办结 {alert.id} 已送市立医院，女儿陪同")
-    assert desk.api.texts(duty)[-1] == texts.ALERT_RESOLVED.format(alert=alert.id)
-    await desk.say(duty, f"办结 {alert.id}")
-    assert desk.api.texts(duty)[-1] == texts.ALERT_ALREADY_CLOSED.format(alert=alert.id)
+    number = alert.request_id
+    await desk.say(duty, f"办结 {number} 已送市立医院，女儿陪同")
+    question = desk.api.sent(duty)[-1]
+    assert desk.person.name in question["text"]  # whose emergency is being closed
+    assert (await desk.alert()).status == "acknowledged"  # not before the yes
+    await desk.press(duty, question, texts.ALERT_CLOSE_YES)
+    assert desk.api.texts(duty)[-1] == texts.ALERT_RESOLVED.format(id=number)
+    await desk.say(duty, f"办结 {number}")
+    assert desk.api.texts(duty)[-1] == texts.ALERT_ALREADY_CLOSED.format(id=number)
     kinds = [s.kind for s in await desk.steps()]
     assert kinds == ["raised", "paged", "acknowledged", "told_taken", "resolved"]
     async with UnitOfWork(desk.telegram.runtime.sessions) as uow:
@@ -325,7 +482,7 @@ async def test_resolving_with_a_note_closes_it_and_the_file_keeps_the_history(de
 async def test_a_retiree_cannot_take_an_alert(desk: Desk) -> None:
     await desk.say(RETIREE, FALL)
     alert = await desk.alert()
-    await desk.say(RETIREE, f"接 {alert.id}")
+    await desk.say(RETIREE, f"接 {alert.request_id}")
     assert (await desk.alert()).status == "open"
 
 
@@ -539,7 +696,7 @@ async def test_staff_can_raise_an_emergency_for_a_retiree(desk: Desk) -> None:
     await desk.say(backup, f"代报求助 {desk.person.name} 邻居来电说老人摔倒了")
     alert = await desk.alert()
     assert desk.api.texts(backup)[-1] == texts.ALERT_RAISED_BY_STAFF.format(
-        name=desk.person.name, alert=alert.id
+        name=desk.person.name, id=alert.request_id
     )
     assert alert.person_id == desk.person.id
     [page] = desk.pages(STAFF_CHATS[ON_DUTY])
@@ -596,9 +753,7 @@ async def test_an_open_emergency_is_not_closed_as_a_plain_request(desk: Desk) ->
     alert = await desk.alert()
     duty = STAFF_CHATS[ON_DUTY]
     await desk.say(duty, f"完成 {alert.request_id} 好了")
-    assert desk.api.texts(duty)[-1] == texts.REQUEST_IS_ALERT.format(
-        id=alert.request_id, alert=alert.id
-    )
+    assert desk.api.texts(duty)[-1] == texts.REQUEST_IS_ALERT.format(id=alert.request_id)
     assert (await desk.alert()).status == "open"
 
 

@@ -6,6 +6,7 @@ import asyncio
 import threading
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
+from pathlib import Path
 
 import httpx
 import pytest
@@ -18,10 +19,11 @@ from bot.metrics import Metrics
 from bot.pipeline import Pipeline
 from bot.runtime import Runtime
 from bot.settings import Settings
+from bot.spool import Spool
 from handlers.base import ServiceConfig
 from nlu.engine import EmbeddedEngine
 from nlu.rasa import RasaParser
-from storage.db import make_sessions
+from storage.db import make_engine, make_sessions
 from storage.keys import Keys
 from storage.state import MemoryStore, RedisStore, StateStore
 from tests.channels.serving import free_port
@@ -61,8 +63,35 @@ async def test_healthz_reports_redis_down(db: AsyncEngine, engine_nlu: EmbeddedE
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             response = await client.get("/healthz")
     await dead.aclose()
-    assert response.status_code == 503
-    assert response.json()["redis"] == "error"
+    # Still serving emergencies (they need only the database): degraded, not down.
+    assert response.status_code == 200
+    health = response.json()
+    assert (health["status"], health["database"], health["redis"]) == (
+        "degraded",
+        "ok",
+        "unreachable",
+    )
+    assert health["reasons"] == ["redis unreachable: only emergencies are handled"]
+
+
+async def test_healthz_with_the_database_away(engine_nlu: EmbeddedEngine, tmp_path: Path) -> None:
+    """Degraded while a spool can keep emergencies; down (503) when nothing can."""
+    dead = make_engine("postgresql+asyncpg://postgres@127.0.0.1:1/none")
+    store = MemoryStore()
+    for spool, status, code in ((Spool(tmp_path), "degraded", 200), (None, "down", 503)):
+        sessions = make_sessions(dead)
+        pipeline = Pipeline(sessions, store, engine_nlu, ServiceConfig(), spool=spool)
+        runtime = Runtime(Settings(), dead, sessions, None, store, engine_nlu, Metrics(), pipeline)
+        app = create_app(runtime=runtime)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+                response = await client.get("/healthz")
+        assert response.status_code == code
+        health = response.json()
+        assert (health["status"], health["database"]) == (status, "unreachable")
+        assert "Error" not in response.text  # no exception class names
+    await dead.dispose()
 
 
 async def test_metrics_count_messages(client: httpx.AsyncClient) -> None:

@@ -103,17 +103,22 @@ async def test_a_conversation_locked_too_long_gets_a_polite_busy_and_a_resend_wo
     async with redis_store.turn(stuck, "test:u1", 60):  # held for up to 15 s
         busy = await bot.pipeline.handle(message)
     assert texts_of(busy) == texts.BUSY.format(hotline=config.hotline)
-    assert await bot.count(MessageRecord, message_id="busy-1") == 0
+    assert await bot.count(MessageRecord, message_id="busy-1", direction="in") == 0
     resent = await bot.pipeline.handle(message)
     assert not resent.duplicate
     assert resent.intent == "greet"
-    assert await bot.count(MessageRecord, message_id="busy-1") == 1
+    assert await bot.count(MessageRecord, message_id="busy-1", direction="in") == 1
 
 
-async def test_two_emergencies_in_a_row_are_two(bot: Harness) -> None:
-    await bot.say("u1", "救命")
-    await bot.say("u1", "救命")
-    assert len(await bot.requests("sos")) == 2
+async def test_two_emergencies_in_a_row_are_one_alert_and_both_are_acknowledged(
+    bot: Harness,
+) -> None:
+    first = await bot.say("u1", "救命")
+    again = await bot.say("u1", "救命")
+    assert len(await bot.requests("sos")) == 1
+    assert "已收到您的紧急求助" in texts_of(first)
+    assert "第2次求助已记录" in texts_of(again)
+    assert HOTLINE in texts_of(again)
 
 
 async def test_binding_by_name_and_phone(bot: Harness) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from itertools import count
@@ -38,6 +39,7 @@ class ConsoleSession:
         self.clock = clock
         self.channel = channel
         self._ids = count(1)
+        self._run = uuid.uuid4().hex[:8]  # message ids stay unique across runs on one database
         self._bound: dict[str, int | None] = {}
 
     async def bind(self, user: str) -> int:
@@ -64,7 +66,7 @@ class ConsoleSession:
         message = InboundMessage(
             channel=self.channel,
             user_id=user,
-            message_id=f"{self.channel}-{next(self._ids)}",
+            message_id=f"{self.channel}-{self._run}-{next(self._ids)}",
             received_at=self.clock(),
             text=text,
         )

@@ -595,8 +595,8 @@ async def test_a_page_pushed_to_wechat_says_what_to_type_not_a_number(
         await _wrote(runtime, "staff-openid", datetime.now(UTC) - timedelta(hours=1))
         account = ChannelAccount(channel="wechat", external_id="staff-openid", role="staff")
         account.active = True
-        option = Option(texts.ALERT_TAKE_LABEL, payload("alert_take", alert=12))
-        page = Reply("【紧急求助】张建国\n" + texts.ALERT_TAKE_HINT.format(alert=12), (option,))
+        option = Option(texts.ALERT_TAKE_LABEL, payload("alert_take", request=12))
+        page = Reply("【紧急求助】张建国\n" + texts.ALERT_TAKE_HINT.format(id=12), (option,))
         notifier = Notifier(wechat=open_outbound(runtime))
         assert await notifier.send(account, [page], purpose="alert") == "sent"
         [sent] = double.called("message/custom/send")

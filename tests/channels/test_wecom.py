@@ -411,15 +411,16 @@ async def test_the_duty_officer_takes_the_alert_by_replying_in_wecom(
         alert = await uow.session.scalar(select(Alert))
     assert alert is not None
     [page] = double.texts(MEMBER)
-    assert f"接 {alert.id}" in page  # what the page asks for is what the member types
+    number = alert.request_id  # the one number staff see everywhere
+    assert f"接 {number}" in page  # what the page asks for is what the member types
     server = WeComServer()
-    body, query = server.callback(text_message(f"接 {alert.id}", "7100000000000000001"))
+    body, query = server.callback(text_message(f"接 {number}", "7100000000000000001"))
     first = await client.post("/wecom", params=query, content=body)
     reply = server.opened(first)
     assert reply["MsgType"] == "text"
     assert (reply["ToUserName"], reply["FromUserName"]) == (MEMBER, CORP_ID)
     assert reply["Content"].startswith("您已接手")
-    assert str(alert.id) in reply["Content"]
+    assert f"编号 {number}" in reply["Content"]
     # WeCom retries a callback it thinks went unanswered: handled once, answered alike.
     again = await client.post("/wecom", params=query, content=body)
     assert server.opened(again)["Content"] == reply["Content"]
