@@ -69,6 +69,11 @@ def _parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one sub-command aft
         p.add_argument("--now", type=_now_arg, help="fix the clock (ISO-8601 with zone)")
 
     sub.add_parser("worker", help="run background jobs (paging, notices) and the reconciler")
+    sub.add_parser(
+        "check",
+        help="check the settings before going live: hotline, duty roster, channels (exit 1 "
+        "when something would let an emergency page nobody)",
+    )
     serve = sub.add_parser("serve", help="run the ASGI app (webhooks, /healthz, /metrics)")
     serve.add_argument("--host", default="0.0.0.0")  # noqa: S104 - a server listens on all
     serve.add_argument("--port", type=int, default=8000)
@@ -177,6 +182,22 @@ async def _console(args: argparse.Namespace, settings: Settings, url: str) -> No
             await run_simulation(runtime, clock, sys.stdin, sys.stdout)
     finally:
         await runtime.close()
+
+
+async def _check(settings: Settings) -> int:
+    from bot.check import check_settings  # noqa: PLC0415
+    from storage.db import make_engine, make_sessions  # noqa: PLC0415
+
+    engine = make_engine(settings.database_url, settings.database_pool)
+    try:
+        found = await check_settings(settings, make_sessions(engine), datetime.now(UTC))
+    finally:
+        await engine.dispose()
+    for finding in found:
+        print(f"{finding.level.upper():8}{finding.text}")
+    errors = sum(f.level == "error" for f in found)
+    print(f"{errors} errors, {len(found) - errors} warnings" if found else "all good")
+    return 1 if errors else 0
 
 
 async def _db(args: argparse.Namespace, settings: Settings) -> None:
@@ -538,6 +559,8 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as e:
             print(e, file=sys.stderr)
             return 2
+    elif args.command == "check":
+        return int(_run(_check(settings)))
     elif args.command == "db":
         _run(_db(args, settings))
     elif args.command == "policy":

@@ -121,3 +121,43 @@ def test_tags_on_people_and_a_broadcast_by_tag(tmp_path: Path) -> None:
     dry = yinling("broadcast", "--text", "书画组活动改期", "--tag", "书画组", "--dry-run", env=env)
     assert dry.returncode == 0, dry.stderr
     assert "tag=书画组" in dry.stdout
+
+
+def test_check_lists_what_would_let_an_emergency_page_nobody(tmp_path: Path) -> None:
+    env = {
+        "YINLING_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'y.db'}",
+        "YINLING_SPOOL_DIR": str(tmp_path / "spool"),
+        "YINLING_HOTLINE": "0512-65000000",
+    }
+    assert yinling("db", "seed", env=env).returncode == 0  # duty roster for four weeks
+    found = yinling("check", env=env)
+    assert found.returncode == 1
+    errors = [line for line in found.stdout.splitlines() if line.startswith("ERROR")]
+    assert any("YINLING_HOTLINE is the demo number" in line for line in errors)
+    on_call = [line for line in errors if "is on call" in line]
+    assert len(on_call) == 3  # the three staff on the roster have no account to page
+    assert not [line for line in errors if "nobody on duty" in line]
+    # The bureau's number; the staff paged on WeCom, which is not configured yet.
+    env["YINLING_HOTLINE"] = "0512-12345678"
+    for staff in ("1", "2", "3"):
+        bound = yinling("staff", "wecom", "--staff", staff, "--user", f"u{staff}", env=env)
+        assert bound.returncode == 0, bound.stderr
+    found = yinling("check", env=env)
+    assert found.returncode == 1
+    assert "staff are bound on wecom but it cannot send" in found.stdout
+    env |= {
+        "YINLING_WECOM__CORP_ID": "ww1",
+        "YINLING_WECOM__SECRET": "s",
+        "YINLING_WECOM__AGENT_ID": "1000002",
+    }
+    found = yinling("check", env=env)
+    assert found.returncode == 0, found.stdout
+    assert "0 errors" in found.stdout
+    assert "YINLING_REDIS_URL is not set" in found.stdout  # still worth a word
+    # No duty roster at all: nobody on duty for the whole week.
+    empty = tmp_path / "empty.db"
+    env["YINLING_DATABASE_URL"] = f"sqlite+aiosqlite:///{empty}"
+    assert yinling("db", "upgrade", env=env).returncode == 0
+    found = yinling("check", env=env)
+    assert found.returncode == 1
+    assert "nobody on duty (level 1) from" in found.stdout
