@@ -8,11 +8,10 @@ and after a slice of time hands on to a fresh job (so workers can stop and resta
 slices, and a long broadcast never holds one job for minutes). When no recipient is left
 open the broadcast is done, with its counts.
 
-Telegram sends are paced here (bot/pacing.py), evenly, a little under 30 a second per
-process, and never more than 30 in any second as Telegram counts them: the bot's
-AIORateLimiter alone lets a burst of 30 through on top of its 30/s, which a server
-counting 30 per second answers with 429, and every 429 stops all sends for
-``retry_after``.
+Telegram sends take turns of the flood limit every process shares (bot/limits.py): the
+bulk lane, evenly spaced at ``telegram_rate`` over all workers together, never more than
+28 in any second as Telegram counts them, so that pages and replies (the urgent lane)
+always find a place within Telegram's 30 and never wait behind a broadcast.
 
 If a job is lost (the broker lost its data, a worker was killed), the reconciler in every
 worker re-kicks any broadcast that nobody holds and that made no progress for a while;
@@ -27,7 +26,6 @@ import asyncio
 import contextlib
 import time
 import uuid
-import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -39,8 +37,8 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.channels.telegram import render as render_telegram
 from bot.jobs import EVENT_JOBS, RECONCILERS, Jobs, current, shared, start_jobs, stop_jobs
+from bot.limits import HELD, TELEGRAM, Lane
 from bot.notify import BLOCKED, FAILED, SENT, Notifier
-from bot.pacing import Pacer
 from bot.settings import Settings
 from handlers import texts
 from handlers.base import Reply, ServiceConfig
@@ -67,7 +65,6 @@ __all__ = [
 log = structlog.get_logger("yinling.broadcasts")
 
 TZ = ZoneInfo("Asia/Shanghai")
-TELEGRAM_LIMIT = 30  # messages in any second, over all chats
 MAX_LINK = 500
 
 
@@ -77,7 +74,9 @@ class Tuning:
 
     batch: int = 100  # recipients read per query
     concurrency: int = 8  # sends in flight at once (enough for ~30/s at 250 ms a request)
-    telegram_rate: float = 29.5  # messages a second (0: not paced); Telegram allows 30
+    # Broadcast messages a second over all workers (0: not spaced, still within the limit);
+    # Telegram allows 30 a second, of which pages and replies may always have two.
+    telegram_rate: float = 27.5
     slice_seconds: float = 20.0  # a job hands the broadcast on to a fresh job after this
     lease: timedelta = timedelta(seconds=60)  # held by the sending job, renewed every batch
     stall: timedelta = timedelta(seconds=60)  # unheld and no progress this long: re-kick
@@ -177,18 +176,6 @@ async def progress(
 
 
 # ------------------------------------------------------------------- sending
-# One pacer per event loop (a process's sends share it, whichever broadcast they serve).
-_PACERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Pacer] = weakref.WeakKeyDictionary()
-
-
-def _pacer(rate: float) -> Pacer:
-    loop = asyncio.get_running_loop()
-    pacer = _PACERS.get(loop)
-    if pacer is None or pacer.rate != rate:
-        pacer = _PACERS[loop] = Pacer(rate, limit=TELEGRAM_LIMIT)
-    return pacer
-
-
 _RESULTS = {SENT: "sent", BLOCKED: "blocked", FAILED: "failed"}
 
 
@@ -260,15 +247,18 @@ class BroadcastSender:
                 if not await uow.broadcasts.claim(recipient_id, self.owner, self.jobs.clock()):
                     return  # another job has it
                 await uow.commit()
-            rate = self.tuning.telegram_rate
+            notifier = self.jobs.notifier
             turn: contextlib.AbstractAsyncContextManager[None] = contextlib.nullcontext()
-            if account.channel == "telegram" and account.active and rate > 0:
-                turn = _pacer(rate).turn(chunks)
+            if account.channel == "telegram" and account.active:
+                # Taken here, so that a send still waiting for its turn when the worker
+                # stops is known not to have gone out; the bot takes no second one.
+                lane = Lane(bulk=True, rate=self.tuning.telegram_rate)
+                turn = notifier.limits.turn(TELEGRAM.name, TELEGRAM, lane, chunks)
             sending = False
             try:
                 async with turn:
                     sending = True
-                    result = await self.jobs.notifier.send(account, [reply], purpose="broadcast")
+                    result = await notifier.send(account, [reply], purpose="broadcast", lane=HELD)
             except asyncio.CancelledError:
                 if not sending:  # the worker is stopping while this waits: nothing went out
                     await self._give_back(recipient_id)

@@ -1,6 +1,7 @@
 """Messages we start (pages, notices): one ``send`` for any channel account.
 
-Telegram goes through python-telegram-bot's rate-limited bot; WeChat through the outbound
+Telegram goes through python-telegram-bot's bot, rate-limited on the flood limits every
+process shares (bot/limits.py: pages go ahead of broadcasts); WeChat through the outbound
 API that picks a customer-service or a template message by the 48-hour window; WeCom (staff
 only) through the application's text messages, at most 30 a minute to one member. A channel
 that is not configured, or an account we cannot write to (console, unknown channel),
@@ -10,17 +11,18 @@ is reported as ``unreachable`` so the caller can page someone else.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
-from telegram import Bot
 from telegram.error import Forbidden, TelegramError
+from telegram.ext import ExtBot
 
 from bot.channels.telegram import render as render_telegram
 from bot.channels.wechat import render_text as render_wechat
 from bot.channels.wechat_api import WeChatOutbound
 from bot.channels.wecom import WeComSender
+from bot.limits import URGENT, Lane, Limits, LocalLimits, TelegramRateLimiter
 from handlers.base import Reply
 from storage.models import ChannelAccount
 
@@ -35,23 +37,38 @@ SENT, FAILED, UNREACHABLE, BLOCKED = "sent", "failed", "unreachable", "blocked"
 class Notifier:
     """Sends replies to accounts outside a conversation."""
 
-    telegram: Bot | None = None
+    telegram: ExtBot[Any] | None = None
     wechat: WeChatOutbound | None = None
     wecom: WeComSender | None = None
+    # The flood limits the bots share (bot/limits.py); by default those of the Telegram bot.
+    limits: Limits = field(default_factory=LocalLimits)
 
-    async def send(self, account: ChannelAccount, replies: Sequence[Reply], purpose: str) -> str:
-        """Send, and say how it went: sent | failed | unreachable | blocked."""
+    def __post_init__(self) -> None:
+        limiter = self.telegram.rate_limiter if self.telegram is not None else None
+        if isinstance(limiter, TelegramRateLimiter):
+            self.limits = limiter.limits
+
+    async def send(
+        self,
+        account: ChannelAccount,
+        replies: Sequence[Reply],
+        purpose: str,
+        *,
+        lane: Lane = URGENT,
+    ) -> str:
+        """Send, and say how it went: sent | failed | unreachable | blocked. ``lane``: pages
+        and notices are urgent; broadcasts and reminders bulk (bot/limits.py)."""
         if not account.active:
             return UNREACHABLE
         if account.channel == "telegram" and self.telegram is not None:
-            return await self._telegram(account, replies)
+            return await self._telegram(account, replies, lane)
         if account.channel == "wechat" and self.wechat is not None:
             return await self._wechat(account, replies, purpose)
         if account.channel == "wecom" and self.wecom is not None:
-            return await self._wecom(account, replies)
+            return await self._wecom(account, replies, lane)
         return UNREACHABLE
 
-    async def _telegram(self, account: ChannelAccount, replies: Sequence[Reply]) -> str:
+    async def _telegram(self, account: ChannelAccount, replies: Sequence[Reply], lane: Lane) -> str:
         bot = self.telegram
         assert bot is not None  # noqa: S101 - checked by the caller
         try:
@@ -60,7 +77,9 @@ class Notifier:
             return UNREACHABLE
         try:
             for message in render_telegram(replies):
-                await bot.send_message(chat_id, message.text, reply_markup=message.markup)
+                await bot.send_message(
+                    chat_id, message.text, reply_markup=message.markup, rate_limit_args=lane
+                )
         except Forbidden as e:
             log.warning("notify_blocked", channel="telegram", account_id=account.id, error=str(e))
             return BLOCKED
@@ -78,9 +97,9 @@ class Notifier:
         deliveries = await outbound.send(account.external_id, chunks, purpose=purpose)
         return SENT if deliveries and all(d.status == "sent" for d in deliveries) else FAILED
 
-    async def _wecom(self, account: ChannelAccount, replies: Sequence[Reply]) -> str:
+    async def _wecom(self, account: ChannelAccount, replies: Sequence[Reply], lane: Lane) -> str:
         sender = self.wecom
         assert sender is not None  # noqa: S101 - checked by the caller
         # Plain text, options left out as on WeChat: the text says what to type.
         chunks = render_wechat([Reply(r.text) for r in replies])
-        return await sender.send(account.external_id, chunks, ref=account.id)
+        return await sender.send(account.external_id, chunks, ref=account.id, lane=lane)

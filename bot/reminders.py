@@ -33,6 +33,7 @@ from datetime import date, datetime, time, timedelta
 import structlog
 
 from bot.jobs import RECONCILERS, Jobs
+from bot.limits import Lane
 from bot.notify import BLOCKED, FAILED, SENT
 from handlers import reminders as wording
 from handlers.base import TZ, Reply
@@ -64,6 +65,7 @@ VISIT_WITHIN = timedelta(hours=24)
 MIN_AGE = 80
 STAFF_KINDS = (HOSPITAL_VISIT, BIRTHDAY, ALONE_CALL)
 PURPOSE = "reminder"
+BULK = Lane(bulk=True)  # reminders leave room for pages (bot/limits.py)
 
 
 @dataclass(slots=True)
@@ -244,7 +246,7 @@ async def _deliver(
 ) -> None:
     """Send one message and record how it went on its claimed rows."""
     try:
-        result = await jobs.notifier.send(account, [reply], purpose=PURPOSE)
+        result = await jobs.notifier.send(account, [reply], purpose=PURPOSE, lane=BULK)
     except Exception:  # one account's trouble must not stop the others' reminders
         log.exception("reminder_send_failed", account_id=account.id)
         result = FAILED

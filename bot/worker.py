@@ -19,8 +19,7 @@ import structlog
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from taskiq import AsyncBroker, InMemoryBroker
 from taskiq.receiver import Receiver
-from telegram import Bot
-from telegram.ext import AIORateLimiter, ExtBot
+from telegram.ext import ExtBot
 
 from bot import (
     broadcasts,  # noqa: F401 - registers yinling.send_broadcast and its reconciler
@@ -29,6 +28,7 @@ from bot import (
 from bot.channels.wechat import outbound_for
 from bot.channels.wecom import wecom_sender
 from bot.jobs import Jobs, start_jobs, stop_jobs
+from bot.limits import TelegramRateLimiter, shared_limits
 from bot.notify import Notifier
 from bot.runtime import Runtime
 from bot.settings import Settings
@@ -46,7 +46,8 @@ SPOOL_SECONDS = 3.0  # how often an app process looks for spooled emergencies to
 
 
 def telegram_sender(settings: Settings) -> ExtBot[Any] | None:
-    """A rate-limited bot for sending outside conversations (pages, notices, broadcasts)."""
+    """A bot for sending outside conversations (pages, notices, broadcasts), on the flood
+    limits all processes share."""
     if settings.telegram.token is None:
         return None
     api = settings.telegram.api_base.rstrip("/")
@@ -54,21 +55,24 @@ def telegram_sender(settings: Settings) -> ExtBot[Any] | None:
         settings.telegram.token.get_secret_value(),
         base_url=f"{api}/bot",
         base_file_url=f"{api}/file/bot",
-        rate_limiter=AIORateLimiter(max_retries=3),
+        rate_limiter=TelegramRateLimiter(settings.redis_url, settings.redis_prefix, max_retries=3),
     )
 
 
 @asynccontextmanager
 async def _notifier(
-    settings: Settings, sessions: async_sessionmaker[AsyncSession], telegram: Bot | None
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], telegram: ExtBot[Any] | None
 ) -> AsyncIterator[Notifier]:
     own = telegram is None
     bot = telegram_sender(settings) if own else telegram
     if own and bot is not None:
         await bot.initialize()
+    limits = shared_limits(settings.redis_url, settings.redis_prefix)
     try:
         yield Notifier(
-            telegram=bot, wechat=outbound_for(settings, sessions), wecom=wecom_sender(settings)
+            telegram=bot,
+            wechat=outbound_for(settings, sessions),
+            wecom=wecom_sender(settings, limits),
         )
     finally:
         if own and bot is not None:
@@ -76,7 +80,7 @@ async def _notifier(
 
 
 @asynccontextmanager
-async def jobs_in_app(runtime: Runtime, telegram: Bot | None = None) -> AsyncIterator[Jobs]:
+async def jobs_in_app(runtime: Runtime, telegram: ExtBot[Any] | None = None) -> AsyncIterator[Jobs]:
     """Jobs for a process that runs the pipeline: its events are kicked as jobs; on the
     in-memory broker the jobs (and the reconciler) run right here."""
     settings = runtime.settings

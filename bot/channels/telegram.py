@@ -43,15 +43,16 @@ from telegram import (
 from telegram.constants import ChatType, KeyboardButtonStyle
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
     ContextTypes,
+    ExtBot,
     MessageHandler,
     filters,
 )
 
+from bot.limits import TelegramRateLimiter
 from bot.messages import InboundMessage
 from bot.messages import Response as PipelineResponse
 from bot.runtime import Runtime
@@ -339,9 +340,10 @@ def _chosen(query: CallbackQuery) -> str | None:
 
 # ------------------------------------------------------------------ channel
 def _application(
-    settings: TelegramSettings, *, webhook: bool
+    settings: TelegramSettings, *, webhook: bool, limiter: TelegramRateLimiter | None = None
 ) -> Application[Any, Any, Any, Any, Any, Any]:
-    """PTB's application on ``api_base``, rate-limited; without an updater for the webhook."""
+    """PTB's application on ``api_base``, on the flood limits every process shares (replies
+    are urgent: they go ahead of broadcasts); without an updater for the webhook."""
     if settings.token is None:
         raise ValueError("Telegram needs YINLING_TELEGRAM__TOKEN (from @BotFather)")
     api = settings.api_base.rstrip("/")
@@ -350,7 +352,7 @@ def _application(
         .token(settings.token.get_secret_value())
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
-        .rate_limiter(AIORateLimiter(max_retries=2))
+        .rate_limiter(limiter or TelegramRateLimiter(None))
     )
     if webhook:
         builder = builder.updater(None)
@@ -395,7 +397,9 @@ class TelegramChannel:
         self.runtime = runtime
         self.webhook = webhook
         self.clock = clock
-        self.application = _application(settings, webhook=webhook)
+        shared = runtime.settings
+        limiter = TelegramRateLimiter(shared.redis_url, shared.redis_prefix)
+        self.application = _application(settings, webhook=webhook, limiter=limiter)
         self.application.add_handler(CallbackQueryHandler(self._on_callback))
         self.application.add_handler(
             MessageHandler(filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE, self._on_message)
@@ -406,9 +410,9 @@ class TelegramChannel:
         self._pending = asyncio.Semaphore(MAX_PENDING)
 
     @property
-    def bot(self) -> Bot:
+    def bot(self) -> ExtBot[Any]:
         """The bot that talks to the Bot API."""
-        bot: Bot = self.application.bot
+        bot: ExtBot[Any] = self.application.bot
         return bot
 
     async def start(self) -> None:

@@ -7,7 +7,8 @@
   by one process at a time, as for the Official Account (bot/channels/wechat_api.py): a
   40014/42001 answer triggers one coordinated refresh and one retry.
 * WeCom silently drops what an application sends one member beyond 30 messages a minute
-  (and 1,000 an hour): a limiter per member (in this process) makes the next one wait.
+  (and 1,000 an hour): a limit per member, shared by every process (bot/limits.py),
+  makes the next one wait.
 * A member outside the application's visible range, unknown or without a licence
   (81013, 60111 …, or named in ``invaliduser``) is ``unreachable``, so the caller pages
   someone else; any other error is ``failed``. Logs never carry the userid (some
@@ -32,8 +33,6 @@ from __future__ import annotations
 
 import asyncio
 import binascii
-import time
-from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -54,6 +53,7 @@ from wechatpy.session.redisstorage import RedisStorage
 
 from bot.channels.shared_token import SharedToken
 from bot.channels.wechat import _cdata_safe, _check_xml, render_text
+from bot.limits import URGENT, WECOM_MEMBER, Lane, Limits, LocalLimits, shared_limits
 from bot.messages import InboundMessage
 from bot.messages import Response as PipelineResponse
 from bot.runtime import Runtime
@@ -61,7 +61,6 @@ from bot.settings import Settings, WeComSettings
 
 __all__ = [
     "CHANNEL",
-    "MemberLimit",
     "WeComChannel",
     "WeComClient",
     "WeComSender",
@@ -77,52 +76,8 @@ TOKEN_ERRORS = frozenset({40014, 42001})  # invalid / expired access_token
 # Invalid UserID, invalid UserID list, no privilege (outside the visible range), UserID
 # not found, "user & party & tag all invalid".
 NOT_REACHABLE = frozenset({40003, 40031, 60011, 60111, 81013})
-MEMBER_RULES = ((30, 60.0), (1000, 3600.0))  # (messages, seconds) per member and app
 ANSWER_WITHIN = 4.0  # seconds; WeCom gives up on a callback after 5
 EMPTY = ""  # WeCom's "received, no passive reply"
-
-
-class MemberLimit:
-    """At most ``limit`` sends to one member in any ``period`` seconds (a sliding window per
-    rule); a send over the limit waits for its slot."""
-
-    def __init__(
-        self,
-        rules: Sequence[tuple[int, float]] = MEMBER_RULES,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
-    ) -> None:
-        self.rules = tuple(rules)
-        self.clock = clock
-        self.sleep = sleep
-        self._horizon = max(period for _, period in self.rules)
-        self._sent: dict[str, deque[float]] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
-
-    async def acquire(self, member: str) -> float:
-        """Wait until a send to ``member`` is allowed and count it; the seconds waited."""
-        waited = 0.0
-        async with self._locks.setdefault(member, asyncio.Lock()):
-            sent = self._sent.setdefault(member, deque())
-            while True:
-                now = self.clock()
-                while sent and sent[0] <= now - self._horizon:
-                    sent.popleft()
-                wait = self._wait(sent, now)
-                if wait <= 0:
-                    break
-                await self.sleep(wait)
-                waited += wait
-            sent.append(now)
-        return waited
-
-    def _wait(self, sent: deque[float], now: float) -> float:
-        wait = 0.0
-        for limit, period in self.rules:
-            recent = [t for t in sent if t > now - period]
-            if len(recent) >= limit:  # free again when the oldest of the last `limit` ages out
-                wait = max(wait, recent[-limit] + period - now)
-        return wait
 
 
 class WeComClient(SharedToken, WeChatClient):  # type: ignore[misc]  # wechatpy is untyped
@@ -178,18 +133,21 @@ def _named(answer: Any, field: str, user_id: str) -> bool:
 class WeComSender:
     """Text messages from the application to members: sent | unreachable | failed."""
 
-    def __init__(self, client: WeComClient, limit: MemberLimit | None = None) -> None:
+    def __init__(self, client: WeComClient, limits: Limits | None = None) -> None:
         self.client = client
-        self.limit = limit or MemberLimit()
+        self.limits = limits or LocalLimits()
 
-    async def send(self, user_id: str, chunks: Sequence[str], *, ref: object = None) -> str:
+    async def send(
+        self, user_id: str, chunks: Sequence[str], *, ref: object = None, lane: Lane = URGENT
+    ) -> str:
         """Send the texts in order; stop at the first that does not go. ``ref`` (e.g. the
         account's id) names the recipient in the logs instead of the userid."""
         if not chunks:
             return FAILED
+        key = f"wecom:{self.client.agent_id}:{user_id}"
         for chunk in chunks:
-            await self.limit.acquire(user_id)
-            result = await self._one(user_id, chunk, ref)
+            async with self.limits.turn(key, WECOM_MEMBER, lane):
+                result = await self._one(user_id, chunk, ref)
             if result != SENT:
                 return result
         return SENT
@@ -216,12 +174,12 @@ class WeComSender:
         return SENT
 
 
-def wecom_sender(settings: Settings) -> WeComSender | None:
+def wecom_sender(settings: Settings, limits: Limits | None = None) -> WeComSender | None:
     """The WeCom sender when the application is configured, else None."""
     if not settings.wecom.enabled:
         return None
     redis = SyncRedis.from_url(settings.redis_url) if settings.redis_url else None
-    return WeComSender(WeComClient(settings.wecom, redis, settings.redis_prefix))
+    return WeComSender(WeComClient(settings.wecom, redis, settings.redis_prefix), limits)
 
 
 Deliver = Callable[[str, Sequence[str]], Awaitable[None]]
@@ -372,7 +330,8 @@ class WeComChannel:
 def open_wecom(runtime: Runtime) -> WeComChannel:
     """The ``/wecom`` endpoint wired to the pipeline; late replies go out as application
     messages when the application can send."""
-    sender = wecom_sender(runtime.settings)
+    settings = runtime.settings
+    sender = wecom_sender(settings, shared_limits(settings.redis_url, settings.redis_prefix))
     deliver: Deliver | None = None
     if sender is not None:
         outbound = sender

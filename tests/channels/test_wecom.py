@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from wechatpy.enterprise.crypto import WeChatCrypto
 
 from bot.app import create_app
-from bot.channels.wecom import MemberLimit, WeComClient, WeComSender, wecom_sender
+from bot.channels.wecom import WeComClient, WeComSender, wecom_sender
 from bot.messages import InboundMessage
 from bot.metrics import Metrics
 from bot.notify import Notifier
@@ -137,51 +137,6 @@ async def test_processes_share_the_token_through_redis(
         if keys:
             redis.delete(*keys)
         redis.close()
-
-
-async def test_the_31st_message_to_a_member_within_a_minute_waits(
-    served: tuple[WeComDouble, str], double: WeComDouble
-) -> None:
-    clock = [1000.0]
-    waits: list[float] = []
-
-    async def sleep(seconds: float) -> None:
-        waits.append(seconds)
-        clock[0] += seconds
-
-    double.members.add("LiJuan")
-    limit = MemberLimit(clock=lambda: clock[0], sleep=sleep)
-    sender = WeComSender(WeComClient(wecom_settings(served), None, "yltest:"), limit)
-    for n in range(30):
-        clock[0] += 1.0  # 30 messages in 30 seconds
-        assert await sender.send(MEMBER, [f"第{n + 1}条"]) == "sent"
-    assert waits == []
-    assert await sender.send("LiJuan", ["别人不受影响"]) == "sent"
-    assert waits == []
-    assert await sender.send(MEMBER, ["第31条"]) == "sent"
-    # It waited until the first of the 30 was a minute old, and not longer.
-    assert waits == [pytest.approx(31.0)]
-    assert clock[0] == pytest.approx(1061.0)
-    assert len(double.texts(MEMBER)) == 31
-    assert double.texts(MEMBER)[-1] == "第31条"
-
-
-async def test_the_hourly_rule_holds_too() -> None:
-    clock = [0.0]
-    waits: list[float] = []
-
-    async def sleep(seconds: float) -> None:
-        waits.append(seconds)
-        clock[0] += seconds
-
-    limit = MemberLimit(rules=((3, 60.0), (4, 3600.0)), clock=lambda: clock[0], sleep=sleep)
-    for _ in range(4):  # at 0, 10, 20 s; the fourth waits for the minute rule until 60 s
-        await limit.acquire("a")
-        clock[0] += 10.0
-    assert waits == [pytest.approx(30.0)]
-    await limit.acquire("a")  # at 70 s: the hourly rule, until an hour after the first
-    assert waits == [pytest.approx(30.0), pytest.approx(3530.0)]
-    assert clock[0] == pytest.approx(3600.0)
 
 
 # ---------------------------------------------------------------- the CLI
