@@ -34,7 +34,7 @@ from bot.settings import Settings
 from bot.stream_broker import RecoveringStreamBroker
 from handlers import alerts as wording
 from handlers.base import Reply, ServiceConfig
-from storage.alerts import FAMILY, TAKE_REFUSED
+from storage.alerts import FAMILY, MORE_WORDS, TAKE_REFUSED, UNANSWERED
 from storage.db import AsyncSession
 from storage.models import Alert
 from storage.uow import UnitOfWork
@@ -110,7 +110,9 @@ class Jobs:
             level = alert.level
             request = await uow.requests.get(alert.request_id)
             person = await uow.alerts.person(alert)
-            more = [str(s.note or "") for s in await uow.alerts.words(alert_id)]
+            steps = await uow.alerts.steps(alert_id)
+            more = [str(s.note or "") for s in steps if s.kind in MORE_WORDS]
+            unanswered = any(s.kind == UNANSWERED for s in steps)
             recipients = await uow.alerts.recipients(alert, level, now)
             reached = 0
             for recipient in recipients:
@@ -123,7 +125,9 @@ class Jobs:
                     reply = wording.family_page(person, self.config)
                 else:
                     assert request is not None  # noqa: S101 - an alert always has its request
-                    reply = wording.page(alert, request, person, level, now, more=more)
+                    reply = wording.page(
+                        alert, request, person, level, now, more=more, unanswered=unanswered
+                    )
                 result = await self.notifier.send(account, [reply], purpose="alert")
                 if result == BLOCKED:
                     await uow.accounts.deactivate(account.channel, account.external_id)
@@ -205,9 +209,18 @@ class Jobs:
 
     # ---------------------------------------------------------- reconciler
     async def reconcile(self, now: datetime | None = None) -> int:
-        """Page every open alert whose next step is due; the number paged."""
+        """Page every open alert whose next step is due — and every "is this an emergency?"
+        left unanswered too long; the number paged."""
         now = now or self.clock()
         async with UnitOfWork(self.sessions) as uow:
+            for alert_id in await uow.alerts.unanswered(now):
+                alert = await uow.alerts.get(alert_id)
+                if alert is not None and await uow.alerts.confirm(alert_id, now, UNANSWERED):
+                    request = await uow.requests.get(alert.request_id)
+                    if request is not None:
+                        await uow.requests.set_status(request, "open", now=now, actor="system")
+                    log.warning("alert_unanswered_paged", alert_id=alert_id)
+            await uow.commit()
             due = await uow.alerts.due(now)
         count = 0
         for alert_id in due:

@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.messages import InboundMessage, Response
 from bot.metrics import Metrics
-from bot.routing import FLOWS, SOS_CONFIDENCE, route
+from bot.routing import ASK, FLOWS, NOW, SOS_CONFIDENCE, route, urgency
 from bot.spool import Spool
 from handlers import sos, staff, texts
 from handlers.base import Ctx, Reply, ServiceConfig, Turn
@@ -141,10 +141,14 @@ def _is_sos(turn: Turn) -> bool:
     return turn.intent == "sos" and (turn.payload is not None or turn.confidence >= SOS_CONFIDENCE)
 
 
-def _emergency(text: str, turn: Turn | None) -> bool:
+def _emergency(text: str, turn: Turn | None, *, unsure_too: bool = False) -> bool:
     """Whether a message, read on its own, is an emergency to answer whatever else fails
-    (a staff member's typed command about someone else is not)."""
-    return turn is not None and _is_sos(turn) and not staff.is_command(text)
+    (a staff member's typed command about someone else is not). ``unsure_too``: also one
+    the bot would ask about first — when it cannot ask (no state store), it pages."""
+    if turn is None or staff.is_command(text):
+        return False
+    level = urgency(turn)
+    return level == NOW or (unsure_too and level == ASK)
 
 
 class Pipeline:
@@ -260,7 +264,7 @@ class Pipeline:
         except (LockTimeout, StoreUnavailable) as e:
             stage = "busy" if isinstance(e, LockTimeout) else "store"
             self.metrics.errors.labels(msg.channel, stage).inc()
-            if not emergency:
+            if not (emergency or _emergency(text, read, unsure_too=True)):
                 # Nothing was handled or written; the store forgot the message, so that a
                 # resend (or the platform's retry) is handled.
                 log.warning("message_not_handled", channel=msg.channel, stage=stage)
@@ -322,6 +326,7 @@ class Pipeline:
             return None
         parsed = await self.parser.aparse(text[:NLU_CHARS], msg.received_at)
         ranking = tuple((r["name"], float(r["confidence"])) for r in parsed["intent_ranking"][:5])
+        emergency = parsed.get("emergency") or {"guard": "none", "classifier": 0.0}
         return Turn(
             text,
             msg.kind,
@@ -330,6 +335,8 @@ class Pipeline:
             float(parsed["intent"]["confidence"]),
             tuple(parsed["entities"]),
             ranking,
+            emergency["guard"],
+            float(emergency["classifier"]),
         )
 
     def _understand(

@@ -2,6 +2,8 @@
 
 1. An emergency always wins, bound or not, in a flow or not (the flow is parked) — except
    a staff member's typed alert command ("代报求助 张建国 摔倒了"), which is about someone else.
+   One the classifier alone is unsure of is asked about first ("您是遇到紧急情况了吗？"),
+   and pages anyway when the question goes unanswered (``urgency``).
 2. What channels report (a follow, an unfollow, a binding code, a shared contact or
    location, a picture) is handled as such, bound or not; staff get the staff handler.
 3. Someone not yet on the roster is led through binding (a person can still be asked for;
@@ -38,10 +40,13 @@ from handlers.base import Ctx, Handler, Option, Reply, Turn, payload
 from handlers.flows import Flow
 from handlers.wording import menu_reply
 
-__all__ = ["CHANNEL_EVENTS", "FLOWS", "ROUTES", "route", "unsure"]
+__all__ = ["ASK", "CHANNEL_EVENTS", "FLOWS", "NOW", "ROUTES", "route", "unsure", "urgency"]
 
-# Confidence from which an sos prediction is acted on without asking.
+# Confidence from which an sos prediction is an emergency at all (below: a clarifying
+# question offers it first), and from which the classifier alone pages without asking.
 SOS_CONFIDENCE = 0.5
+SOS_SURE = 0.8
+NOW, ASK = "now", "ask"
 # Below this, an intent is not offered as a choice in a clarifying question.
 OFFER_CONFIDENCE = 0.08
 
@@ -85,6 +90,7 @@ ROUTES: Mapping[str, Handler] = {
     "greet": chat.greet,
     "thanks_bye": chat.thanks_bye,
     "out_of_scope": chat.out_of_scope,
+    "lonely": chat.lonely,
     "menu": chat.menu,
     "affirm": chat.menu,
     "deny": chat.menu,
@@ -112,6 +118,68 @@ ROUTES: Mapping[str, Handler] = {
     "media": chat.media,
 }
 CHANNEL_EVENTS = frozenset({"subscribe", "unsubscribe", "bind", "contact", "location", "media"})
+
+
+def urgency(turn: Turn) -> str | None:
+    """Page ``NOW``, ``ASK`` "is this an emergency?" first, or neither.
+
+    The emergency rules (nlu/sos.py) finding danger now page at once; so does the classifier
+    alone when it is sure and the rules found nothing calming. A classifier that is not
+    sure, or whose emergency the rules found to be a past event, a plan, a question or a
+    false alarm, makes the bot ask — never route it as a booking."""
+    if turn.payload is not None:
+        return NOW if turn.intent == "sos" else None
+    if turn.intent == "sos" and turn.guard == "force":
+        return NOW
+    top = turn.intent == "sos" and turn.confidence >= SOS_CONFIDENCE
+    if top and turn.guard != "calm" and turn.confidence >= SOS_SURE:
+        return NOW
+    if top or turn.classifier_sos >= SOS_CONFIDENCE:
+        return ASK
+    return None
+
+
+def _other_reading(turn: Turn) -> dict[str, object]:
+    """What the message is if not an emergency: its best other intent, to go on with."""
+    for name, confidence in turn.ranking:
+        if name != "sos" and name in ROUTES and name not in CHANNEL_EVENTS:
+            if confidence < OFFER_CONFIDENCE:
+                break
+            entities = [dict(e) for e in turn.entities]
+            return {
+                "intent": name,
+                "confidence": confidence,
+                "text": turn.text,
+                "entities": entities,
+            }
+    return {"text": turn.text}
+
+
+async def _sos_answer(ctx: Ctx, yes: bool, request_id: int | None = None) -> list[Reply]:
+    """The answer to "您是遇到紧急情况了吗？": page now, or go on with what was asked."""
+    if yes:
+        _park(ctx)
+        return await sos.confirm(ctx, request_id)
+    then = dict(ctx.conv.pending_sos or {})
+    replies = await sos.deny(ctx, request_id)
+    intent = str(then.get("intent") or "")
+    if intent not in ROUTES:
+        return [menu_reply(replies[0].text, ctx.config)]
+    entities = tuple(then.get("entities") or ())
+    confidence = float(then.get("confidence") or 0.0)
+    text = str(then.get("text") or "")
+    ctx.turn = Turn(
+        text, ctx.turn.kind, None, intent, confidence, entities, ((intent, confidence),)
+    )
+    return [*replies, *await route(ctx)]
+
+
+def _request_number(turn: Turn) -> int | None:
+    value = next((e.get("value") for e in turn.entities if e.get("entity") == "request"), None)
+    try:
+        return int(str(value)) if value is not None else None
+    except ValueError:
+        return None
 
 
 def unsure(turn: Turn, threshold: float, margin: float) -> bool:
@@ -162,9 +230,22 @@ async def route(ctx: Ctx) -> list[Reply]:
     staff_member = ctx.account is not None and ctx.account.role == "staff" and ctx.account.active
     if staff_member and staff.is_command(turn.text):
         return await staff.staff(ctx)  # e.g. raising an emergency for a retiree
-    if turn.intent == "sos" and turn.confidence >= SOS_CONFIDENCE:
+    if turn.payload is not None and turn.intent in {"sos_confirm", "sos_deny"}:
+        return await _sos_answer(ctx, turn.intent == "sos_confirm", _request_number(turn))
+    level = urgency(turn)
+    if conv.pending_sos is not None and turn.payload is None:
+        # Answered in words ("是的", "不是"), or not answered but written of something else.
+        if level == NOW or turn.intent == "affirm":
+            return await _sos_answer(ctx, True)
+        if turn.intent == "deny":
+            return await _sos_answer(ctx, False)
+        if level is None and confident:
+            await sos.deny(ctx)  # a clear other request: taken for a no
+    if level == NOW:
         _park(ctx)
         return await sos.sos(ctx)
+    if level == ASK:
+        return await sos.ask(ctx, _other_reading(turn))
     if turn.intent in CHANNEL_EVENTS and turn.payload:
         return await ROUTES[turn.intent](ctx)
     if staff_member:

@@ -102,6 +102,9 @@ class Settings(BaseSettings):
     # and how often workers look for alerts whose paging is due (or whose job was lost).
     alert_minutes: float = 3.0
     reconcile_seconds: float = 10.0
+    # When only the classifier (not the emergency rules) thinks a message may be an
+    # emergency, the person is asked first; no answer in this many seconds pages anyway.
+    sos_confirm_seconds: int = 120
     # Where an emergency waits when the database is away (an append-only file; every
     # process of the app replays it). Default: $XDG_STATE_HOME/yinling/spool.
     spool_dir: Path | None = None
@@ -134,5 +137,6 @@ class Settings(BaseSettings):
             office_close=time.fromisoformat(end.strip()),
             office_days=days,
             flow_minutes=self.flow_minutes,
+            sos_confirm_seconds=self.sos_confirm_seconds,
             confidence_threshold=self.nlu_threshold,
         )

@@ -54,6 +54,7 @@ def page(
     now: datetime,
     *,
     more: Sequence[str] = (),
+    unanswered: bool = False,
 ) -> Reply:
     """The page for staff: who, where, how to reach them and their family, what they said
     (and ``more``: what they wrote since)."""
@@ -74,6 +75,8 @@ def page(
     }
     lines = [line.format(**facts) for line in texts.ALERT_PAGE_LINES]
     lines += [texts.ALERT_PAGE_MORE.format(said=said[:200]) for said in more[-3:]]
+    if unanswered:
+        lines.append(texts.ALERT_PAGE_UNANSWERED)
     if level > FAMILY:  # the rounds after the family: everyone on call again
         lines.append(texts.ALERT_PAGE_AGAIN.format(round=level - FAMILY + 1))
     lines.append(texts.ALERT_TAKE_HINT.format(id=alert.request_id))

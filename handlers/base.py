@@ -63,6 +63,10 @@ class Turn:
     confidence: float = 0.0
     entities: tuple[EntityDict, ...] = ()
     ranking: tuple[tuple[str, float], ...] = ()
+    # The emergency guard's verdict (force | calm | none) and the classifier's own sos
+    # confidence before it: the router pages, asks first, or neither (bot/routing.py).
+    guard: str = "none"
+    classifier_sos: float = 0.0
 
     def entity(self, name: str) -> EntityDict | None:
         """The first entity of a type."""
@@ -84,6 +88,7 @@ class ServiceConfig:
     office_close: time = time(17, 30)
     office_days: tuple[int, ...] = (1, 2, 3, 4, 5)  # ISO weekdays
     flow_minutes: int = 30
+    sos_confirm_seconds: int = 120  # "is this an emergency?" unanswered this long: paged
     confidence_threshold: float = 0.45
     ambiguity_margin: float = 0.1
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from handlers import sos, texts
-from handlers.base import Ctx, Reply
+from handlers.base import Ctx, Option, Reply, payload
 from handlers.events import AlertLocated
 from handlers.wording import ctx_address, greeting, menu_reply
 
-__all__ = ["greet", "location", "media", "menu", "out_of_scope", "thanks_bye"]
+__all__ = ["greet", "location", "lonely", "media", "menu", "out_of_scope", "thanks_bye"]
 
 # An SOS this recent gets the location the person shares next.
 SOS_LOCATION_WINDOW = timedelta(minutes=30)
@@ -31,6 +31,17 @@ async def menu(ctx: Ctx) -> list[Reply]:
 async def thanks_bye(ctx: Ctx) -> list[Reply]:
     """You are welcome; we are here."""
     return [Reply(texts.THANKS_BYE.format(address=ctx_address(ctx)))]
+
+
+async def lonely(ctx: Ctx) -> list[Reply]:
+    """Loneliness, low spirits: a warm word, someone to come and talk, or a person to call —
+    not the emergency text and not the menu."""
+    options = (
+        Option(texts.LONELY_VISIT, payload("eldercare_booking", service_type="companionship")),
+        Option(texts.LONELY_CALL, payload("human_agent")),
+        Option(texts.LONELY_NO, payload("thanks_bye")),
+    )
+    return [Reply(texts.LONELY.format(address=ctx_address(ctx)), options)]
 
 
 async def out_of_scope(ctx: Ctx) -> list[Reply]:

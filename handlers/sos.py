@@ -14,10 +14,10 @@ from datetime import timedelta
 from handlers import texts
 from handlers.base import Ctx, Option, Reply, payload
 from handlers.events import AlertUpdated, SosRaised
-from storage.alerts import DETAIL, MESSAGE
+from storage.alerts import DETAIL, MESSAGE, OPEN_STATUSES, UNCONFIRMED
 from storage.models import Alert, Person
 
-__all__ = ["add_detail", "open_alert", "raise_alert", "sos", "where"]
+__all__ = ["add_detail", "ask", "confirm", "deny", "open_alert", "raise_alert", "sos", "where"]
 
 # How long an interrupted flow may be resumed after an emergency.
 RESUME_MINUTES = 60
@@ -61,6 +61,10 @@ async def raise_alert(
     if joined is not None:
         if place and not joined.location:
             joined.location = place[:200]
+        if joined.status == UNCONFIRMED and await ctx.uow.alerts.confirm(
+            joined.id, ctx.now, "confirmed"
+        ):  # asked "is it an emergency?", and now it plainly is: page at once
+            ctx.emit(_raised(joined, place, for_account))
         step = await ctx.uow.alerts.add_words(joined, MESSAGE, ctx.turn.text, ctx.now, account_id)
         ctx.uow.audit.record(ctx.now, ctx.actor, "sos_joined", "alert", joined.id, step=step.id)
         ctx.emit(AlertUpdated(alert_id=joined.id, step_id=step.id))
@@ -83,16 +87,104 @@ async def raise_alert(
     )
     alert = await ctx.uow.alerts.raise_alert(request, place, ctx.now, ctx.actor)
     ctx.uow.audit.record(ctx.now, ctx.actor, "sos_raised", "service_request", request.id)
-    ctx.emit(
-        SosRaised(
-            request_id=request.id,
-            person_id=request.person_id,
-            location=place,
-            alert_id=alert.id,
-            for_sender=for_account,
-        )
-    )
+    ctx.emit(_raised(alert, place, for_account))
     return alert, 1
+
+
+def _raised(alert: Alert, place: str | None, for_sender: bool) -> SosRaised:
+    return SosRaised(
+        request_id=alert.request_id,
+        person_id=alert.person_id,
+        location=place,
+        alert_id=alert.id,
+        for_sender=for_sender,
+    )
+
+
+async def ask(ctx: Ctx, then: dict[str, object]) -> list[Reply]:
+    """Only the classifier thinks this may be an emergency: ask first. The alert is written
+    now, unconfirmed, and pages by itself (the reconciler) if the question is not
+    answered in time; ``then`` is what to do after a "no" (the message's other reading)."""
+    if await open_alert(ctx) is not None:
+        return await sos(ctx)  # their emergency is open: this joins it
+    if ctx.account is None:
+        ctx.account = await ctx.uow.accounts.create_unbound(ctx.channel, ctx.external_id, ctx.now)
+    place, _ = where(ctx)
+    request = await ctx.uow.requests.create(
+        "sos",
+        now=ctx.now,
+        actor=ctx.actor,
+        person_id=ctx.person.id if ctx.person else None,
+        status=UNCONFIRMED,
+        account_id=ctx.account.id,
+        details={"text": ctx.turn.text, "channel": ctx.channel, "external_id": ctx.external_id},
+        due_at=ctx.now,
+    )
+    within = timedelta(seconds=ctx.config.sos_confirm_seconds)
+    await ctx.uow.alerts.raise_alert(request, place, ctx.now, ctx.actor, unconfirmed_for=within)
+    ctx.uow.audit.record(ctx.now, ctx.actor, "sos_asked", "service_request", request.id)
+    ctx.conv.pending_sos = {"request": request.id, **then}
+    options = (
+        Option(texts.SOS_CONFIRM_YES, payload("sos_confirm", request=request.id)),
+        Option(texts.SOS_CONFIRM_NO, payload("sos_deny", request=request.id)),
+        Option(texts.INTENT_LABELS["human_agent"], payload("human_agent")),
+    )
+    return [Reply(texts.SOS_CONFIRM.format(hotline=ctx.config.hotline), options)]
+
+
+async def _asked(ctx: Ctx, request_id: int | None) -> Alert | None:
+    pending = ctx.conv.pending_sos or {}
+    ctx.conv.pending_sos = None
+    number = request_id or pending.get("request")
+    if not number:
+        return None
+    alert = await ctx.uow.alerts.for_request(int(str(number)))
+    if alert is None:
+        return None
+    if ctx.person is not None:  # theirs, or a family member's for the same person
+        return alert if alert.person_id == ctx.person.id else None
+    request = await ctx.uow.requests.get(alert.request_id)
+    asker = request.requested_by_account_id if request else None
+    return alert if ctx.account is not None and asker == ctx.account.id else None
+
+
+async def confirm(ctx: Ctx, request_id: int | None = None) -> list[Reply]:
+    """Yes, an emergency: the unconfirmed alert pages now (or a new one, if it is gone)."""
+    alert = await _asked(ctx, request_id)
+    if alert is None or alert.status not in OPEN_STATUSES:
+        return await sos(ctx)
+    if await ctx.uow.alerts.confirm(alert.id, ctx.now, "confirmed"):
+        request = await ctx.uow.requests.get(alert.request_id)
+        if request is not None:
+            await ctx.uow.requests.set_status(request, "open", now=ctx.now, actor=ctx.actor)
+        ctx.uow.audit.record(ctx.now, ctx.actor, "sos_confirmed", "alert", alert.id)
+        ctx.emit(_raised(alert, alert.location, True))
+    _, place_line = where(ctx)
+    lines = [texts.SOS_ACK.format(hotline=ctx.config.hotline)]
+    if place_line:
+        lines.append(place_line)
+    return [Reply("\n".join(lines))]
+
+
+async def deny(ctx: Ctx, request_id: int | None = None) -> list[Reply]:
+    """Not an emergency: the unconfirmed alert is dismissed (if it has not been paged for
+    want of an answer — then the staff are told the person said no)."""
+    alert = await _asked(ctx, request_id)
+    if alert is None:
+        return [Reply(texts.SOS_DENIED)]
+    if await ctx.uow.alerts.dismiss(alert.id, ctx.now):
+        request = await ctx.uow.requests.get(alert.request_id)
+        if request is not None:
+            await ctx.uow.requests.set_status(request, "cancelled", now=ctx.now, actor=ctx.actor)
+        ctx.uow.audit.record(ctx.now, ctx.actor, "sos_dismissed", "alert", alert.id)
+        return [Reply(texts.SOS_DENIED)]
+    if alert.status in OPEN_STATUSES:  # paged already: the staff hear it was a "no"
+        step = await ctx.uow.alerts.add_words(
+            alert, DETAIL, texts.SOS_CONFIRM_NO, ctx.now, ctx.account.id if ctx.account else None
+        )
+        ctx.emit(AlertUpdated(alert_id=alert.id, step_id=step.id))
+        return [Reply(texts.SOS_DENIED_LATE)]
+    return [Reply(texts.SOS_DENIED)]
 
 
 async def sos(ctx: Ctx) -> list[Reply]:

@@ -70,6 +70,13 @@ INTENT_LABELS: Final = {
 # ------------------------------------------------------------------- chat
 GREET: Final = "{greeting}，{address}！我是银龄通，{bureau}的服务助手。"
 THANKS_BYE: Final = "不客气，{address}！有事随时找我。\n紧急情况请回复“求助”。"
+LONELY: Final = (
+    "{address}，听您这么说，我们都挂念着您。\n"
+    "可以约志愿者上门陪您聊聊天，也可以请工作人员给您打个电话。"
+)
+LONELY_VISIT: Final = "约人上门陪我聊聊"
+LONELY_CALL: Final = "请工作人员给我打电话"
+LONELY_NO: Final = "不用了，谢谢"
 OUT_OF_SCOPE: Final = "这件事我帮不上忙，对不起。\n我能帮您办下面这些事，请回复数字："
 MENU_AGAIN: Final = "好的。需要时请回复数字选择服务："
 
@@ -105,6 +112,11 @@ SOS_AGAIN_TAKEN: Final = (
     "如有人昏迷、大出血或喘不上气，请立即拨打 120。\n"
     "值班电话：{hotline}"
 )
+SOS_CONFIRM: Final = "您是遇到紧急情况了吗？\n急事也可以直接拨打值班电话 {hotline}。"
+SOS_CONFIRM_YES: Final = "是，快来人"
+SOS_CONFIRM_NO: Final = "不是"
+SOS_DENIED: Final = "好的，没有通知值班人员。"
+SOS_DENIED_LATE: Final = "值班人员已经收到通知，会联系您确认一下。请保持电话畅通。"
 SOS_DETAIL_NOTED: Final = "已转告值班人员，请保持电话畅通。\n急事请拨打 120，或值班电话 {hotline}。"
 
 # --------------------------------------------------------------- handoff
@@ -271,6 +283,7 @@ REQUEST_STATUSES: Final = {
     "closed": "已结束",
     "rejected": "未通过",
     "rescheduled": "已改期",
+    "unconfirmed": "等本人确认",
 }
 
 # ----------------------------------------------------------------- policy
@@ -334,6 +347,7 @@ ALERT_PAGE_LINES: Final = (
     "求助时间：{when}",
 )
 ALERT_PAGE_MORE: Final = "又说：{said}"
+ALERT_PAGE_UNANSWERED: Final = "（问过本人是不是紧急情况，没有回答，按紧急处理）"
 ALERT_PAGE_AGAIN: Final = "（第{round}次呼叫，前面的人还没有接手）"
 ALERT_PAGE_FAMILY: Final = (
     "【紧急求助】您的家人{name}刚才发出了紧急求助，工作人员暂时没有接手。\n"

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
@@ -20,7 +20,7 @@ from nlu.entities import GAZETTEER_ENTITIES, SERVICE_TYPES, EntityExtractor, Gaz
 from nlu.features import Featurizer
 from nlu.model import LinearModel, train_linear
 from nlu.normalize import normalize
-from nlu.result import IntentDict, ParseDict, parse_dict
+from nlu.result import EmergencyDict, IntentDict, ParseDict, parse_dict
 from nlu.sos import assess
 
 __all__ = ["EmbeddedEngine", "Parser", "default_cache_dir"]
@@ -206,13 +206,14 @@ class EmbeddedEngine:
         if not clean.strip():
             return parse_dict(text, [{"name": "out_of_scope", "confidence": 1.0}], [])
         ranking = self.classify(clean)
+        emergency = None
         if self.guard:
-            ranking = apply_guard(clean, ranking)
+            ranking, emergency = apply_guard(clean, ranking)
         # Offsets are shared by the raw and the normalised text; report the raw words.
         entities = [
             replace(e, text=text[e.start : e.end]) for e in self.extractor.extract(clean, now)
         ]
-        return parse_dict(text, ranking, entities)
+        return parse_dict(text, ranking, entities, emergency)
 
     async def aparse(self, text: str, now: datetime | None = None) -> ParseDict:
         """Same as :meth:`parse`; in-process parsing takes well under a millisecond."""
@@ -223,19 +224,27 @@ class EmbeddedEngine:
         return self.featurizer.tokens("".join(normalize(text).split()))
 
 
-def apply_guard(clean: str, ranking: list[IntentDict]) -> list[IntentDict]:
-    """Let the emergency guard force or veto ``sos`` in a ranking."""
+def apply_guard(clean: str, ranking: list[IntentDict]) -> tuple[list[IntentDict], EmergencyDict]:
+    """Let the emergency guard force ``sos`` into a ranking, or (a past event, a plan, a
+    question) move it down; and say what it found, with the classifier's own ``sos``
+    confidence — the router asks rather than routes a message the classifier took for an
+    emergency, whatever the guard made of it."""
     verdict = assess(clean)
     top = ranking[0]
+    classifier = next((r["confidence"] for r in ranking if r["name"] == SOS), 0.0)
+    guard: Literal["force", "calm", "none"] = "none"
     # "救命 孙子的数学作业我也不会": a bare cry before something the classifier is sure of.
     trivial = top["name"] == "out_of_scope" and top["confidence"] >= TRIVIAL_CONFIDENCE
-    if verdict.force and top["name"] != SOS and not (verdict.cry_only and trivial):
-        sos_conf = next((r["confidence"] for r in ranking if r["name"] == SOS), 0.0)
-        return _with_sos(ranking, max(GUARD_CONFIDENCE, sos_conf), first=True)
-    if verdict.veto and top["name"] == SOS and len(ranking) > 1:
-        # Not an emergency after all: the other intents share what sos had.
-        return _with_sos(ranking, VETOED_CONFIDENCE, first=False)
-    return ranking
+    if verdict.force and not (verdict.cry_only and trivial):
+        guard = "force"
+        if top["name"] != SOS or top["confidence"] < GUARD_CONFIDENCE:
+            ranking = _with_sos(ranking, max(GUARD_CONFIDENCE, classifier), first=True)
+    elif verdict.veto:
+        guard = "calm"
+        if top["name"] == SOS and len(ranking) > 1:
+            # Likely not an emergency: the other intents share what sos had.
+            ranking = _with_sos(ranking, VETOED_CONFIDENCE, first=False)
+    return ranking, {"guard": guard, "classifier": classifier}
 
 
 def _with_sos(ranking: list[IntentDict], confidence: float, first: bool) -> list[IntentDict]:

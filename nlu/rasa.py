@@ -45,13 +45,14 @@ class RasaParser:
     def _merge(self, text: str, remote: dict[str, Any], now: datetime) -> ParseDict:
         answer = as_parse_dict(remote)
         clean = normalize(text)
-        ranking = apply_guard(clean, answer["intent_ranking"] or [answer["intent"]])
+        ranking, emergency = apply_guard(clean, answer["intent_ranking"] or [answer["intent"]])
         ours: list[EntityDict] = [e.to_dict() for e in self.fallback.extractor.extract(clean, now)]
         have = {e["entity"] for e in ours}
         extra: list[EntityDict] = [
             e for e in answer["entities"] if e.get("entity") in _NAME_TYPES - have
         ]
-        return parse_dict(text, ranking, sorted(ours + extra, key=lambda e: e["start"]))
+        entities = sorted(ours + extra, key=lambda e: e["start"])
+        return parse_dict(text, ranking, entities, emergency)
 
     def _fallback(self, text: str, now: datetime, error: Exception) -> ParseDict:
         log.warning("rasa_unavailable url=%s error=%s; using the embedded engine", self.url, error)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
-__all__ = ["Entity", "EntityDict", "IntentDict", "ParseDict", "parse_dict"]
+__all__ = ["EmergencyDict", "Entity", "EntityDict", "IntentDict", "ParseDict", "parse_dict"]
 
 
 class IntentDict(TypedDict):
@@ -29,6 +29,14 @@ class EntityDict(_EntityRequired, total=False):
     extractor: str
 
 
+class EmergencyDict(TypedDict):
+    """What the emergency guard made of a message, and the classifier's own ``sos``
+    confidence before the guard (a Yinling key beside Rasa's: a Rasa client ignores it)."""
+
+    guard: Literal["force", "calm", "none"]  # danger now | past, plan, question, over | neither
+    classifier: float
+
+
 class ParseDict(TypedDict):
     """Rasa's ``POST /model/parse`` response body."""
 
@@ -36,6 +44,7 @@ class ParseDict(TypedDict):
     intent: IntentDict
     intent_ranking: list[IntentDict]
     entities: list[EntityDict]
+    emergency: NotRequired[EmergencyDict]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,12 +71,23 @@ class Entity:
 
 
 def parse_dict(
-    text: str, ranking: list[IntentDict], entities: list[Entity] | list[EntityDict]
+    text: str,
+    ranking: list[IntentDict],
+    entities: list[Entity] | list[EntityDict],
+    emergency: EmergencyDict | None = None,
 ) -> ParseDict:
     """Assemble a Rasa-format parse result; ``ranking`` is sorted best first."""
     rendered: list[EntityDict] = [e.to_dict() if isinstance(e, Entity) else e for e in entities]
     top: IntentDict = ranking[0] if ranking else {"name": "out_of_scope", "confidence": 0.0}
-    return {"text": text, "intent": top, "intent_ranking": ranking, "entities": rendered}
+    parsed: ParseDict = {
+        "text": text,
+        "intent": top,
+        "intent_ranking": ranking,
+        "entities": rendered,
+    }
+    if emergency is not None:
+        parsed["emergency"] = emergency
+    return parsed
 
 
 def as_parse_dict(data: Any) -> ParseDict:

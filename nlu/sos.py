@@ -30,19 +30,21 @@ _DEVICE_WORD = "(?:一键通|一建通|一键呼|电子保姆|紧急呼叫器|�
 
 # Cries for help: they page staff, unless the rest of the message is plainly something else.
 _CRIES = _any(
-    "救命", "救救我", "救救", "快来人", "来人啊", "来人呐", "来人呀", "求救", "求助", "help",
+    "救命", "救救我", "救救", "快来人", "来人啊", "来人呐", "来人呀", "求救", "求助", "就命啊",
 )  # fmt: skip
 # Danger so clear that only an explicit past or plan context can outweigh it.
 _STRONG = _any(
     "快来救", "紧急求助", "紧急呼叫(?!器)", "一键呼叫", "一键求助", "叫救护车", "喊救护车", "打120",
-    "打个120", "快打120", "喊120", "叫120", "sos", "报警", "打110", "需要帮助", "不得了了",
+    "打个120", "快打120", "喊120", "叫120", "sos", "报警(?!器)", "打110", "需要帮助", "不得了了",
     "急救(?!知识|培训|课|常识|包|箱)", "敲门没人应", "敲门不应", "没人开门", "炭盆", "烧炭",
     "躺不下", "喘得.{0,3}(?:说不出|不行|厉害)", "^救[…。.!！\\s]*$", "(?:不行了){2}", "快派人",
     "赶紧派人", "快来帮忙", f"按了.{{0,3}}{_DEVICE_WORD}",
     f"{_DEVICE_WORD}.{{0,4}}(?:呼叫|按了|喂|快|救|帮帮)",
     # thoughts of ending one's life
     "活着没意思", "不想活", "活不下去", "想死", "寻死", "自杀", "轻生", "一了百了", "跳楼", "割腕",
-    "想不开", "药.{0,4}准备好了",
+    "想不开", "药.{0,4}准备好了", "农药", "安眠药.{0,8}(?:吃了|都吃|一瓶)",
+    "(?:拿着?|举着|带着)刀", "砍人", "踹门", "砸门", "药.{0,3}攒", "攒.{0,6}药", "遗书", "不打算活",
+    "了断",
     # on the floor
     "起不来", "爬不起来", "站不起来", "坐不起来", "起不了身", "倒在地上", "倒地上", "躺在地上",
     "倒在卫生间", "倒在厕所", "摔在地上", "瘫在地上", "动不了了", "动弹不得", "坐在地上", "坐地上",
@@ -60,9 +62,11 @@ _STRONG = _any(
     # bleeding
     "流血不止", "血止不住", "止不住血", "大出血", "吐血", "好多血", "一直流血", "满地是血",
     "血流不止", "流了好多血", "流了一地血", "头破了", "头破血流", "冒血", "全是血", "血糊糊",
-    "血浸透", "血.{0,3}(?:一直|还在).{0,2}流", "鱼刺", "卡在嗓子", "咽不下", "吐不出",
+    "血浸透", "血.{0,3}(?:一直|还在).{0,2}流", "心脏.{0,6}(?:绞|揪)", "鱼刺", "卡在嗓子", "咽不下",
+    "吐不出",
     "倒在.{0,6}(?:边|旁|地上|床下|门口)", "在地上躺", "臭鸡蛋味", "还在冒烟", "火苗", "烤着了",
     "烧着了", "要我.{0,4}转钱", "逼着我", "赖在我家", "赖着不走", "走丢",
+    "(?:人|他|她|他们)(?:还|就是|死活)?不(?:肯)?走了?", "自称.{0,14}(?:不走|要钱|转账|汇款|拿走)",
     # chest and heart
     "胸口疼得", "胸口剧痛", "胸口痛得", "心口疼得", "心口痛得", "心绞痛", "胸口压着", "心梗",
     "心脏不行了", "心脏病犯了", "心脏病发作", "胸口像压了", "硝酸甘油", "速效救心丸",
@@ -100,12 +104,17 @@ _SEVERE_WORDS = (
     "站不住", "看不清", "直冒冷汗", "冒冷汗", "一直吐", "赶紧", "马上", "好难受", "太难受",
     "难受得", "难受死", "好痛", "好疼", "太痛", "太疼", "痛得", "疼得",
 )  # fmt: skip
+# Complaints about memory ("上了岁数 啥也想不起来"): no danger in themselves.
+_MEMORY = _any("想不起来", "记不起来", "记不住", "记性", "忘事", "老忘", "总忘", "爱忘")
+# Said to be slight: worth asking about, not paging at once.
+_SLIGHT = _any("有点", "有些", "一点点", "稍微", "略微", "有一点")
 # "不厉害" is the opposite of severe.
 _SEVERE = re.compile("(?<!不)(?:" + "|".join(_SEVERE_WORDS) + ")")
 
 # Now: the danger is happening.
 _PRESENT = _any(
-    "现在(?!好|没事|不疼|稳|住)", "刚才", "刚刚", "这会儿", "正在", "此刻", "眼下", "赶紧", "马上",
+    "(?<!到)现在(?!好|没事|不疼|稳|住|还)", "刚才", "刚刚", "这会儿", "正在", "此刻", "眼下",
+    "赶紧", "马上",
     "一模一样", "跟上次一样", "又犯了", "又发作", "又来了", "立刻", "快点", "起不来", "爬不起来",
     "叫不醒", "不行了", "止不住", "还在流", "半天了", "害怕",
 )  # fmt: skip
@@ -116,7 +125,8 @@ _PAST = _any(
     "前阵子", "前段时间", "前些日子", "去年", "前年", "以前", "之前", "那次", "上次", "上回",
     "好几天了", "好些天", "几天了", "好久了", "老毛病", "几天前", "个月前", "年前", "曾经", "当时",
     "那时候", "后来", "已经好了", "好多了", "没事了", "出院", "自从", "[病风梗折伤]后", "后遗症",
-    "犯病前", "年轻时候",
+    "犯病前", "年轻时候", "前天", "追悼会", "去世", "葬礼",
+    "(?:摔|跌|丢|晕|倒|犯|走失)过(?!去|来)",
 )  # fmt: skip
 _PLAN = _any(
     "想去", "想约", "预约", "约个", "挂号", "挂个号", "挂个", "挂一个", "陪诊", "陪我去", "陪他去",
@@ -130,18 +140,31 @@ _PLAN_EXTRA = _any(
 )  # fmt: skip
 # The person is already being cared for: in hospital, treated, or better.
 _HANDLED = _any(
-    "住院", "注院", "住的院", "住着", "住在.{0,8}(?:医院|院|科|病房|病床)", "现住", "住进", "住下",
-    "送进", "拉到", "在医院(?!门口|外面|附近|旁边|路上)", "病房", "病床", "icu", "ccu", "抢救过来",
-    "抢过来", "稳住了", "止住了", "打着石膏", "做了手术", "要手术", "等手术", "做手术", "没事了",
-    "好多了", "已经好了", "现在好了", "现在不疼", "平稳", "稳定了", "治疗中", "出院", "缓过来",
-    "救过来", "回来了", "人都没事", "虚惊一场",
+    "住院", "注院", "住的院", "住着(?!个|一个|人|两个)", "收进去", "收住院",
+    "住在.{0,8}(?:医院|院|科|病房|病床)", "现住", "住进", "住下",
+    "送进", "拉到", "在医院(?!门口|外面|附近|旁边|路上)", "病房", "病床", "icu", "ccu",
+    "(?<![没不未])抢救过来", "抢过来", "(?<![没不未])稳住了", "(?<![没不未])止住了", "打着石膏",
+    "做了手术", "要手术", "等手术", "做手术",
+    "没事了",
+    "好多了", "已经好了", "现在好了", "现在不疼", "平稳", "稳定了", "治疗中", "出院",
+    "(?<![没不未])缓过来", "(?<![没不未])救过来", "(?<![没不未])回来了", "人都没事", "虚惊一场",
+    # a false alarm, over: what it turned out to be, a press by mistake, found again
+    "原来是", "后来发现", "不用来人", "不用派人", "按错了", "误按", "误触", "不小心按",
+    "(?<![没未])找(?:到|着|回来)了", "(?<![没不])联系上了", "自己(?:爬|站)?起来了",
+    "哪(?:儿|里)?都不疼", "一点(?:儿)?(?:都)?不疼", "不是真的", "测试一下",
+    "(?:说|看了|问了|看过了|去看过).{0,10}没事", "就好了",
 )  # fmt: skip
 # Questions about the device or about health facts, not calls for help.
-_DEVICE = _any("一键通", "电子保姆", "呼叫器", "设备", "机器", "按钮", "手环", "报警器")
+_DEVICE = _any(
+    "一键通", "电子保姆", "呼叫器", "设备", "机器", "按钮", "手环", "手表", "报警器", "功能",
+    "按键", "求救键", "定位", "紧急呼叫",
+)  # fmt: skip
 _DEVICE_QUESTION = _any(
     "怎么用", "怎么使用", "怎么申请", "如何申请", "能不能装", "怎么装", "多少钱", "要钱", "坏了",
     "没电", "充电", "电池", "说明书", "测试", "试一下", "演示", "怎么按", "有什么用", "谁能装",
     "能装吗", "可以装", "装一个", "不响", "没反应", "失灵", "误报", "按错", "误按", "不小心按",
+    "设成", "设置", "在哪", "值班吗", "有人值班", "补贴", "免费", "充电", "关掉", "多久",
+    "一般", "还能干", "能干啥", "服务费", "局里出", "真的假的",
 )  # fmt: skip
 _QUESTION = _any(
     "是什么", "什么是", "什么意思", "咋治", "怎么治", "吃什么", "要紧不", "要紧吗", "要不要紧",
@@ -152,12 +175,28 @@ _QUESTION = _any(
     "高兴得", "是真的吗", "是不是真的", "能报", "报多少", "费用", "是谁接", "能干啥", "还能干",
     "是不是要", "一般", "多久", "多长时间", "服务费", "收费", "谁出钱", "局里出",
 )  # fmt: skip
+# Questions about health in general ("中风有哪些早期症状") or about what a word means,
+# not about someone now.
+_KNOWLEDGE = _any(
+    "一般(?:是|都|有)", "(?:什么|啥)原因", "有哪些", "症状", "前兆", "征兆", "口诀", "常识",
+    "(?:怎么|怎样|如何)(?:处理|判断|急救|预防|防止|保存)", "还能用吗", "管用吗", "多深",
+    "是什么意思", "什么意思", "什么是", "是什么", "区别", "是不是真的", "是真的吗", "真的假的",
+)  # fmt: skip
+# Not happening to anyone here and now: a story, the news, a dream, a joke, a worry about
+# some day ("万一着火了我怎么跑"), a pet.
+_STORY = _any(
+    "电视", "电影", "新闻", "小说", "听说", "梦见", "做梦", "噩梦", "抖音", "朋友圈", "报纸",
+    "相声", "小品", "台词", "演的", "开玩笑", "哈哈", "笑死", "万一", "如果", "假如", "要是",
+    "担心.{0,8}以后", "怕以后", "以后.{0,6}(?:怎么办|咋办)", "将来", "防走失", "防摔",
+)  # fmt: skip
 # Figures of speech that borrow emergency words.
 _IDIOMS = _any(
     "救命稻草", "救命钱", "救命恩人", "救命之恩", "心疼死", "心疼", "热得要命", "冷得要命",
     "忙得要命", "累得要命", "贵得要命", "要命的是", "笑死", "热死", "累死", "气死", "饿死", "烦死",
     "无聊死", "吓死", "急性子", "美死", "困死", "闷死", "渴死", "冻死我了", "摔了个碗",
     "摔了个杯子", "摔了个盘子", "摔了手机", "摔坏了", "着火了似的", "火气",
+    "救救我的(?:手机|电脑|电视|花|菜|牙)", "想得心口疼", "想得心慌",
+    "(?:狗|猫|狗狗|猫咪|宠物|鹦鹉)(?:又|也)?(?:走丢|走失|跑丢|丢)了?",
 )  # fmt: skip
 
 # An emergency as the subject of a class or talk ("讲防摔倒的讲座", "教急救的课", "讲座 讲心梗
@@ -191,32 +230,42 @@ def assess(text: str) -> Assessment:
     """Judge normalised text for an emergency happening now."""
     idiom = bool(_IDIOMS.search(text) or _TOPIC.search(text))
     text = _TOPIC.sub(_blank, _IDIOMS.sub(_blank, text))
+    story = bool(_STORY.search(text))
     present = bool(_PRESENT.search(text))
     past = bool(_PAST.search(text))
     plan = bool(_PLAN.search(text) or _PLAN_EXTRA.search(text))
     handled = bool(_HANDLED.search(text))
     asking = bool(_QUESTION.search(text))
     device = bool(_DEVICE.search(text) and _DEVICE_QUESTION.search(text))
-    question = asking or device
+    knowledge = bool(_KNOWLEDGE.search(text))
+    question = asking or device or knowledge
     strong = _STRONG.search(text)
     cry = _CRIES.search(text)
     hit = strong or cry
     if hit:
-        # A device that "没电" while someone cannot breathe is no question about the device.
-        if handled or ((past or plan or asking) and not present):
-            return Assessment(False, asking and not present, f"strong:{hit[0]}+context")
+        # Danger now, whatever else the message asks ("喘不上来 是不是该挂个号"): only a
+        # past event, someone already cared for or a false alarm over, or a question about
+        # the device or about health in general, make it calm. A device that "没电" while
+        # someone cannot breathe is no question about the device.
+        if handled or ((past or device or knowledge or story) and not present):
+            return Assessment(False, True, f"strong:{hit[0]}+context")
         danger = bool(strong or _SERIOUS.search(text) or _MILD.search(text))
         return Assessment(True, False, f"strong:{hit[0]}", cry_only=not danger)
     serious = _SERIOUS.search(text)
     if serious:
-        if plan or handled or (past and not present):
+        # Said to be happening now ("我现在心脏这里绞着疼"), a plan or a question about it
+        # does not make it calm; a past event, someone cared for, a story does.
+        if handled or story or (past and not present):
             return Assessment(False, True, f"serious:{serious[0]}+context")
-        if question:
-            return Assessment(False, False, f"serious:{serious[0]}+question")
+        if (plan or question) and not present:
+            return Assessment(False, True, f"serious:{serious[0]}+question")
         return Assessment(True, False, f"serious:{serious[0]}")
     mild = _MILD.search(text)
-    calm = past or plan or handled or question
+    calm = past or plan or handled or question or story
     if mild and _SEVERE.search(text) and not calm:
         return Assessment(True, False, f"mild:{mild[0]}+severe")
-    veto = calm or idiom
+    if mild and _SLIGHT.search(text) and not _SEVERE.search(text):
+        return Assessment(False, True, f"mild:{mild[0]}+slight")  # "头有点晕": ask
+    slight = bool(_SLIGHT.search(text)) and not _SEVERE.search(text)
+    veto = calm or idiom or slight or bool(_MEMORY.search(text))
     return Assessment(False, veto, "no danger words" + ("; context" if veto else ""))

@@ -33,6 +33,8 @@ __all__ = [
     "ON_DUTY",
     "OPEN_STATUSES",
     "TAKE_REFUSED",
+    "UNANSWERED",
+    "UNCONFIRMED",
     "AlertRepo",
     "Recipient",
 ]
@@ -45,7 +47,11 @@ TAKE_REFUSED = "take_refused"  # a step: staff pressed "我来处理" after some
 MESSAGE, DETAIL = "message", "detail"
 MORE_WORDS = (MESSAGE, DETAIL)
 # An alert in these states is still someone's emergency: new messages join it.
-OPEN_STATUSES = ("open", "acknowledged")
+# "unconfirmed": the person was asked whether it is an emergency and has not answered; it
+# is paged when they say yes, or when they have not answered in time (the reconciler).
+UNCONFIRMED = "unconfirmed"
+UNANSWERED = "unanswered"  # a step: the question went unanswered, so it was paged
+OPEN_STATUSES = ("open", "acknowledged", UNCONFIRMED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,23 +69,74 @@ class AlertRepo:
         self.session = session
 
     async def raise_alert(
-        self, request: ServiceRequest, location: str | None, now: datetime, actor: str
+        self,
+        request: ServiceRequest,
+        location: str | None,
+        now: datetime,
+        actor: str,
+        *,
+        unconfirmed_for: timedelta | None = None,
     ) -> Alert:
-        """Open an alert for an SOS request, due for paging at once."""
+        """Open an alert for an SOS request, due for paging at once — or, with
+        ``unconfirmed_for``, once that long has passed without the person saying it is
+        not an emergency."""
         alert = Alert(
             request_id=request.id,
             person_id=request.person_id,
-            status="open",
+            status="open" if unconfirmed_for is None else UNCONFIRMED,
             level=0,
-            next_page_at=now,
+            next_page_at=now if unconfirmed_for is None else now + unconfirmed_for,
             location=(location or "")[:200] or None,
             created_at=now,
             updated_at=now,
         )
         self.session.add(alert)
         await self.session.flush()
-        self.step(alert, "raised", now, note=actor)
+        self.step(alert, "raised" if unconfirmed_for is None else "asked", now, note=actor)
         return alert
+
+    async def confirm(self, alert_id: int, now: datetime, why: str) -> bool:
+        """An unconfirmed alert becomes an emergency to page now (the person said yes, wrote
+        of danger again, or did not answer in time); False if it was not unconfirmed."""
+        done = await self.session.scalar(
+            update(Alert)
+            .where(Alert.id == alert_id, Alert.status == UNCONFIRMED)
+            .values(status="open", next_page_at=now, updated_at=now)
+            .returning(Alert.id)
+            .execution_options(synchronize_session=False)
+        )
+        if done is None:
+            return False
+        alert = await self.session.get(Alert, alert_id, populate_existing=True)
+        if alert is not None:
+            self.step(alert, why, now)
+        return True
+
+    async def dismiss(self, alert_id: int, now: datetime) -> bool:
+        """The person said it is not an emergency before it was paged; False otherwise."""
+        done = await self.session.scalar(
+            update(Alert)
+            .where(Alert.id == alert_id, Alert.status == UNCONFIRMED)
+            .values(status="dismissed", next_page_at=None, resolved_at=now, updated_at=now)
+            .returning(Alert.id)
+            .execution_options(synchronize_session=False)
+        )
+        if done is None:
+            return False
+        alert = await self.session.get(Alert, alert_id, populate_existing=True)
+        if alert is not None:
+            self.step(alert, "dismissed", now)
+        return True
+
+    async def unanswered(self, now: datetime, limit: int = 100) -> list[int]:
+        """Unconfirmed alerts whose question has gone unanswered too long."""
+        rows = await self.session.scalars(
+            select(Alert.id)
+            .where(Alert.status == UNCONFIRMED, Alert.next_page_at <= now)
+            .order_by(Alert.next_page_at)
+            .limit(limit)
+        )
+        return list(rows)
 
     async def get(self, alert_id: int) -> Alert | None:
         """One alert by id."""
@@ -261,7 +318,7 @@ class AlertRepo:
         """Take an open alert; True for the one who took it first, False for everyone else."""
         taken = await self.session.scalar(
             update(Alert)
-            .where(Alert.id == alert_id, Alert.status == "open")
+            .where(Alert.id == alert_id, Alert.status.in_(("open", UNCONFIRMED)))
             .values(
                 status="acknowledged",
                 acknowledged_by=staff_id,
@@ -283,7 +340,7 @@ class AlertRepo:
         """Close an alert that is open or taken; False if it was already closed."""
         done = await self.session.scalar(
             update(Alert)
-            .where(Alert.id == alert_id, Alert.status.in_(("open", "acknowledged")))
+            .where(Alert.id == alert_id, Alert.status.in_(OPEN_STATUSES))
             .values(status="resolved", resolved_at=now, next_page_at=None, updated_at=now)
             .returning(Alert.id)
             .execution_options(synchronize_session=False)

@@ -360,7 +360,8 @@ class Alert(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("service_requests.id"), unique=True)
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
-    status: Mapped[str] = mapped_column(String(12))  # open | acknowledged | resolved
+    # open | acknowledged | resolved; unconfirmed (asked "is it an emergency?") | dismissed
+    status: Mapped[str] = mapped_column(String(12))
     level: Mapped[int] = mapped_column(Integer, default=0)
     next_page_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     location: Mapped[str | None] = mapped_column(String(200))

@@ -73,6 +73,7 @@ class Conversation:
     misses: int = 0  # low-confidence turns in a row
     location: dict[str, Any] | None = None  # last shared location
     expires_at: str | None = None  # ISO time after which the flow is dropped
+    pending_sos: dict[str, Any] | None = None  # "is this an emergency?" asked, not answered
 
     def expired(self, now: datetime) -> bool:
         """True when an active flow has been idle past its expiry."""

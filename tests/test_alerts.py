@@ -320,6 +320,24 @@ async def test_someone_not_on_the_roster_says_who_they_are_and_the_taker_reads_i
         assert len(list(await uow.session.scalars(select(Alert)))) == 1
 
 
+# ------------------------------------------------------------ sure, not jumpy
+async def test_an_unanswered_are_you_in_danger_pages_after_two_minutes(desk: Desk) -> None:
+    """Only the classifier thought it an emergency, so the retiree was asked; nobody
+    answered. The alert was written at once and the reconciler pages it on time."""
+    await desk.say(RETIREE, "头有点晕")
+    assert desk.api.texts(RETIREE)[-1].startswith("您是遇到紧急情况了吗？")
+    duty = STAFF_CHATS[ON_DUTY]
+    assert not desk.pages(duty)
+    assert await desk.jobs.reconcile(desk.at(1.9)) == 0
+    assert not desk.pages(duty)
+    assert await desk.jobs.reconcile(desk.at(2.0)) == 1
+    [page] = desk.pages(duty)
+    assert texts.ALERT_PAGE_UNANSWERED in page
+    assert "原话：头有点晕" in page
+    kinds = [s.kind for s in await desk.steps()]
+    assert kinds == ["asked", "unanswered", "paged"]
+
+
 # ------------------------------------------------------------ one number everywhere
 async def _visit(desk: Desk) -> int:
     async with UnitOfWork(desk.telegram.runtime.sessions) as uow:
@@ -506,9 +524,12 @@ async def _recorded_steps(sessions: Any, at_least: int) -> tuple[Alert, list[Ale
     deadline = time.monotonic() + 30
     while True:
         async with UnitOfWork(sessions) as uow:
-            alert = await uow.session.scalar(select(Alert))
+            alert_id = await uow.session.scalar(select(Alert.id))
+            assert alert_id is not None
+            steps = await uow.alerts.steps(alert_id)
+            # Read after its steps (each statement sees the latest commit): never older.
+            alert = await uow.session.get(Alert, alert_id)
             assert alert is not None
-            steps = await uow.alerts.steps(alert.id)
         if len(steps) >= at_least or time.monotonic() > deadline:
             return alert, steps
         await asyncio.sleep(0.05)

@@ -106,7 +106,7 @@ async def test_model_parse_speaks_rasa(client: httpx.AsyncClient) -> None:
     )
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"text", "intent", "intent_ranking", "entities"}
+    assert set(body) == {"text", "intent", "intent_ranking", "entities", "emergency"}
     assert body["intent"]["name"] == "medical_escort"
     assert {"entity": "date", "value": "2026-11-25"}.items() <= next(
         e for e in body["entities"] if e["entity"] == "date"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from bot import pipeline as pipeline_module
 from bot.messages import InboundMessage
 from bot.pipeline import Pipeline
+from bot.routing import ASK, urgency
 from bot.spool import Spool
 from handlers import texts
 from handlers.base import Ctx, Reply, ServiceConfig
@@ -265,3 +266,75 @@ async def test_an_emergency_cancelled_mid_message_is_spooled_and_written(
     await transaction.rollback()
     assert await pipeline.replay_spool() == 1
     assert await _counts(sessions) == (1, 1, 0)
+
+
+# ------------------------------------------------------------------ sure, not jumpy
+SLIGHT = "头有点晕"  # the classifier thinks of an emergency; the rules find it slight
+OVER = "刚才以为煤气漏了 后来发现是垃圾桶的味 没事了"  # the rules find a false alarm, over
+
+
+async def _read_as(bot: Harness, text: str) -> str | None:
+    turn = await bot.pipeline._read(_message(bot.now, text), text)
+    assert turn is not None
+    return urgency(turn)
+
+
+async def _alert(bot: Harness) -> Alert:
+    async with UnitOfWork(bot.sessions) as uow:
+        alert = await uow.session.scalar(select(Alert))
+    assert alert is not None
+    return alert
+
+
+@pytest.mark.parametrize("text", [SLIGHT, OVER])
+async def test_an_unsure_emergency_is_asked_about_and_paged_on_yes(bot: Harness, text: str) -> None:
+    assert await _read_as(bot, text) == ASK  # the premise
+    asked = await bot.say("u1", text)
+    assert asked.events == ()  # nobody paged yet…
+    assert texts_of(asked).startswith("您是遇到紧急情况了吗？")
+    assert HOTLINE in texts_of(asked)
+    assert [o.label for o in asked.replies[-1].options] == ["是，快来人", "不是", "找工作人员"]
+    alert = await _alert(bot)  # …but it is written, and pages by itself if unanswered
+    assert (alert.status, alert.next_page_at) == ("unconfirmed", bot.now + timedelta(seconds=120))
+    yes = await bot.say("u1", "1")
+    assert [e["type"] for e in yes.events] == ["sos_raised"]
+    assert "已收到您的紧急求助" in texts_of(yes)
+    assert (await _alert(bot)).status == "open"
+
+
+async def test_a_yes_in_words_pages_too(bot: Harness) -> None:
+    await bot.say("u1", SLIGHT)
+    yes = await bot.say("u1", "是的 快来人")
+    assert [e["type"] for e in yes.events] == ["sos_raised"]
+
+
+async def test_a_no_dismisses_it_and_goes_on_with_what_was_said(bot: Harness) -> None:
+    await bot.say("u1", SLIGHT)
+    no = await bot.say("u1", "不是")
+    assert no.events == ()
+    assert texts_of(no).startswith(texts.SOS_DENIED)
+    alert = await _alert(bot)
+    assert alert.status == "dismissed"
+    [request] = await bot.requests("sos")
+    assert request.status == "cancelled"
+    assert await _counts(bot.sessions) == (1, 1, 0)  # on file, closed; nothing open
+
+
+async def test_a_clear_new_request_instead_of_an_answer_is_a_no(bot: Harness) -> None:
+    await bot.say("u1", SLIGHT)
+    other = await bot.say("u1", "明天下午来理发")
+    assert other.events == ()
+    assert (await _alert(bot)).status == "dismissed"
+    assert "理发" in texts_of(other)
+
+
+async def test_loneliness_gets_a_warm_word_and_company_not_the_emergency_text(
+    bot: Harness,
+) -> None:
+    response = await bot.say("u1", "一个人在家好闷 没人说话")
+    assert response.intent == "lonely"
+    assert response.events == ()
+    assert "挂念" in texts_of(response)
+    labels = [o.label for o in response.replies[-1].options]
+    assert labels == [texts.LONELY_VISIT, texts.LONELY_CALL, texts.LONELY_NO]
+    assert await _counts(bot.sessions) == (0, 0, 0)

@@ -17,13 +17,16 @@ NOW = datetime.fromisoformat("2026-11-22T10:00:00+08:00")
 CONTRACT_INTENTS = {
     "sos", "medical_escort", "hospital_admission", "reimbursement", "eldercare_booking",
     "activity_list", "activity_signup", "booking_cancel", "my_records", "policy_question",
-    "human_agent", "greet", "thanks_bye", "affirm", "deny", "stop", "out_of_scope",
+    "human_agent", "greet", "thanks_bye", "affirm", "deny", "stop", "out_of_scope", "lonely",
 }  # fmt: skip
 
 
 def test_parse_has_rasas_shape(engine_nlu: EmbeddedEngine) -> None:
     result = engine_nlu.parse("明天上午想去省人民医院看心内科", NOW)
-    assert set(result) == {"text", "intent", "intent_ranking", "entities"}
+    # Rasa's keys, and ours beside them (a Rasa client ignores it): the guard's verdict.
+    assert set(result) == {"text", "intent", "intent_ranking", "entities", "emergency"}
+    assert result["emergency"]["guard"] == "calm"  # a plan: nothing urgent
+    assert 0.0 <= result["emergency"]["classifier"] < 0.5
     assert result["text"] == "明天上午想去省人民医院看心内科"
     assert set(result["intent"]) == {"name", "confidence"}
     ranking = result["intent_ranking"]
