@@ -145,10 +145,10 @@ def _emergency(text: str, turn: Turn | None, *, unsure_too: bool = False) -> boo
     """Whether a message, read on its own, is an emergency to answer whatever else fails
     (a staff member's typed command about someone else is not). ``unsure_too``: also one
     the bot would ask about first — when it cannot ask (no state store), it pages."""
-    if turn is None or staff.is_command(text):
+    if turn is None:
         return False
     level = urgency(turn)
-    return level == NOW or (unsure_too and level == ASK)
+    return (level == NOW or (unsure_too and level == ASK)) and not staff.is_command(text)
 
 
 class Pipeline:
@@ -319,11 +319,15 @@ class Pipeline:
 
     async def _read(self, msg: InboundMessage, text: str) -> Turn | None:
         """The message understood on its own, without the conversation (a button's payload
-        as it says; None when there is no text to read)."""
+        as it says; None when there is no text to read, or only a number — an answer to
+        options, read in the conversation)."""
         if msg.payload:
             return turn_from_payload(msg.payload, text, msg.kind)
-        if not _usable(text):
+        if not _usable(text) or option_number(text) is not None:
             return None
+        return await self._parse(msg, text)
+
+    async def _parse(self, msg: InboundMessage, text: str) -> Turn:
         parsed = await self.parser.aparse(text[:NLU_CHARS], msg.received_at)
         ranking = tuple((r["name"], float(r["confidence"])) for r in parsed["intent_ranking"][:5])
         emergency = parsed.get("emergency") or {"guard": "none", "classifier": 0.0}
@@ -339,7 +343,7 @@ class Pipeline:
             float(emergency["classifier"]),
         )
 
-    def _understand(
+    async def _understand(
         self, msg: InboundMessage, conv: Conversation, text: str, read: Turn | None
     ) -> Turn:
         """The message in its conversation: an answer to the options last shown, else as read."""
@@ -349,6 +353,8 @@ class Pipeline:
                 number = option_by_label(text, conv.labels)
             if number is not None and 1 <= number <= len(conv.options):
                 return turn_from_payload(conv.options[number - 1], text, msg.kind)
+        if read is None and not msg.payload and _usable(text):  # a number, no options shown
+            return await self._parse(msg, text)
         return read if read is not None else Turn(text, msg.kind)
 
     def _bad_input(self, msg: InboundMessage, text: str, turn: Turn) -> list[Reply] | None:
@@ -382,7 +388,7 @@ class Pipeline:
         if msg.location:
             conv.location = dict(msg.location)
         before = conv.to_json()
-        turn = self._understand(msg, conv, text, read)
+        turn = await self._understand(msg, conv, text, read)
         try:
             async with UnitOfWork(self.sessions) as uow:
                 account, person = await self._identify(uow, msg)

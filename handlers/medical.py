@@ -10,7 +10,7 @@ from handlers.base import Ctx, Option, Reply, payload
 from handlers.events import EscortBooked, HospitalStayReported, ReimbursementBooked
 from handlers.flows import Flow, Rejection, Slot, Slots, start_flow
 from handlers.slots import date_slot, part_slot, who_phrase, who_slot
-from handlers.wording import format_date, format_when
+from handlers.wording import format_date, format_when, status_name
 
 __all__ = ["ADMISSION", "CLAIM", "ESCORT", "admission", "escort", "reimbursement"]
 
@@ -280,7 +280,7 @@ async def _claim_status(ctx: Ctx) -> list[Reply]:
                 n=n,
                 date=format_date(claim.created_at.astimezone(ctx.local_now.tzinfo).date()),
                 amount=texts.CLAIM_AMOUNT.format(amount=amount) if amount else "",
-                status=texts.CLAIM_STATUSES.get(claim.status, claim.status),
+                status=status_name(claim.status),
             )
         )
     return [Reply(texts.CLAIM_STATUS_HEAD.format(lines="\n".join(lines)), book)]

@@ -55,3 +55,20 @@ def test_texts_are_well_formed() -> None:
         fields = [f for _, f, _, _ in string.Formatter().parse(value) if f is not None]
         assert all(f.isidentifier() for f in fields), (name, fields)  # named placeholders only
         assert len(value.splitlines()) <= 3, name  # at most three lines per reply
+
+
+def test_no_stored_status_name_reaches_a_reply() -> None:
+    """Every status a request, sign-up, claim or alert is stored with reads as words; an
+    unknown one as "办理中", never as the stored name."""
+    from handlers.wording import status_name
+    from storage.repos import CLOSED_STATUSES
+
+    stored = set(CLOSED_STATUSES) | {
+        "pending", "assigned", "booked", "reported", "open", "acknowledged", "rescheduled",
+        "unconfirmed", "registered", "waitlisted", "submitted", "reviewing", "approved",
+        "paid", "returned",
+    }  # fmt: skip
+    for status in sorted(stored):
+        assert CJK.search(status_name(status)), status
+        assert not re.search("[a-z]", status_name(status)), status
+    assert status_name("some_new_state") == texts.STATUS_OTHER
