@@ -54,7 +54,7 @@ SERVER = os.environ.get(
 )
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
 DUTY_CHAT = 9001
-ALERT_ID = re.compile(r"回复“接 (\d+)”")
+ALERT_ID = re.compile(r"回复“接 (\d+)”")  # the request's number, one per alert
 
 
 class TimingDouble(BotApiDouble):
@@ -108,7 +108,8 @@ async def retirees(sessions: Any, count: int) -> list[int]:
 
 
 async def press_all(pipeline: Pipeline, people: list[int], rate: float) -> dict[int, float]:
-    """Each retiree presses 🆘 once, ``rate`` a second; alert id -> when the message came."""
+    """Each retiree presses 🆘 once, ``rate`` a second; the request's number (what the
+    page shows: "接 12") -> when the message came."""
     sent_at: dict[int, float] = {}
 
     async def press(n: int, person_id: int) -> None:
@@ -121,7 +122,7 @@ async def press_all(pipeline: Pipeline, people: list[int], rate: float) -> dict[
         response = await pipeline.handle(message)
         for event in response.events:
             if event.get("type") == "sos_raised":
-                sent_at[int(event["alert_id"])] = started
+                sent_at[int(event["request_id"])] = started
 
     began = time.perf_counter()
     tasks = []

@@ -390,6 +390,7 @@ def _report(
     print(f"  {'ok ' if ok else 'FAIL'} 0 lost, 0 duplicated, every one paged")
     print(f"  processes' log: {log}")
     extra = "" if args.rounds == 10 else f" --rounds {args.rounds}"
+    extra += "" if args.seed == 14 else f" --seed {args.seed}"
     print(f"reproduce: {sys.executable} benchmarks/sos_faults.py{extra}")
     print(json.dumps({k: totals[k] for k in totals}))
     return 0 if ok else 1
