@@ -52,6 +52,7 @@ log = structlog.get_logger("yinling.pipeline")
 MAX_CHARS = 1000  # longer messages are answered with a request to be brief
 LOOKUP_SECONDS = 600  # how often the NLU relearns hospital and activity names
 LOOKUP_RETRY_SECONDS = 30  # …and how soon it tries again when the database was away
+KIND_CHARS = 12  # message_log.kind (a channel maps types it does not know to "other")
 DISPATCH_SECONDS = 1.0  # kicking a message's jobs (the reconciler is the fallback)
 NLU_CHARS = 2000  # …but the first 2,000 characters are still checked for an emergency
 _NUMERALS = {
@@ -564,7 +565,7 @@ class Pipeline:
             {
                 **common,
                 "direction": "in",
-                "kind": msg.kind,
+                "kind": msg.kind[:KIND_CHARS],
                 "text": text or msg.payload,
                 "media_id": msg.media_id,
                 "intent": ctx.turn.intent or None,
@@ -610,7 +611,7 @@ class Pipeline:
                         external_user_id=msg.user_id,
                         message_id=msg.message_id,
                         direction="in",
-                        kind=msg.kind,
+                        kind=msg.kind[:KIND_CHARS],
                         text=text or msg.payload,
                         intent=turn.intent or None,
                         confidence=turn.confidence,

@@ -27,6 +27,8 @@ class WeChatSettings(BaseModel):
     cs_quota: int = 5  # customer-service messages per 48-hour window
     api_base: str = "https://api.weixin.qq.com"
     answer_within: float = 4.0  # seconds; WeChat gives up after 5 and retries
+    replay_seconds: int = 300  # a push must be this recent; its nonce carries one body
+    plain_allowed: bool = False  # with an AES key, also accept plain pushes (migration)
 
     @property
     def enabled(self) -> bool:

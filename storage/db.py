@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -85,10 +87,15 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# JSON columns refuse NaN and infinities (json.dumps would write them; PostgreSQL then
+# refuses the whole transaction as invalid JSON).
+_json = functools.partial(json.dumps, allow_nan=False)
+
+
 def make_engine(url: str, pool_size: int = 5, echo: bool = False) -> AsyncEngine:
     """An async engine for ``sqlite+aiosqlite://`` or ``postgresql+asyncpg://`` URLs."""
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, echo=echo, poolclass=NullPool)
+        engine = create_async_engine(url, echo=echo, poolclass=NullPool, json_serializer=_json)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     # No pre-ping: it costs a round trip per message; stale connections are recycled
@@ -97,7 +104,12 @@ def make_engine(url: str, pool_size: int = 5, echo: bool = False) -> AsyncEngine
     # would be closed on its return and opened again by the next burst (a connect, the
     # TLS probe and every statement prepared anew: 6 % of the CPU under load).
     return create_async_engine(
-        url, echo=echo, pool_size=2 * pool_size, max_overflow=0, pool_recycle=1800
+        url,
+        echo=echo,
+        pool_size=2 * pool_size,
+        max_overflow=0,
+        pool_recycle=1800,
+        json_serializer=_json,
     )
 
 

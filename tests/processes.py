@@ -5,6 +5,7 @@ would."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import os
@@ -25,6 +26,7 @@ __all__ = [
     "PrivatePostgres",
     "PrivateRedis",
     "YinlingProcess",
+    "bad_padding",
     "free_port",
     "wechat_text",
 ]
@@ -200,3 +202,15 @@ class YinlingProcess:
                 self.process.kill()
                 self.process.wait()
             self.process = None
+
+
+def bad_padding(aes_key: str) -> str:
+    """An Encrypt value that decrypts (with the EncodingAESKey ``aes_key``) to 48 bytes
+    whose PKCS#7 pad claims 40 of them: what is left is too short to hold the message's
+    length (struct.error inside WeChat's and WeCom's decryption)."""
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    key = base64.b64decode(aes_key + "=")
+    plain = os.urandom(47) + bytes([40])
+    encryptor = Cipher(algorithms.AES(key), modes.CBC(key[:16])).encryptor()
+    return base64.b64encode(encryptor.update(plain) + encryptor.finalize()).decode()

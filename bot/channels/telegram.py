@@ -82,6 +82,7 @@ CHANNEL = "telegram"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
 ALLOWED_UPDATES = (Update.MESSAGE, Update.CALLBACK_QUERY)
 MAX_BODY = 256 * 1024  # an update is a few kilobytes at most
+MAX_DEPTH = 32  # …and nested a few levels deep
 MAX_TEXT = 4096  # Telegram's limit for one message, in UTF-16 code units
 MAX_CALLBACK_BYTES = 64  # Telegram's limit for callback_data
 MAX_CODE = 64  # a deep-link argument is at most 64 characters
@@ -374,11 +375,31 @@ def _secret(settings: TelegramSettings) -> str:
     return secret
 
 
+def _depth(data: object) -> int:
+    """How deeply JSON values are nested (an update is about five levels deep)."""
+    deepest, level = 0, [(data, 1)]
+    while level:
+        value, depth = level.pop()
+        deepest = max(deepest, depth)
+        if deepest > MAX_DEPTH:
+            break
+        if isinstance(value, dict):
+            level.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list):
+            level.extend((v, depth + 1) for v in value)
+    return deepest
+
+
 def _parse_update(body: bytes, bot: Bot) -> Update:
-    """A webhook body as an Update bound to our bot."""
-    data = json.loads(body)
+    """A webhook body as an Update bound to our bot; ValueError when it is not one."""
+    try:
+        data = json.loads(body)
+    except RecursionError:  # nested deeper than the parser goes
+        raise ValueError("nested too deeply") from None
     if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
         raise TypeError("not an Update")
+    if _depth(data) > MAX_DEPTH:
+        raise ValueError("nested too deeply")
     return Update.de_json(data, bot)
 
 

@@ -13,6 +13,9 @@
 from __future__ import annotations
 
 import asyncio
+import binascii
+import math
+import struct
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import UTC, datetime
 from functools import partial
@@ -31,6 +34,7 @@ from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 from wechatpy.replies import TextReply
 from wechatpy.utils import check_signature
 
+from bot.channels.replay import Replays
 from bot.channels.wechat_api import StableTokenClient, WeChatOutbound
 from bot.messages import InboundMessage
 from bot.messages import Response as PipelineResponse
@@ -57,6 +61,8 @@ CHANNEL = "wechat"
 MAX_BODY = 64 * 1024  # pushes are a few hundred bytes
 MAX_REPLY_BYTES = 2048  # WeChat's limit for one text message
 SUCCESS = "success"
+# Message types as WeChat documents them; anything else is logged as "other".
+KNOWN_KINDS = frozenset({"text", "image", "voice", "video", "shortvideo", "location", "link"})
 # CLICK menu keys -> payloads: a key goes straight to its intent, no NLU in between.
 MENU_KEYS = {
     intent.upper(): payload(intent) for _, items in texts.CHANNEL_MENU for _, intent in items
@@ -136,6 +142,22 @@ def _check_xml(body: bytes | str) -> None:
         raise TypeError("the root element must be <xml>")
 
 
+def _place(latitude: object, longitude: object, label: object) -> dict[str, Any] | None:
+    """A shared location, if its coordinates are real ones (finite, on the globe); else
+    None, with a log line: NaN or 1e999 could never be written as JSON."""
+    try:
+        lat, lon = float(str(latitude)), float(str(longitude))
+    except ValueError:
+        lat = lon = math.nan
+    if not (math.isfinite(lat) and math.isfinite(lon) and abs(lat) <= 90 and abs(lon) <= 180):  # noqa: PLR2004
+        log.warning("wechat_location_ignored")
+        return None
+    where: dict[str, Any] = {"latitude": lat, "longitude": lon}
+    if label:
+        where["label"] = str(label)[:100]
+    return where
+
+
 def _cdata_safe(text: str) -> str:
     # wechatpy does not escape "]]>" inside CDATA; split it so a reply cannot inject XML.
     return text.replace("]]>", "]]]]><![CDATA[>")
@@ -148,13 +170,16 @@ class WeChatChannel:
         self,
         settings: WeChatSettings,
         handle: Callable[[InboundMessage], Coroutine[Any, Any, PipelineResponse]],
+        *,
         deliver: Deliver | None = None,
         report: Report | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        replays: Replays | None = None,
     ) -> None:
         if settings.token is None:
             raise ValueError("WeChat needs YINLING_WECHAT__TOKEN")
         self.settings = settings
+        self.replays = replays or Replays(None, "", settings.replay_seconds, CHANNEL)
         self.token = settings.token.get_secret_value()
         self.handle = handle
         self.deliver = deliver
@@ -193,6 +218,9 @@ class WeChatChannel:
                 UnicodeDecodeError,
                 KeyError,
                 ValueError,
+                TypeError,
+                struct.error,  # a bad padding under a valid msg_signature
+                binascii.Error,
             ):
                 continue
             return str(plain), crypto
@@ -200,19 +228,34 @@ class WeChatChannel:
 
     # ---------------------------------------------------------- endpoint
     async def endpoint(self, request: Request) -> Response:
-        """GET: URL verification. POST: a push, answered within ``answer_within`` seconds."""
+        """GET: URL verification. POST: a push, answered within ``answer_within`` seconds.
+
+        A push must be signed, recent, not a replay (bot/channels/replay.py) and, when an
+        AES key is set, encrypted. A malformed one is logged with the reason and refused
+        (400) or, if WeChat could only send it again, answered ``success``: never a 5xx."""
         query = request.query_params
         if not self._signed(query):
             log.warning("wechat_bad_signature", method=request.method)
             return PlainTextResponse("forbidden", status_code=403)
         if request.method == "GET":
             return PlainTextResponse(query.get("echostr", ""))
+        timestamp, nonce = str(query.get("timestamp", "")), str(query.get("nonce", ""))
+        if not self.replays.fresh(timestamp, self.clock().timestamp()):
+            log.warning("wechat_stale_push")
+            return PlainTextResponse("forbidden", status_code=403)
+        encrypted = query.get("encrypt_type") == "aes"
+        if self._cryptos and not encrypted and not self.settings.plain_allowed:
+            log.warning("wechat_plain_push_refused")
+            return PlainTextResponse("forbidden", status_code=403)
         body = await request.body()
+        if not await self.replays.first_body(timestamp, nonce, body):
+            log.warning("wechat_replayed_push")
+            return PlainTextResponse("forbidden", status_code=403)
         crypto: WeChatCrypto | None = None
         try:
             _check_xml(body)
             xml: str | bytes = body
-            if query.get("encrypt_type") == "aes":
+            if encrypted:
                 opened = self._decrypt(body, query)
                 if opened is None:
                     log.warning("wechat_bad_msg_signature")
@@ -220,15 +263,24 @@ class WeChatChannel:
                 xml, crypto = opened
                 _check_xml(xml)
             message = parse_message(xml)
-        except (ValueError, TypeError, KeyError, expat.ExpatError) as e:
+        except (ValueError, TypeError, KeyError, AttributeError, expat.ExpatError) as e:
             log.warning("wechat_bad_body", error=type(e).__name__)
             return PlainTextResponse("bad request", status_code=400)
-        if getattr(message, "event", None) == "templatesendjobfinish":
-            # A delivery report for a template message we sent: not a user message.
-            if self.report is not None:
-                await self.report(str(message.id), str(message.status))
+        if not str(getattr(message, "source", "") or ""):
+            log.warning("wechat_push_without_sender")
+            return PlainTextResponse("bad request", status_code=400)
+        try:
+            if getattr(message, "event", None) == "templatesendjobfinish":
+                # A delivery report for a template message we sent: not a user message.
+                if self.report is not None:
+                    await self.report(str(message.id), str(message.status))
+                return PlainTextResponse(SUCCESS)
+            inbound = self.to_inbound(message)
+        except (ValueError, TypeError, KeyError, AttributeError, ArithmeticError) as e:
+            # Signed by WeChat but not what its documentation says: nothing to act on, and
+            # nothing WeChat could fix by sending it again.
+            log.warning("wechat_malformed_push", error=type(e).__name__)
             return PlainTextResponse(SUCCESS)
-        inbound = self.to_inbound(message)
         if inbound is None:
             return PlainTextResponse(SUCCESS)
         chunks = await self._answer(inbound)
@@ -236,7 +288,7 @@ class WeChatChannel:
             return PlainTextResponse(SUCCESS)
         reply = TextReply(message=message, content=_cdata_safe(chunks[0])).render()
         if crypto is not None:
-            reply = crypto.encrypt_message(reply, query.get("nonce", ""), query.get("timestamp"))
+            reply = crypto.encrypt_message(reply, nonce, timestamp)
         return Response(reply, media_type="application/xml")
 
     async def _answer(self, inbound: InboundMessage) -> list[str]:
@@ -292,16 +344,18 @@ class WeChatChannel:
 
     # ------------------------------------------------------ translation
     def to_inbound(self, message: Any) -> InboundMessage | None:
-        """A parsed push as the pipeline's message, or None for pushes that need no answer."""
+        """A parsed push as the pipeline's message, or None for pushes that need no answer.
+        Raises ValueError (and the like) for a push whose fields are not as documented."""
         user = str(message.source)
         now = self.clock()
         if message.type == "event":
             return self._event(message, user, now)
-        make = partial(InboundMessage, CHANNEL, user, f"msg:{message.id}", now)
+        make = partial(InboundMessage, CHANNEL, user, f"msg:{int(message.id)}", now)
         kind = str(message.type)
         if kind == "text":
             content = message.content
-            return make(text=content if isinstance(content, str) else " ".join(content))
+            text = content if isinstance(content, str) else " ".join(map(str, content or []))
+            return make(text=text)
         media_id = getattr(message, "media_id", None)
         if kind == "voice":
             if message.recognition:
@@ -309,12 +363,13 @@ class WeChatChannel:
             return make(kind="voice", payload=payload("media", kind="voice"), media_id=media_id)
         if kind == "location":
             latitude, longitude = message.location
-            where = {
-                "latitude": float(latitude),
-                "longitude": float(longitude),
-                "label": message.label,
-            }
+            where = _place(latitude, longitude, message.label)
+            if where is None:
+                return make(kind="location", payload=payload("location", quiet=True))
             return make(kind="location", payload=payload("location"), location=where)
+        if kind not in KNOWN_KINDS:  # a type WeChat added, or a mini-program card
+            log.info("wechat_unknown_type", kind=kind[:40])
+            return make(kind="other", payload=payload("media", kind=kind[:40]), media_id=media_id)
         media = payload("media", kind=kind, media_id=media_id or "")
         return make(kind=kind, payload=media, media_id=media_id)
 
@@ -335,7 +390,9 @@ class WeChatChannel:
         if event == "click":
             return make(payload=MENU_KEYS.get(str(message.key), payload("menu")))
         if event == "location":
-            where = {"latitude": float(message.latitude), "longitude": float(message.longitude)}
+            where = _place(message.latitude, message.longitude, None)
+            if where is None:
+                return None
             return make(payload=payload("location", quiet=True), location=where)
         return None  # VIEW, delivery reports and anything new: nothing to say
 
@@ -367,9 +424,12 @@ async def open_wechat(runtime: Runtime) -> WeChatChannel:
             await uow.commit()
         log.info("wechat_delivery_report", msg_id=msg_id, status=status, known=known)
 
+    settings = runtime.settings
+    replays = Replays(runtime.redis, settings.redis_prefix, settings.wechat.replay_seconds, CHANNEL)
     return WeChatChannel(
-        runtime.settings.wechat,
+        settings.wechat,
         runtime.pipeline.handle,
         deliver=outbound.late_reply if outbound is not None else None,
         report=report,
+        replays=replays,
     )

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import binascii
+import struct
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -242,6 +243,7 @@ class WeComChannel:
             InvalidCorpIdException,
             UnicodeDecodeError,
             binascii.Error,
+            struct.error,  # a bad padding under a valid msg_signature
             KeyError,
             ValueError,
             TypeError,
@@ -254,11 +256,16 @@ class WeComChannel:
         except (ValueError, TypeError, KeyError, expat.ExpatError) as e:
             log.warning("wecom_bad_body", error=type(e).__name__)
             return PlainTextResponse("bad request", status_code=400)
-        if self.agent_id is not None and int(message.agent or 0) != self.agent_id:
-            # Same corp and keys, another application of it: not ours to answer.
-            log.warning("wecom_other_agent", agent=message.agent)
+        try:
+            agent = int(message.agent or 0)
+            inbound = self.to_inbound(message)
+        except (ValueError, TypeError, KeyError, AttributeError) as e:
+            log.warning("wecom_malformed_callback", error=type(e).__name__)
             return PlainTextResponse(EMPTY)
-        inbound = self.to_inbound(message)
+        if self.agent_id is not None and agent != self.agent_id:
+            # Same corp and keys, another application of it: not ours to answer.
+            log.warning("wecom_other_agent", agent=agent)
+            return PlainTextResponse(EMPTY)
         if inbound is None:
             return PlainTextResponse(EMPTY)
         chunks = await self._answer(inbound)

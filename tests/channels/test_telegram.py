@@ -329,6 +329,8 @@ async def test_a_wrong_or_missing_secret_is_refused(telegram: Telegram, secret: 
         b'{"update_id": 1, "message": {"message_id": 1}}',
         b'{"update_id": 1, "message": {"message_id": 1, "date": 1e20, '
         b'"chat": {"id": 1, "type": "private"}}}',
+        b'{"update_id": 1, "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",  # nested 100k deep
+        b'{"update_id": 1, "message": ' + b'{"a": ' * 200 + b"1" + b"}" * 200 + b"}",
     ],
 )
 async def test_an_unreadable_body_is_a_bad_request(telegram: Telegram, body: bytes) -> None:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 import json
+import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -37,6 +39,7 @@ from storage.state import Conversation, RedisStore
 from storage.uow import UnitOfWork
 from tests.channels.wechat_double import running_double
 from tests.conftest import REDIS_URL, REPO
+from tests.processes import bad_padding
 
 FIXTURES = REPO / "tests" / "fixtures" / "wechat"
 TOKEN = "yinling-test-token"
@@ -52,9 +55,15 @@ def vector(name: str) -> dict[str, Any]:
     return data
 
 
-def sign(token: str, timestamp: str = "1409735669", nonce: str = "1320562132") -> dict[str, str]:
+def sign(token: str, timestamp: str | None = None, nonce: str | None = None) -> dict[str, str]:
+    """A query as WeChat signs it: now, with a fresh nonce, unless given."""
+    timestamp = timestamp or str(int(time.time()))
+    nonce = nonce or str(next(_nonces))
     signature = hashlib.sha1("".join(sorted([token, timestamp, nonce])).encode()).hexdigest()  # noqa: S324 - WeChat's scheme
     return {"signature": signature, "timestamp": timestamp, "nonce": nonce}
+
+
+_nonces = itertools.count(1320562132)
 
 
 def reply_of(response: httpx.Response) -> dict[str, Any]:
@@ -363,7 +372,8 @@ async def test_safe_mode_push_is_decrypted_and_the_reply_encrypted(
     app_for: Callable[..., Any], shape: str
 ) -> None:
     v = vector("safe_mode_vector.json")
-    client, _, _ = await app_for(_safe(v))
+    client, _, app = await app_for(_safe(v))
+    _at(app, v["query"]["timestamp"])
     response = await client.post("/wechat", params=v["query"], content=v[shape].encode())
     wrapped = reply_of(response)
     assert set(wrapped) == {"Encrypt", "MsgSignature", "TimeStamp", "Nonce"}
@@ -380,7 +390,8 @@ async def test_safe_mode_push_is_decrypted_and_the_reply_encrypted(
 async def test_safe_mode_accepts_the_previous_key(app_for: Callable[..., Any]) -> None:
     v = vector("safe_mode_vector.json")
     rotated = _safe(v, aes_key="k" * 43, previous_aes_key=v["encoding_aes_key"])
-    client, _, _ = await app_for(rotated)
+    client, _, app = await app_for(rotated)
+    _at(app, v["query"]["timestamp"])
     response = await client.post(
         "/wechat", params=v["query"], content=v["post_body_safe_mode"].encode()
     )
@@ -406,7 +417,8 @@ async def test_safe_mode_refuses_a_wrong_msg_signature_or_app_id(
 async def test_wechatpy_safe_mode_vector_decrypts(app_for: Callable[..., Any]) -> None:
     v = vector("safe_mode_vector_wechatpy.json")
     push = v["decrypt_push"]
-    client, runtime, _ = await app_for(_safe(v))
+    client, runtime, app = await app_for(_safe(v))
+    _at(app, push["timestamp"])
     query = sign(v["token"], push["timestamp"], push["nonce"]) | {
         "encrypt_type": "aes",
         "msg_signature": push["msg_signature"],
@@ -602,3 +614,138 @@ async def test_a_page_pushed_to_wechat_says_what_to_type_not_a_number(
         [sent] = double.called("message/custom/send")
         assert "回复“接 12”" in sent["text"]["content"]
         assert "回复 1" not in sent["text"]["content"]
+
+
+# ------------------------------------------------------------------ hostile input
+def _at(app: Any, timestamp: str) -> None:
+    """Set the endpoint's clock to a signed vector's time (its signature cannot change)."""
+    app.state.wechat.clock = lambda: datetime.fromtimestamp(int(timestamp), UTC)
+
+
+async def test_a_replayed_push_with_a_ten_minute_old_timestamp_is_refused(plain: Any) -> None:
+    client, runtime, _ = plain
+    old = str(int(time.time()) - 600)
+    response = await client.post(
+        "/wechat", params=sign(TOKEN, old), content=fixture("text.xml").encode()
+    )
+    assert response.status_code == 403
+    assert await count(runtime, MessageRecord) == 0
+
+
+async def test_a_nonce_used_again_with_another_body_is_refused_a_retry_is_not(
+    plain: Any,
+) -> None:
+    client, runtime, _ = plain
+    query = sign(TOKEN)
+    first = fixture("text.xml").replace("this is a test", "你好")
+    assert (await client.post("/wechat", params=query, content=first.encode())).status_code == 200
+    forged = first.replace("你好", "取消我所有的预约").replace("1234567890123456", "99")
+    refused = await client.post("/wechat", params=query, content=forged.encode())
+    assert refused.status_code == 403
+    retry = await client.post("/wechat", params=query, content=first.encode())  # WeChat's own
+    assert retry.status_code == 200
+    assert await count(runtime, MessageRecord, MessageRecord.direction == "in") == 1
+
+
+async def test_with_an_aes_key_a_plain_push_is_refused(app_for: Callable[..., Any]) -> None:
+    v = vector("safe_mode_vector.json")
+    client, runtime, _ = await app_for(_safe(v))
+    response = await client.post(
+        "/wechat", params=sign(v["token"]), content=fixture("text.xml").encode()
+    )
+    assert response.status_code == 403
+    assert await count(runtime, MessageRecord) == 0
+    # During a migration the bureau may allow both (WeChat's 兼容模式).
+    client, runtime, _ = await app_for(_safe(v, plain_allowed=True))
+    response = await client.post(
+        "/wechat", params=sign(v["token"]), content=fixture("text.xml").encode()
+    )
+    assert response.status_code == 200
+
+
+def _without(xml: str, tag: str) -> str:
+    return "\n".join(line for line in xml.splitlines() if f"<{tag}>" not in line)
+
+
+MALFORMED = {
+    "no Content": _without(fixture("text.xml"), "Content"),
+    "an empty Content": fixture("text.xml").replace("<![CDATA[this is a test]]>", ""),
+    "a MsgId that is no number": fixture("text.xml").replace("1234567890123456", "abc"),
+    "no Location_X": _without(fixture("location.xml"), "Location_X"),
+    "a Location_X that is no number": fixture("location.xml").replace("23.134521", "abc"),
+    "no Latitude": _without(fixture("event_location.xml"), "Latitude"),
+    "a Latitude that is no number": fixture("event_location.xml").replace("23.137466", "北"),
+    "two MsgType": fixture("text.xml").replace(
+        "<MsgType>", "<MsgType><![CDATA[image]]></MsgType><MsgType>"
+    ),
+    "a type we do not know": fixture("text.xml").replace(
+        "<![CDATA[text]]>", "<![CDATA[miniprogrampage]]>"
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MALFORMED))
+async def test_a_signed_but_malformed_push_is_never_a_5xx(plain: Any, case: str) -> None:
+    client, runtime, _ = plain
+    response = await post(client, MALFORMED[case])
+    assert response.status_code in {200, 400}, response.text
+    assert "Traceback" not in response.text
+    assert await count(runtime, MessageRecord, MessageRecord.direction == "in") <= 1
+
+
+async def test_a_type_we_do_not_know_is_logged_as_other(plain: Any) -> None:
+    client, runtime, _ = plain
+    assert (await post(client, MALFORMED["a type we do not know"])).status_code == 200
+    async with runtime.sessions() as session:
+        logged = await session.scalar(select(MessageRecord).where(MessageRecord.direction == "in"))
+    assert logged is not None
+    assert logged.kind == "other"
+    assert "miniprogrampage" in (logged.text or "")
+
+
+async def test_a_push_without_a_sender_is_refused(plain: Any) -> None:
+    client, runtime, _ = plain
+    response = await post(client, _without(fixture("text.xml"), "FromUserName"))
+    assert response.status_code == 400
+    assert await count(runtime, MessageRecord) == 0
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "1e999", "91", "-181"])
+async def test_an_impossible_location_is_ignored_and_the_next_sos_is_written(
+    plain: Any, value: str
+) -> None:
+    client, runtime, _ = plain
+    where = fixture("event_location.xml").replace("23.137466", value).replace("123456789", "1")
+    where = where.replace("113.352425", value)
+    assert (await post(client, where)).status_code == 200
+    store = runtime.store
+    assert isinstance(store, RedisStore)
+    state = Conversation.from_json(await store.redis.get(store.keys.state("wechat:fromUser")))
+    assert state.location is None  # never kept: it could not be written as JSON
+    sos = fixture("text.xml").replace("this is a test", "救命 我摔倒了起不来")
+    answer = reply_of(await post(client, sos))
+    assert "已收到您的紧急求助" in answer["Content"]
+    assert await count(runtime, ServiceRequest, ServiceRequest.kind == "sos") == 1
+
+
+async def test_safe_mode_with_bad_padding_and_a_valid_signature_is_never_a_5xx(
+    app_for: Callable[..., Any],
+) -> None:
+    v = vector("safe_mode_vector.json")
+    client, runtime, _ = await app_for(_safe(v))
+    encrypt = bad_padding(v["encoding_aes_key"])
+    timestamp, nonce = str(int(time.time())), "55555"
+    signature = hashlib.sha1(  # noqa: S324 - WeChat's scheme
+        "".join(sorted([v["token"], timestamp, nonce, encrypt])).encode()
+    ).hexdigest()
+    query = sign(v["token"], timestamp, nonce) | {
+        "encrypt_type": "aes",
+        "msg_signature": signature,
+    }
+    body = (
+        "<xml><ToUserName><![CDATA[gh_1]]></ToUserName>"
+        f"<Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>"
+    )
+    response = await client.post("/wechat", params=query, content=body.encode())
+    assert 400 <= response.status_code < 500
+    assert await count(runtime, MessageRecord) == 0

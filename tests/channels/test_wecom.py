@@ -8,6 +8,8 @@ that duty officer takes the alert.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
@@ -43,6 +45,7 @@ from storage.state import MemoryStore
 from storage.uow import UnitOfWork
 from tests.channels.wecom_double import CORP_ID, SECRET, WeComDouble, running_double
 from tests.conftest import REDIS_URL
+from tests.processes import bad_padding
 from tests.test_cli import yinling
 
 AGENT_ID = 1000002
@@ -438,3 +441,47 @@ async def test_wecom_answers_404_until_the_callback_is_configured(runtime: Runti
             response = await client.post("/wecom", content=b"<xml/>")
     assert response.status_code == 404
     assert not runtime.settings.wecom.inbound
+
+
+def _signed_encrypt(encrypt: str) -> tuple[str, dict[str, str]]:
+    """A callback body whose Encrypt is ``encrypt``, with a valid msg_signature over it."""
+    signature = hashlib.sha1(  # noqa: S324 - WeCom's scheme
+        "".join(sorted([TOKEN, TIMESTAMP, NONCE, encrypt])).encode()
+    ).hexdigest()
+    body = (
+        f"<xml><ToUserName><![CDATA[{CORP_ID}]]></ToUserName>"
+        f"<Encrypt><![CDATA[{encrypt}]]></Encrypt><AgentID><![CDATA[{AGENT_ID}]]></AgentID></xml>"
+    )
+    return body, {"msg_signature": signature, "timestamp": TIMESTAMP, "nonce": NONCE}
+
+
+@pytest.mark.parametrize(
+    "encrypt",
+    [
+        bad_padding(AES_KEY),  # decrypts, but to a bad padding
+        "这不是base64!!",
+        base64.b64encode(b"short").decode(),
+    ],
+)
+async def test_a_signed_callback_that_does_not_decrypt_is_never_a_5xx(
+    callback_app: Any, encrypt: str
+) -> None:
+    client, runtime, _ = callback_app
+    body, query = _signed_encrypt(encrypt)
+    response = await client.post("/wecom", params=query, content=body)
+    assert 400 <= response.status_code < 500
+    assert await logged(runtime) == 0
+
+
+async def test_a_callback_with_an_agent_id_that_is_no_number_is_never_a_5xx(
+    callback_app: Any,
+) -> None:
+    client, runtime, _ = callback_app
+    body, query = WeComServer().callback(
+        text_message("接 1", "7301").replace(
+            f"<AgentID>{AGENT_ID}</AgentID>", "<AgentID>abc</AgentID>"
+        )
+    )
+    response = await client.post("/wecom", params=query, content=body)
+    assert response.status_code < 500
+    assert await logged(runtime) == 0

@@ -330,3 +330,19 @@ async def test_a_lone_log_commits_asynchronously_and_leaves_the_connection_synch
                 await uow.messages.add_many([{**row, "kind": "x" * 13}])
     finally:
         await engine.dispose()
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+async def test_a_json_column_refuses_what_is_not_json(
+    sessions, now: datetime, value: float
+) -> None:
+    """NaN would be written as such and PostgreSQL would refuse the whole transaction (an
+    emergency with it): refused at once, on both databases, and nothing half-written."""
+    with pytest.raises(ValueError, match="JSON compliant"):
+        async with UnitOfWork(sessions) as uow:
+            await uow.requests.create(
+                "sos", now=now, actor="test", person_id=None, details={"latitude": value}
+            )
+            await uow.commit()
+    async with UnitOfWork(sessions) as uow:
+        assert await uow.requests.count() == 0
