@@ -112,6 +112,7 @@ class Rig:
             "YINLING_RECONCILE_SECONDS": "1",
             "YINLING_LOG_LEVEL": "WARNING",
             "YINLING_LOG_FORMAT": "json",
+            "YINLING_ADMIN_LISTEN": "",
         }
 
 

@@ -100,6 +100,7 @@ def start_server(database: str, port: int, prefix: str) -> subprocess.Popen[byte
         "YINLING_REDIS_PREFIX": prefix,
         "YINLING_WECHAT__TOKEN": TOKEN,
         "YINLING_LOG_LEVEL": "WARNING",
+        "YINLING_ADMIN_LISTEN": "",
     }
     command = [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
     return subprocess.Popen(command, cwd=REPO, env=env)  # noqa: S603 - our own command

@@ -1,5 +1,9 @@
 """The ASGI app (Starlette): channel webhooks, health, metrics, Rasa's ``POST /model/parse``.
 
+The operations endpoints (``/metrics``, ``/model/parse``) answer only on the admin listener
+(``YINLING_ADMIN_LISTEN``, 127.0.0.1:8001 by default: ``yinling serve`` opens it beside the
+public port) or to ``Authorization: Bearer <YINLING_ADMIN_TOKEN>``.
+
 Every long-lived object is opened in the lifespan and closed with it. ``/wechat``,
 ``/telegram`` and ``/wecom`` (staff answering pages in 企业微信) answer 404 until their
 channel is configured (see README "Connecting").
@@ -8,7 +12,9 @@ channel is configured (see README "Connecting").
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import hmac
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
@@ -30,6 +36,7 @@ from bot.worker import jobs_in_app
 __all__ = ["create_app"]
 
 MAX_PARSE_CHARS = 5000
+MAX_PARSE_BYTES = 64 * 1024
 
 
 def _runtime(request: Request) -> Runtime:
@@ -70,6 +77,41 @@ async def healthz(request: Request) -> JSONResponse:
     return JSONResponse(body, 200 if can_keep else 503)
 
 
+def _admin_only(
+    endpoint: Callable[[Request], Awaitable[Response]],
+) -> Callable[[Request], Awaitable[Response]]:
+    """Operations endpoints answer only on the admin listener (YINLING_ADMIN_LISTEN) or
+    to the admin token; anyone else gets a 404, as if they were not there."""
+
+    async def guarded(request: Request) -> Response:
+        settings = _runtime(request).settings
+        token = settings.admin_token
+        given = request.headers.get("authorization", "").encode("latin-1", "replace")
+        if token is not None and hmac.compare_digest(
+            given, f"Bearer {token.get_secret_value()}".encode()
+        ):
+            return await endpoint(request)
+        address, server = settings.admin_address(), request.scope.get("server")
+        if address is not None and server is not None and tuple(server)[1] == address[1]:
+            return await endpoint(request)
+        return JSONResponse({"error": "not found"}, 404)
+
+    return guarded
+
+
+async def _body(request: Request, limit: int) -> bytes | None:
+    """The request body, or None when it is larger than ``limit`` bytes (read no further)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
+
+
 async def metrics(request: Request) -> Response:
     """Prometheus metrics of the pipeline."""
     registry = _runtime(request).metrics.registry
@@ -78,9 +120,12 @@ async def metrics(request: Request) -> Response:
 
 async def model_parse(request: Request) -> JSONResponse:
     """Rasa's parse endpoint: ``{"text": …}`` -> intent, intent_ranking, entities."""
+    raw = await _body(request, MAX_PARSE_BYTES)
+    if raw is None:
+        return JSONResponse({"error": "the body is too large"}, 413)
     try:
-        body = await request.json()
-    except ValueError:
+        body = json.loads(raw)
+    except (ValueError, RecursionError):
         body = None
     message = body.get("text") if isinstance(body, dict) else None
     if not isinstance(message, str):
@@ -167,7 +212,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         Route("/wecom", wecom, methods=["GET", "POST"]),
         Route("/telegram", telegram, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
-        Route("/metrics", metrics, methods=["GET"]),
-        Route("/model/parse", model_parse, methods=["POST"]),
+        Route("/metrics", _admin_only(metrics), methods=["GET"]),
+        Route("/model/parse", _admin_only(model_parse), methods=["POST"]),
     ]
     return Starlette(routes=routes, lifespan=lifespan)

@@ -544,11 +544,13 @@ def main(argv: list[str] | None = None) -> int:
             if not args.db:
                 Path(url.split("///", 1)[1]).unlink(missing_ok=True)
     elif args.command == "serve":
-        import uvicorn  # noqa: PLC0415
+        from bot.serve import serve  # noqa: PLC0415
 
-        from bot.app import create_app  # noqa: PLC0415
-
-        uvicorn.run(create_app(settings), host=args.host, port=args.port, log_config=None)
+        try:
+            _run(serve(settings, args.host, args.port))
+        except ValueError as e:
+            print(e, file=sys.stderr)
+            return 2
     elif args.command == "worker":
         from bot.worker import run_worker  # noqa: PLC0415
 

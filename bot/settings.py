@@ -111,6 +111,11 @@ class Settings(BaseSettings):
     # process of the app replays it). Default: $XDG_STATE_HOME/yinling/spool.
     spool_dir: Path | None = None
 
+    # /metrics and Rasa's POST /model/parse: on this address only (host:port; "" for
+    # none), or on the main port with "Authorization: Bearer <admin_token>".
+    admin_listen: str = "127.0.0.1:8001"
+    admin_token: SecretStr | None = None
+
     log_format: Literal["console", "json"] = "console"
     log_level: str = "INFO"
 
@@ -124,6 +129,20 @@ class Settings(BaseSettings):
         start, _, end = value.partition("-")
         time.fromisoformat(start.strip())
         time.fromisoformat(end.strip())
+        return value
+
+    def admin_address(self) -> tuple[str, int] | None:
+        """(host, port) of the admin listener, or None when there is none."""
+        host, _, port = self.admin_listen.strip().rpartition(":")
+        if not port:
+            return None
+        return host or "127.0.0.1", int(port)
+
+    @field_validator("admin_listen")
+    @classmethod
+    def _admin(cls, value: str) -> str:
+        if value.strip() and not value.strip().rpartition(":")[2].isdigit():
+            raise ValueError("YINLING_ADMIN_LISTEN is host:port, e.g. 127.0.0.1:8001")
         return value
 
     def service_config(self) -> ServiceConfig:

@@ -28,6 +28,8 @@ from storage.keys import Keys
 from storage.state import MemoryStore, RedisStore, StateStore
 from tests.channels.serving import free_port
 
+ADMIN_TOKEN = "admin-token-for-tests"
+
 
 def _runtime(
     db: AsyncEngine, engine_nlu: EmbeddedEngine, redis: Redis | None, store: StateStore
@@ -35,7 +37,8 @@ def _runtime(
     sessions = make_sessions(db)
     metrics = Metrics()
     pipeline = Pipeline(sessions, store, engine_nlu, ServiceConfig(), metrics)
-    return Runtime(Settings(), db, sessions, redis, store, engine_nlu, metrics, pipeline)
+    settings = Settings(admin_token=ADMIN_TOKEN)
+    return Runtime(settings, db, sessions, redis, store, engine_nlu, metrics, pipeline)
 
 
 @pytest.fixture
@@ -45,7 +48,10 @@ async def client(
     app = create_app(runtime=_runtime(db, engine_nlu, redis_store.redis, redis_store))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://test", headers=admin
+        ) as client:
             yield client
 
 
@@ -178,3 +184,19 @@ async def test_rasa_adapter_falls_back_when_the_server_is_down(
     result = await parser.aparse("我老伴摔倒了起不来", NOW)
     assert result["intent"]["name"] == "sos"
     assert "rasa_unavailable" in caplog.text
+
+
+async def test_operations_endpoints_are_not_public(client: httpx.AsyncClient) -> None:
+    """Without the admin token (and not on the admin listener): as if they were not there."""
+    for token in (None, "Bearer wrong"):
+        headers = {"Authorization": token} if token else {}
+        client.headers.pop("Authorization", None)
+        assert (await client.get("/metrics", headers=headers)).status_code == 404
+        parse = await client.post("/model/parse", json={"text": "你好"}, headers=headers)
+        assert parse.status_code == 404
+    assert (await client.get("/healthz")).status_code == 200  # health stays public
+
+
+async def test_a_huge_parse_body_is_refused_unread(client: httpx.AsyncClient) -> None:
+    response = await client.post("/model/parse", content=b'{"text": "' + b"a" * 200_000 + b'"}')
+    assert response.status_code == 413

@@ -57,6 +57,7 @@ def _env(pg_url: str, spool: Path, redis_url: str) -> dict[str, str]:
         "YINLING_SPOOL_DIR": str(spool),
         "YINLING_LOG_LEVEL": "WARNING",
         "YINLING_LOG_FORMAT": "json",
+        "YINLING_ADMIN_LISTEN": "",  # several may run on one machine
     }
 
 
@@ -123,3 +124,24 @@ async def test_serve_killed_mid_emergency_then_the_retry_is_written_once(
     finally:
         await lock.close()
         await asyncio.to_thread(serve.kill)
+
+
+async def test_yinling_serve_opens_the_admin_listener_beside_the_public_port(
+    pg: AsyncEngine, pg_url: str, tmp_path: Path
+) -> None:
+    admin = free_port()
+    env = _env(pg_url, tmp_path, f"redis://127.0.0.1:{free_port()}/0")
+    serve = YinlingProcess(env | {"YINLING_ADMIN_LISTEN": f"127.0.0.1:{admin}"})
+    await asyncio.to_thread(serve.start)
+    try:
+        async with httpx.AsyncClient(timeout=10) as client:
+            assert (await client.get(f"{serve.url}/metrics")).status_code == 404
+            parse = await client.post(f"{serve.url}/model/parse", json={"text": "你好"})
+            assert parse.status_code == 404
+            listener = f"http://127.0.0.1:{admin}"
+            assert "yinling_messages" in (await client.get(f"{listener}/metrics")).text
+            parsed = await client.post(f"{listener}/model/parse", json={"text": "你好"})
+            assert parsed.json()["intent"]["name"] == "greet"
+    finally:
+        await asyncio.to_thread(serve.terminate)
+    assert serve.process is None
