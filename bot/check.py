@@ -82,7 +82,7 @@ def _static(settings: Settings, demo: bool) -> list[Finding]:
                 "`yinling worker` can run (fine for a trial, not for a bureau)",
             )
         )
-    if settings.database_url.startswith("sqlite") and not demo:
+    if settings.database.startswith("sqlite") and not demo:
         found.append(Finding("warning", "YINLING_DATABASE_URL is SQLite: use PostgreSQL to deploy"))
     if not (settings.wechat.enabled or settings.telegram.enabled) and not demo:
         found.append(

@@ -188,7 +188,7 @@ async def _check(settings: Settings) -> int:
     from bot.check import check_settings  # noqa: PLC0415
     from storage.db import make_engine, make_sessions  # noqa: PLC0415
 
-    engine = make_engine(settings.database_url, settings.database_pool)
+    engine = make_engine(settings.database, settings.database_pool)
     try:
         found = await check_settings(settings, make_sessions(engine), datetime.now(UTC))
     finally:
@@ -205,7 +205,7 @@ async def _db(args: argparse.Namespace, settings: Settings) -> None:
     from storage.demo import seed_demo  # noqa: PLC0415
     from storage.uow import UnitOfWork  # noqa: PLC0415
 
-    engine = make_engine(settings.database_url, settings.database_pool)
+    engine = make_engine(settings.database, settings.database_pool)
     try:
         if args.action == "upgrade":
             await upgrade(engine, args.revision)
@@ -226,7 +226,7 @@ async def _policy_import(args: argparse.Namespace, settings: Settings) -> None:
     from storage.demo import load_policy_folder  # noqa: PLC0415
     from storage.uow import UnitOfWork  # noqa: PLC0415
 
-    engine = make_engine(settings.database_url, settings.database_pool)
+    engine = make_engine(settings.database, settings.database_pool)
     try:
         await upgrade(engine)
         now = datetime.now(UTC)
@@ -245,7 +245,7 @@ async def _duty(args: argparse.Namespace, settings: Settings) -> int:
     from storage.db import make_engine, make_sessions, upgrade  # noqa: PLC0415
     from storage.uow import UnitOfWork  # noqa: PLC0415
 
-    engine = make_engine(settings.database_url, settings.database_pool)
+    engine = make_engine(settings.database, settings.database_pool)
     try:
         await upgrade(engine)
         now = datetime.now(UTC)
@@ -276,7 +276,7 @@ async def _issue_code(args: argparse.Namespace, settings: Settings) -> int:
     from storage.db import make_engine, make_sessions, upgrade  # noqa: PLC0415
     from storage.uow import UnitOfWork  # noqa: PLC0415
 
-    engine = make_engine(settings.database_url, settings.database_pool)
+    engine = make_engine(settings.database, settings.database_pool)
     try:
         await upgrade(engine)
         now = datetime.now(UTC)
@@ -318,7 +318,7 @@ async def _staff_wecom(args: argparse.Namespace, settings: Settings) -> int:
     if not user or len(user) > 64:  # noqa: PLR2004 - WeCom userids have 1-64 characters
         print("--user needs the WeCom userid (1-64 characters)", file=sys.stderr)
         return 2
-    engine = make_engine(settings.database_url, settings.database_pool)
+    engine = make_engine(settings.database, settings.database_pool)
     try:
         await upgrade(engine)
         now = datetime.now(UTC)
@@ -345,7 +345,7 @@ async def _tag(args: argparse.Namespace, settings: Settings) -> int:
     from storage.db import make_engine, make_sessions, upgrade  # noqa: PLC0415
     from storage.uow import UnitOfWork  # noqa: PLC0415
 
-    engine = make_engine(settings.database_url, settings.database_pool)
+    engine = make_engine(settings.database, settings.database_pool)
     try:
         await upgrade(engine)
         now = datetime.now(UTC)
@@ -402,7 +402,7 @@ async def _broadcast(args: argparse.Namespace, settings: Settings) -> int:
     if args.show is None and not args.text:
         print("give --text MESSAGE (or --show ID)", file=sys.stderr)
         return 2
-    engine = make_engine(settings.database_url, settings.database_pool)
+    engine = make_engine(settings.database, settings.database_pool)
     try:
         await upgrade(engine)
         sessions = make_sessions(engine)

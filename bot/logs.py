@@ -1,6 +1,9 @@
 """Structured logging (structlog): console in development, JSON in production.
 
-Phone numbers and ID-card numbers are masked in every log line, wherever they appear.
+No personal data in a log line, wherever it would appear (a field, an exception's message,
+a traceback): phone and ID-card numbers are masked, and every run of Chinese characters —
+names, addresses, health notes, what people wrote — is replaced by its length ("[中×3]").
+Events, reasons and ids are English and numbers, and stay readable.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ import logging
 import re
 import sys
 from collections.abc import MutableMapping
-from typing import Any
+from typing import Any, TextIO
 
 import structlog
 
@@ -19,10 +22,14 @@ _PHONE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
 _ID_CARD = re.compile(r"(?<![\dA-Za-z])(\d{6})\d{8}(\d{3}[\dXx])(?![\dA-Za-z])")
 
 
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]+")
+
+
 def mask(text: str) -> str:
-    """139****5678 for phones, 320502********123X for ID numbers."""
+    """139****5678 for phones, 320502********123X for ID numbers, [中×3] for 张建国."""
     text = _ID_CARD.sub(r"\1********\2", text)
-    return _PHONE.sub(r"\1****\2", text)
+    text = _PHONE.sub(r"\1****\2", text)
+    return _CJK.sub(lambda m: f"[中×{len(m[0])}]", text)
 
 
 def _mask_values(value: Any) -> Any:
@@ -43,7 +50,9 @@ def _mask_processor(
     return event
 
 
-def configure_logging(fmt: str = "console", level: str = "INFO") -> None:
+def configure_logging(
+    fmt: str = "console", level: str = "INFO", stream: TextIO | None = None
+) -> None:
     """Route structlog and the standard library through one masked renderer."""
     renderer: Any = (
         structlog.processors.JSONRenderer(ensure_ascii=False)
@@ -69,7 +78,7 @@ def configure_logging(fmt: str = "console", level: str = "INFO") -> None:
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
-    handler = logging.StreamHandler(sys.stderr)
+    handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=shared,

@@ -86,7 +86,7 @@ async def open_runtime(
     now: datetime | None = None,
 ) -> Runtime:
     """Connect, migrate, optionally seed demo data, and wire the pipeline."""
-    engine = make_engine(database_url or settings.database_url, settings.database_pool)
+    engine = make_engine(database_url or settings.database, settings.database_pool)
     if migrate:
         await upgrade(engine)
     sessions = make_sessions(engine)

@@ -82,7 +82,8 @@ class Settings(BaseSettings):
         frozen=True,
     )
 
-    database_url: str = "sqlite+aiosqlite:///./yinling.db"
+    # A secret: it carries the database password (never logged, never in a repr).
+    database_url: SecretStr = SecretStr("sqlite+aiosqlite:///./yinling.db")
     # PostgreSQL connections per process: up to twice this many, kept once opened. A few
     # per core is fastest: more only make the busiest rows (a class at 8:00) queue longer.
     database_pool: int = 5
@@ -130,6 +131,11 @@ class Settings(BaseSettings):
         time.fromisoformat(start.strip())
         time.fromisoformat(end.strip())
         return value
+
+    @property
+    def database(self) -> str:
+        """The database URL (with its password)."""
+        return self.database_url.get_secret_value()
 
     def admin_address(self) -> tuple[str, int] | None:
         """(host, port) of the admin listener, or None when there is none."""

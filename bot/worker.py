@@ -145,7 +145,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
         stop = asyncio.Event()
         for signal in (SIGINT, SIGTERM):  # finish the jobs in hand, then leave
             asyncio.get_running_loop().add_signal_handler(signal, stop.set)
-    engine = make_engine(settings.database_url, settings.database_pool)
+    engine = make_engine(settings.database, settings.database_pool)
     sessions = make_sessions(engine)
     try:
         async with _notifier(settings, sessions, None) as notifier:

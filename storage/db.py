@@ -95,7 +95,9 @@ _json = functools.partial(json.dumps, allow_nan=False)
 def make_engine(url: str, pool_size: int = 5, echo: bool = False) -> AsyncEngine:
     """An async engine for ``sqlite+aiosqlite://`` or ``postgresql+asyncpg://`` URLs."""
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, echo=echo, poolclass=NullPool, json_serializer=_json)
+        engine = create_async_engine(
+            url, echo=echo, poolclass=NullPool, json_serializer=_json, hide_parameters=True
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     # No pre-ping: it costs a round trip per message; stale connections are recycled
@@ -110,6 +112,9 @@ def make_engine(url: str, pool_size: int = 5, echo: bool = False) -> AsyncEngine
         max_overflow=0,
         pool_recycle=1800,
         json_serializer=_json,
+        # Bound values (names, addresses, health notes, what people wrote) never appear in
+        # an exception's message, so never in a log line.
+        hide_parameters=True,
     )
 
 
