@@ -88,6 +88,19 @@ def _static(settings: Settings, demo: bool) -> list[Finding]:
         found.append(
             Finding("warning", "no channel for retirees is configured (WeChat or Telegram)")
         )
+    try:
+        development = settings.keyring().development
+    except ValueError as e:
+        found.append(Finding("error", str(e)))
+        development = False
+    if development and not demo:
+        found.append(
+            Finding(
+                "error",
+                "YINLING_DATA_KEYS / YINLING_INDEX_KEY are not set: phone numbers are "
+                "sealed with the public development key (yinling keys generate)",
+            )
+        )
     spool = Spool(settings.spool_dir or default_spool_dir())
     if not spool.writable():
         found.append(

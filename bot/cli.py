@@ -151,6 +151,12 @@ def _parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one sub-command aft
         "--print", action="store_true", help="print the menu JSON instead of pushing it"
     )
 
+    keys = sub.add_parser("keys", help="personal data at rest: generate | status | rotate")
+    keys_sub = keys.add_subparsers(dest="action", required=True)
+    keys_sub.add_parser("generate", help="print new keys for YINLING_DATA_KEYS / _INDEX_KEY")
+    keys_sub.add_parser("status", help="how many values each data key has sealed")
+    keys_sub.add_parser("rotate", help="seal every value again under the current data key")
+
     _add_broadcast(sub)
     telegram = sub.add_parser("telegram", help="the Telegram bot: poll | webhook")
     telegram_sub = telegram.add_subparsers(dest="action", required=True)
@@ -184,11 +190,42 @@ async def _console(args: argparse.Namespace, settings: Settings, url: str) -> No
         await runtime.close()
 
 
+async def _keys(args: argparse.Namespace, settings: Settings) -> int:
+    import base64  # noqa: PLC0415
+    import secrets  # noqa: PLC0415
+
+    from storage.db import make_sessions, upgrade  # noqa: PLC0415
+    from storage.rekey import rotate, sealed_under  # noqa: PLC0415
+
+    if args.action == "generate":
+        current = settings.keyring().current
+        new = base64.b64encode(secrets.token_bytes(32)).decode()
+        print(f"YINLING_DATA_KEYS={current + 1}:{new}" + (
+            f",{settings.data_keys.get_secret_value()}" if settings.data_keys else ""
+        ))  # fmt: skip
+        if settings.index_key is None:
+            print(f"YINLING_INDEX_KEY={base64.b64encode(secrets.token_bytes(32)).decode()}")
+        print("# keep them secret and backed up: without them the phone numbers are lost")
+        return 0
+    engine = settings.open_engine()
+    try:
+        await upgrade(engine)
+        sessions = make_sessions(engine)
+        if args.action == "rotate":
+            changed = await rotate(sessions)
+            print(f"{changed} values sealed again under data key {settings.keyring().current}")
+        for key, count in sorted((await sealed_under(sessions)).items()):
+            print(f"data key {key}: {count} values")
+    finally:
+        await engine.dispose()
+    return 0
+
+
 async def _check(settings: Settings) -> int:
     from bot.check import check_settings  # noqa: PLC0415
-    from storage.db import make_engine, make_sessions  # noqa: PLC0415
+    from storage.db import make_sessions  # noqa: PLC0415
 
-    engine = make_engine(settings.database, settings.database_pool)
+    engine = settings.open_engine()
     try:
         found = await check_settings(settings, make_sessions(engine), datetime.now(UTC))
     finally:
@@ -201,11 +238,11 @@ async def _check(settings: Settings) -> int:
 
 
 async def _db(args: argparse.Namespace, settings: Settings) -> None:
-    from storage.db import downgrade, make_engine, make_sessions, upgrade  # noqa: PLC0415
+    from storage.db import downgrade, make_sessions, upgrade  # noqa: PLC0415
     from storage.demo import seed_demo  # noqa: PLC0415
     from storage.uow import UnitOfWork  # noqa: PLC0415
 
-    engine = make_engine(settings.database, settings.database_pool)
+    engine = settings.open_engine()
     try:
         if args.action == "upgrade":
             await upgrade(engine, args.revision)
@@ -222,11 +259,11 @@ async def _db(args: argparse.Namespace, settings: Settings) -> None:
 
 
 async def _policy_import(args: argparse.Namespace, settings: Settings) -> None:
-    from storage.db import make_engine, make_sessions, upgrade  # noqa: PLC0415
+    from storage.db import make_sessions, upgrade  # noqa: PLC0415
     from storage.demo import load_policy_folder  # noqa: PLC0415
     from storage.uow import UnitOfWork  # noqa: PLC0415
 
-    engine = make_engine(settings.database, settings.database_pool)
+    engine = settings.open_engine()
     try:
         await upgrade(engine)
         now = datetime.now(UTC)
@@ -242,10 +279,10 @@ async def _policy_import(args: argparse.Namespace, settings: Settings) -> None:
 
 
 async def _duty(args: argparse.Namespace, settings: Settings) -> int:
-    from storage.db import make_engine, make_sessions, upgrade  # noqa: PLC0415
+    from storage.db import make_sessions, upgrade  # noqa: PLC0415
     from storage.uow import UnitOfWork  # noqa: PLC0415
 
-    engine = make_engine(settings.database, settings.database_pool)
+    engine = settings.open_engine()
     try:
         await upgrade(engine)
         now = datetime.now(UTC)
@@ -273,10 +310,10 @@ async def _duty(args: argparse.Namespace, settings: Settings) -> int:
 async def _issue_code(args: argparse.Namespace, settings: Settings) -> int:
     from datetime import timedelta  # noqa: PLC0415
 
-    from storage.db import make_engine, make_sessions, upgrade  # noqa: PLC0415
+    from storage.db import make_sessions, upgrade  # noqa: PLC0415
     from storage.uow import UnitOfWork  # noqa: PLC0415
 
-    engine = make_engine(settings.database, settings.database_pool)
+    engine = settings.open_engine()
     try:
         await upgrade(engine)
         now = datetime.now(UTC)
@@ -311,14 +348,14 @@ async def _issue_code(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _staff_wecom(args: argparse.Namespace, settings: Settings) -> int:
-    from storage.db import make_engine, make_sessions, upgrade  # noqa: PLC0415
+    from storage.db import make_sessions, upgrade  # noqa: PLC0415
     from storage.uow import UnitOfWork  # noqa: PLC0415
 
     user = args.user.strip()
     if not user or len(user) > 64:  # noqa: PLR2004 - WeCom userids have 1-64 characters
         print("--user needs the WeCom userid (1-64 characters)", file=sys.stderr)
         return 2
-    engine = make_engine(settings.database, settings.database_pool)
+    engine = settings.open_engine()
     try:
         await upgrade(engine)
         now = datetime.now(UTC)
@@ -342,10 +379,10 @@ async def _staff_wecom(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _tag(args: argparse.Namespace, settings: Settings) -> int:
-    from storage.db import make_engine, make_sessions, upgrade  # noqa: PLC0415
+    from storage.db import make_sessions, upgrade  # noqa: PLC0415
     from storage.uow import UnitOfWork  # noqa: PLC0415
 
-    engine = make_engine(settings.database, settings.database_pool)
+    engine = settings.open_engine()
     try:
         await upgrade(engine)
         now = datetime.now(UTC)
@@ -397,12 +434,12 @@ def _segment(args: argparse.Namespace) -> dict[str, Any]:
 async def _broadcast(args: argparse.Namespace, settings: Settings) -> int:
     from bot import broadcasts  # noqa: PLC0415
     from storage.broadcasts import describe_segment  # noqa: PLC0415
-    from storage.db import make_engine, make_sessions, upgrade  # noqa: PLC0415
+    from storage.db import make_sessions, upgrade  # noqa: PLC0415
 
     if args.show is None and not args.text:
         print("give --text MESSAGE (or --show ID)", file=sys.stderr)
         return 2
-    engine = make_engine(settings.database, settings.database_pool)
+    engine = settings.open_engine()
     try:
         await upgrade(engine)
         sessions = make_sessions(engine)
@@ -561,6 +598,8 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as e:
             print(e, file=sys.stderr)
             return 2
+    elif args.command == "keys":
+        return int(_run(_keys(args, settings)))
     elif args.command == "check":
         return int(_run(_check(settings)))
     elif args.command == "db":

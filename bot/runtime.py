@@ -18,7 +18,7 @@ from bot.settings import Settings
 from bot.spool import Spool, default_spool_dir
 from nlu.engine import EmbeddedEngine, Parser
 from nlu.rasa import RasaParser
-from storage.db import AsyncSession, make_engine, make_sessions, upgrade
+from storage.db import AsyncSession, make_sessions, upgrade
 from storage.demo import seed_demo
 from storage.keys import Keys
 from storage.state import MemoryStore, RedisStore, StateStore
@@ -86,7 +86,7 @@ async def open_runtime(
     now: datetime | None = None,
 ) -> Runtime:
     """Connect, migrate, optionally seed demo data, and wire the pipeline."""
-    engine = make_engine(database_url or settings.database, settings.database_pool)
+    engine = settings.open_engine(database_url)
     if migrate:
         await upgrade(engine)
     sessions = make_sessions(engine)

@@ -8,8 +8,11 @@ from typing import Literal
 
 from pydantic import BaseModel, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from handlers.base import ServiceConfig
+from storage.crypto import Keyring, keyring, parse_keys, use_keys
+from storage.db import make_engine
 
 __all__ = ["Settings", "TelegramSettings", "WeChatSettings", "WeComSettings"]
 
@@ -84,6 +87,11 @@ class Settings(BaseSettings):
 
     # A secret: it carries the database password (never logged, never in a repr).
     database_url: SecretStr = SecretStr("sqlite+aiosqlite:///./yinling.db")
+    # Phone (and ID) numbers at rest: "2:<base64 32 bytes>,1:<…>" (the first encrypts, all
+    # decrypt; `yinling keys generate`), and the blind index's key. Unset: the public
+    # development key (`yinling check` says so).
+    data_keys: SecretStr | None = None
+    index_key: SecretStr | None = None
     # PostgreSQL connections per process: up to twice this many, kept once opened. A few
     # per core is fastest: more only make the busiest rows (a class at 8:00) queue longer.
     database_pool: int = 5
@@ -136,6 +144,17 @@ class Settings(BaseSettings):
     def database(self) -> str:
         """The database URL (with its password)."""
         return self.database_url.get_secret_value()
+
+    def keyring(self) -> Keyring:
+        """The data keys (the development ones when none are set)."""
+        if self.data_keys is None or self.index_key is None:
+            return keyring()
+        return parse_keys(self.data_keys.get_secret_value(), self.index_key.get_secret_value())
+
+    def open_engine(self, url: str | None = None) -> AsyncEngine:
+        """The database engine, with this deployment's data keys in use."""
+        use_keys(self.keyring())
+        return make_engine(url or self.database, self.database_pool)
 
     def admin_address(self) -> tuple[str, int] | None:
         """(host, port) of the admin listener, or None when there is none."""

@@ -32,7 +32,7 @@ from bot.limits import TelegramRateLimiter, shared_limits
 from bot.notify import Notifier
 from bot.runtime import Runtime
 from bot.settings import Settings
-from storage.db import AsyncSession, make_engine, make_sessions
+from storage.db import AsyncSession, make_sessions
 
 __all__ = ["jobs_in_app", "run_worker", "telegram_sender"]
 
@@ -145,7 +145,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
         stop = asyncio.Event()
         for signal in (SIGINT, SIGTERM):  # finish the jobs in hand, then leave
             asyncio.get_running_loop().add_signal_handler(signal, stop.set)
-    engine = make_engine(settings.database, settings.database_pool)
+    engine = settings.open_engine()
     sessions = make_sessions(engine)
     try:
         async with _notifier(settings, sessions, None) as notifier:

@@ -20,8 +20,9 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
+from storage.crypto import Encrypted, blind, phone_digits
 from storage.db import Base, UTCDateTime
 
 __all__ = [
@@ -62,7 +63,9 @@ class Person(Base):
     category: Mapped[str] = mapped_column(String(10))  # lixiu (离休) | tuixiu (退休)
     former_unit: Mapped[str | None] = mapped_column(String(100))
     district: Mapped[str | None] = mapped_column(String(40))
-    phone: Mapped[str | None] = mapped_column(String(20), index=True)
+    # Encrypted at rest (storage/crypto.py); found by its blind index, kept in step.
+    phone: Mapped[str | None] = mapped_column(Encrypted("people.phone"))
+    phone_index: Mapped[str | None] = mapped_column(String(32), index=True)
     address: Mapped[str | None] = mapped_column(String(200))
     birth_date: Mapped[date | None] = mapped_column(Date)
     spouse_name: Mapped[str | None] = mapped_column(String(40))
@@ -70,10 +73,15 @@ class Person(Base):
     party_branch: Mapped[str | None] = mapped_column(String(100))
     health_notes: Mapped[str | None] = mapped_column(Text)
     emergency_contact: Mapped[str | None] = mapped_column(String(40))
-    emergency_phone: Mapped[str | None] = mapped_column(String(20))
+    emergency_phone: Mapped[str | None] = mapped_column(Encrypted("people.emergency_phone"))
     notes: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    @validates("phone")
+    def _index_phone(self, _key: str, phone: str | None) -> str | None:
+        self.phone_index = blind("phone", phone_digits(phone)) if phone else None
+        return phone
 
 
 class Staff(Base):
@@ -83,7 +91,7 @@ class Staff(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(40))
-    phone: Mapped[str | None] = mapped_column(String(20))
+    phone: Mapped[str | None] = mapped_column(Encrypted("staff.phone"))
     role: Mapped[str] = mapped_column(String(20))  # clerk | duty | leader | admin
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
 
+from storage.crypto import blind, phone_digits
 from storage.db import (
     AsyncSession,
     UnitRepo,
@@ -120,8 +121,13 @@ CLOSED_STATUSES = frozenset({"done", "cancelled", "resolved", "closed", "rejecte
 
 
 def digits(phone: str) -> str:
-    """Only the digits of a phone number."""
-    return "".join(ch for ch in phone if ch.isdigit())
+    """Only the digits of a phone number (without +86)."""
+    return phone_digits(phone)
+
+
+def _phone_is(phone: str) -> Any:
+    """A condition on a person's phone (encrypted): through its blind index."""
+    return Person.phone_index == blind("phone", phone_digits(phone))
 
 
 class PeopleRepo:
@@ -143,7 +149,7 @@ class PeopleRepo:
     async def find_by_name_and_phone(self, name: str, phone: str) -> Person | None:
         """The person with exactly this name and phone number, if one."""
         rows = await self.session.scalars(
-            select(Person).where(Person.name == name.strip(), Person.phone == digits(phone))
+            select(Person).where(Person.name == name.strip(), _phone_is(phone))
         )
         found = rows.all()
         return found[0] if len(found) == 1 else None
@@ -179,9 +185,7 @@ class PeopleRepo:
 
     async def find_by_phone(self, phone: str) -> Person | None:
         """The one person with this phone number, if exactly one."""
-        rows = (
-            await self.session.scalars(select(Person).where(Person.phone == digits(phone)))
-        ).all()
+        rows = (await self.session.scalars(select(Person).where(_phone_is(phone)))).all()
         return rows[0] if len(rows) == 1 else None
 
     async def count(self) -> int:

@@ -129,6 +129,14 @@ def test_check_lists_what_would_let_an_emergency_page_nobody(tmp_path: Path) -> 
         "YINLING_SPOOL_DIR": str(tmp_path / "spool"),
         "YINLING_HOTLINE": "0512-65000000",
     }
+    generated = yinling("keys", "generate", env=env)
+    assert generated.returncode == 0, generated.stderr
+    keys = dict(
+        line.split("=", 1) for line in generated.stdout.splitlines() if line.startswith("YINLING")
+    )
+    assert set(keys) == {"YINLING_DATA_KEYS", "YINLING_INDEX_KEY"}
+    assert "development key" in yinling("check", env=env).stdout
+    env |= keys
     assert yinling("db", "seed", env=env).returncode == 0  # duty roster for four weeks
     found = yinling("check", env=env)
     assert found.returncode == 1

@@ -2,25 +2,30 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import logging
+import re
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 import structlog
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from bot import pipeline as pipeline_module
 from bot.logs import configure_logging
 from bot.pipeline import Pipeline
 from handlers.base import Ctx, Reply, ServiceConfig
 from nlu.engine import EmbeddedEngine
-from storage.db import AsyncSession
-from storage.demo import seed_demo
+from storage.crypto import keyring, parse_keys, use_keys
+from storage.db import AsyncSession, make_engine, make_sessions, upgrade
+from storage.demo import demo_phone, seed_demo
 from storage.models import Person
+from storage.rekey import rotate, sealed_under
 from storage.state import MemoryStore
 from storage.uow import UnitOfWork
 from tests.harness import Harness
@@ -63,8 +68,8 @@ async def test_json_logs_hold_no_name_address_or_words_of_the_people(
         people = list(await uow.session.scalars(select(Person)))
     bot = Harness(Pipeline(sessions, MemoryStore(), engine_nlu, config), sessions, now)
     await bot.bind("u1")
-    for text in WORDS:
-        await bot.say("u1", text)
+    for words in WORDS:
+        await bot.say("u1", words)
     await bot.say("stranger", f"我叫{people[1].name} {people[1].phone}", unbound=True)
 
     async def failing(ctx: Ctx) -> list[Reply]:  # a library error quoting what it was given
@@ -82,3 +87,71 @@ async def test_json_logs_hold_no_name_address_or_words_of_the_people(
     secrets += [w for w in WORDS if len(w) > 1] + ["省人民医院看眼科"]
     leaked = [s for s in secrets if s and s in logged]
     assert leaked == []
+
+
+# ------------------------------------------------------------------ at rest
+async def test_phone_numbers_in_the_database_file_are_not_readable_as_digits(
+    tmp_path: Path, now: datetime
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'yinling.db'}"
+    engine = make_engine(url)
+    try:
+        await upgrade(engine)
+        async with UnitOfWork(make_sessions(engine)) as uow:
+            await seed_demo(uow, now)
+            await uow.commit()
+            found = await uow.people.find_by_phone("+86 139-0000-0001")  # still found by it
+            assert found is not None
+            assert found.phone == demo_phone(0)
+    finally:
+        await engine.dispose()
+    stored = b"".join(p.read_bytes() for p in tmp_path.iterdir())  # noqa: ASYNC240 - a test
+    for index in range(12):
+        assert demo_phone(index).encode() not in stored
+    assert "张建国".encode() in stored  # the file is the database (names are not encrypted)
+
+
+async def test_on_postgresql_the_column_holds_ciphertext(pg: AsyncEngine, now: datetime) -> None:
+    sessions = make_sessions(pg)
+    async with UnitOfWork(sessions) as uow:
+        await seed_demo(uow, now)
+        await uow.commit()
+    async with pg.connect() as conn:
+        raw = (await conn.execute(text("SELECT phone, phone_index FROM people"))).all()
+    assert raw
+    for sealed, index in raw:
+        assert isinstance(sealed, bytes)
+        assert not re.search(rb"1[3-9]\d{9}", sealed)
+        assert len(index) == 32
+
+
+async def test_keys_rotate_seals_everything_again_and_phones_are_still_found(
+    sessions: async_sessionmaker[AsyncSession], now: datetime
+) -> None:
+    original = keyring()
+    first = parse_keys(f"1:{base64.b64encode(b'1' * 32).decode()}", _INDEX)
+    second = parse_keys(
+        f"2:{base64.b64encode(b'2' * 32).decode()},1:{base64.b64encode(b'1' * 32).decode()}",
+        _INDEX,
+    )
+    try:
+        use_keys(first)
+        async with UnitOfWork(sessions) as uow:
+            await seed_demo(uow, now)
+            await uow.commit()
+        assert set(await sealed_under(sessions)) == {1}
+        use_keys(second)
+        changed = await rotate(sessions)
+        assert changed > 12
+        assert set(await sealed_under(sessions)) == {2}
+        assert await rotate(sessions) == 0  # again: nothing left to do
+        use_keys(parse_keys(f"2:{base64.b64encode(b'2' * 32).decode()}", _INDEX))  # key 1 gone
+        async with UnitOfWork(sessions) as uow:
+            person = await uow.people.find_by_name_and_phone("张建国", demo_phone(0))
+            assert person is not None
+            assert person.phone == demo_phone(0)
+    finally:
+        use_keys(original)
+
+
+_INDEX = base64.b64encode(b"i" * 32).decode()
