@@ -110,7 +110,9 @@ def _parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one sub-command aft
     who.add_argument("--person", type=int, help="the retiree's id (as retiree or family)")
     who.add_argument("--staff", type=int, help="a staff member's id")
     code.add_argument("--family", metavar="RELATION", help="bind a family member, e.g. 女儿")
-    code.add_argument("--days", type=int, default=7, help="valid for (default 7 days)")
+    code.add_argument(
+        "--days", type=int, default=7, help="valid for (default 7 days; staff codes: 1 day at most)"
+    )
     code.add_argument("--by", default="cli", help="who issues it (for the audit log)")
 
     duty = sub.add_parser("duty", help="the duty roster one-key help pages: add | list")
@@ -185,7 +187,12 @@ async def _console(args: argparse.Namespace, settings: Settings, url: str) -> No
             async with jobs_in_app(runtime):
                 await run_chat(runtime, clock)
         else:
-            await run_simulation(runtime, clock, sys.stdin, sys.stdout)
+            outbox: list[Any] = []
+            async with jobs_in_app(runtime, console=outbox) as jobs:
+                jobs.clock = clock  # the simulated time (--now), for codes and pages
+                await run_simulation(
+                    runtime, clock, sys.stdin, sys.stdout, jobs=jobs, outbox=outbox
+                )
     finally:
         await runtime.close()
 

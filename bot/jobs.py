@@ -31,6 +31,7 @@ from taskiq.brokers.shared_broker import AsyncSharedBroker
 
 from bot.notify import BLOCKED, SENT, UNREACHABLE, Notifier
 from bot.settings import Settings
+from bot.sms import SmsSender, make_sms
 from bot.stream_broker import RecoveringStreamBroker
 from handlers import alerts as wording
 from handlers.base import Reply, ServiceConfig
@@ -71,6 +72,8 @@ class Jobs:
     config: ServiceConfig
     alert_interval: timedelta = timedelta(minutes=3)
     reconcile_every: float = 10.0
+    sms: SmsSender | None = None  # one-time codes at binding (bot/bindings.py)
+    retention_days: int = 180  # the message log's text is kept this long (bot/retention.py)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     # -------------------------------------------------------------- courier
@@ -317,6 +320,8 @@ async def start_jobs(
         settings.service_config(),
         alert_interval=timedelta(minutes=settings.alert_minutes),
         reconcile_every=settings.reconcile_seconds,
+        sms=make_sms(settings.sms),
+        retention_days=settings.retention_days,
     )
     return _jobs
 

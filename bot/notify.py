@@ -31,6 +31,7 @@ __all__ = ["BLOCKED", "FAILED", "SENT", "UNREACHABLE", "Notifier"]
 log = structlog.get_logger("yinling.notify")
 
 SENT, FAILED, UNREACHABLE, BLOCKED = "sent", "failed", "unreachable", "blocked"
+CONSOLE_CHANNELS = frozenset({"console", "simulate"})
 
 
 @dataclass(slots=True)
@@ -42,6 +43,9 @@ class Notifier:
     wecom: WeComSender | None = None
     # The flood limits the bots share (bot/limits.py); by default those of the Telegram bot.
     limits: Limits = field(default_factory=LocalLimits)
+    # The demo's channels (yinling chat / simulate): what would be sent to their users is
+    # kept here as (user, replies) when a list is given.
+    console: list[tuple[str, list[Reply]]] | None = None
 
     def __post_init__(self) -> None:
         limiter = self.telegram.rate_limiter if self.telegram is not None else None
@@ -66,6 +70,9 @@ class Notifier:
             return await self._wechat(account, replies, purpose)
         if account.channel == "wecom" and self.wecom is not None:
             return await self._wecom(account, replies, lane)
+        if account.channel in CONSOLE_CHANNELS and self.console is not None:
+            self.console.append((account.external_id, list(replies)))
+            return SENT
         return UNREACHABLE
 
     async def _telegram(self, account: ChannelAccount, replies: Sequence[Reply], lane: Lane) -> str:

@@ -53,6 +53,7 @@ MAX_CHARS = 1000  # longer messages are answered with a request to be brief
 LOOKUP_SECONDS = 600  # how often the NLU relearns hospital and activity names
 LOOKUP_RETRY_SECONDS = 30  # …and how soon it tries again when the database was away
 KIND_CHARS = 12  # message_log.kind (a channel maps types it does not know to "other")
+MEDIA_CHARS = 200  # message_log.media_id (channels refuse longer ones; this is the backstop)
 DISPATCH_SECONDS = 1.0  # kicking a message's jobs (the reconciler is the fallback)
 NLU_CHARS = 2000  # …but the first 2,000 characters are still checked for an emergency
 _NUMERALS = {
@@ -567,7 +568,7 @@ class Pipeline:
                 "direction": "in",
                 "kind": msg.kind[:KIND_CHARS],
                 "text": text or msg.payload,
-                "media_id": msg.media_id,
+                "media_id": msg.media_id[:MEDIA_CHARS] if msg.media_id else None,
                 "intent": ctx.turn.intent or None,
                 "confidence": ctx.turn.confidence,
             }

@@ -7,10 +7,12 @@
 2. What channels report (a follow, an unfollow, a binding code, a shared contact or
    location, a picture) is handled as such, bound or not; staff get the staff handler.
 3. Someone not yet on the roster is led through binding (a person can still be asked for;
-   a typed binding code binds at once).
+   a typed binding code binds at once); someone whose binding waits to be proven may
+   type the SMS code, ask policy questions or ask for a person — nothing else.
 4. ``stop`` always leaves the current flow.
 5. A person on staff can always be reached; a retiree asking to add a son or daughter gets
-   a family code to pass on.
+   a family code to pass on; "同意绑定"/"不是我们" answers a notice of a new binding;
+   "删除我的信息"/"不想用了" files a request to staff to delete the person's data.
 6. The active flow gets the turn (answers, corrections, confirmation).
 7. Low confidence asks a short question with numbered choices; twice means a person.
 8. Otherwise the intent's handler; anything unknown gets a kind answer and the menu.
@@ -47,6 +49,8 @@ __all__ = ["ASK", "CHANNEL_EVENTS", "FLOWS", "NOW", "ROUTES", "route", "unsure",
 SOS_CONFIDENCE = 0.5
 SOS_SURE = 0.8
 NOW, ASK = "now", "ask"
+# The person's own account answering about a new binding (buttons; or typed, see phrases).
+OWNER_YES, OWNER_NO = "binding_approve", "binding_reject"
 # Below this, an intent is not offered as a choice in a clarifying question.
 OFFER_CONFIDENCE = 0.08
 
@@ -250,10 +254,17 @@ async def route(ctx: Ctx) -> list[Reply]:
         return await ROUTES[turn.intent](ctx)
     if staff_member:
         return await staff.staff(ctx)
+    said = turn.text.strip()
+    asks_to_forget = turn.payload is None and bool(phrases.FORGET_ME.search(said))
     if ctx.person is None:
+        pending = ctx.account is not None and ctx.account.pending_person_id is not None
+        if pending and phrases.SMS_CODE.match(said):
+            return await binding.pending(ctx)
         alert = await sos.open_alert(ctx)
         if alert is not None:  # their emergency is open: what they write goes to the staff
             return await sos.add_detail(ctx, alert)
+        if pending:
+            return await (binding.forget_me(ctx) if asks_to_forget else binding.pending(ctx))
         if turn.intent == "human_agent" and confident:
             return await handoff.handoff(ctx)
         typed = phrases.TYPED_CODE.match(turn.text.strip())
@@ -264,6 +275,14 @@ async def route(ctx: Ctx) -> list[Reply]:
             if replies is not None:
                 return replies
         return await binding.welcome(ctx)
+    if turn.intent in {OWNER_YES, OWNER_NO} and turn.payload:
+        return await binding.owner_answer(ctx, turn.intent == OWNER_YES)
+    if turn.payload is None and (
+        phrases.OWNER_APPROVE.match(said) or phrases.OWNER_REJECT.match(said)
+    ):
+        return await binding.owner_answer(ctx, bool(phrases.OWNER_APPROVE.match(said)))
+    if asks_to_forget:
+        return await binding.forget_me(ctx)
     if turn.intent in {"stop", "human_agent", "resume"} and (confident or turn.payload):
         return await ROUTES[turn.intent](ctx)
     if not conv.flow and turn.payload is None and phrases.FAMILY_INVITE.search(turn.text):

@@ -14,7 +14,7 @@ from handlers.base import ServiceConfig
 from storage.crypto import Keyring, keyring, parse_keys, use_keys
 from storage.db import make_engine
 
-__all__ = ["Settings", "TelegramSettings", "WeChatSettings", "WeComSettings"]
+__all__ = ["Settings", "SmsSettings", "TelegramSettings", "WeChatSettings", "WeComSettings"]
 
 
 class WeChatSettings(BaseModel):
@@ -74,6 +74,25 @@ class WeComSettings(BaseModel):
         return self.corp_id is not None and self.token is not None and self.aes_key is not None
 
 
+class SmsSettings(BaseModel):
+    """SMS for one-time codes at binding (YINLING_SMS__…). ``aliyun``: 阿里云短信服务
+    (dysmsapi, AccessKey + 签名 + 模板 with one variable ``code``); ``tencent``: 腾讯云短信
+    (SmsSdkAppId + 签名 + 模板 ID with one parameter); ``console``: printed in the terminal,
+    for the demo only; ``none``: no SMS — pending bindings wait for staff or the person's
+    own account."""
+
+    provider: Literal["none", "console", "aliyun", "tencent"] = "none"
+    access_key_id: str | None = None  # Aliyun AccessKey ID / Tencent SecretId
+    access_key_secret: SecretStr | None = None  # Aliyun AccessKey Secret / Tencent SecretKey
+    sign_name: str | None = None  # 短信签名
+    template: str | None = None  # Aliyun TemplateCode (SMS_…) / Tencent TemplateId
+    sdk_app_id: str | None = None  # Tencent SmsSdkAppId
+    region: str | None = None  # Aliyun cn-hangzhou, Tencent ap-guangzhou by default
+    endpoint: str | None = None  # the API's base URL (default: the provider's own)
+    code_minutes: int = 10  # how long a code is good for
+    timeout: float = 5.0
+
+
 class Settings(BaseSettings):
     """Every setting of a deployment; see README "Configuration"."""
 
@@ -128,6 +147,12 @@ class Settings(BaseSettings):
     log_format: Literal["console", "json"] = "console"
     log_level: str = "INFO"
 
+    sms: SmsSettings = SmsSettings()
+    # Wrong codes (and unmatched names) allowed per user and over everyone, per hour.
+    code_tries_per_hour: int = 5
+    code_tries_global_per_hour: int = 200
+    # Days the message log keeps what people wrote (service records are kept).
+    retention_days: int = 180
     wechat: WeChatSettings = WeChatSettings()
     telegram: TelegramSettings = TelegramSettings()
     wecom: WeComSettings = WeComSettings()
@@ -185,4 +210,8 @@ class Settings(BaseSettings):
             flow_minutes=self.flow_minutes,
             sos_confirm_seconds=self.sos_confirm_seconds,
             confidence_threshold=self.nlu_threshold,
+            sms_codes=self.sms.provider != "none",
+            sms_minutes=self.sms.code_minutes,
+            tries_per_hour=self.code_tries_per_hour,
+            tries_global_per_hour=self.code_tries_global_per_hour,
         )

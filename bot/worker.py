@@ -22,8 +22,10 @@ from taskiq.receiver import Receiver
 from telegram.ext import ExtBot
 
 from bot import (
+    bindings,  # noqa: F401 - registers the SMS code and binding notices, and their check
     broadcasts,  # noqa: F401 - registers yinling.send_broadcast and its reconciler
     reminders,  # noqa: F401 - registers the reminder check with the reconciler
+    retention,  # noqa: F401 - registers the message log's retention
 )
 from bot.channels.wechat import outbound_for
 from bot.channels.wecom import wecom_sender
@@ -32,6 +34,7 @@ from bot.limits import TelegramRateLimiter, shared_limits
 from bot.notify import Notifier
 from bot.runtime import Runtime
 from bot.settings import Settings
+from handlers.base import Reply
 from storage.db import AsyncSession, make_sessions
 
 __all__ = ["jobs_in_app", "run_worker", "telegram_sender"]
@@ -61,7 +64,10 @@ def telegram_sender(settings: Settings) -> ExtBot[Any] | None:
 
 @asynccontextmanager
 async def _notifier(
-    settings: Settings, sessions: async_sessionmaker[AsyncSession], telegram: ExtBot[Any] | None
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    telegram: ExtBot[Any] | None,
+    console: list[tuple[str, list[Reply]]] | None = None,
 ) -> AsyncIterator[Notifier]:
     own = telegram is None
     bot = telegram_sender(settings) if own else telegram
@@ -73,6 +79,7 @@ async def _notifier(
             telegram=bot,
             wechat=outbound_for(settings, sessions),
             wecom=wecom_sender(settings, limits),
+            console=console,
         )
     finally:
         if own and bot is not None:
@@ -80,11 +87,16 @@ async def _notifier(
 
 
 @asynccontextmanager
-async def jobs_in_app(runtime: Runtime, telegram: ExtBot[Any] | None = None) -> AsyncIterator[Jobs]:
+async def jobs_in_app(
+    runtime: Runtime,
+    telegram: ExtBot[Any] | None = None,
+    console: list[tuple[str, list[Reply]]] | None = None,
+) -> AsyncIterator[Jobs]:
     """Jobs for a process that runs the pipeline: its events are kicked as jobs; on the
-    in-memory broker the jobs (and the reconciler) run right here."""
+    in-memory broker the jobs (and the reconciler) run right here. ``console``: keep what
+    would go to the demo's users (yinling chat, simulate)."""
     settings = runtime.settings
-    async with _notifier(settings, runtime.sessions, telegram) as notifier:
+    async with _notifier(settings, runtime.sessions, telegram, console) as notifier:
         jobs = await start_jobs(settings, runtime.sessions, notifier)
         runtime.pipeline.on_events = jobs.dispatch
         stop = asyncio.Event()

@@ -91,6 +91,12 @@ class ServiceConfig:
     sos_confirm_seconds: int = 120  # "is this an emergency?" unanswered this long: paged
     confidence_threshold: float = 0.45
     ambiguity_margin: float = 0.1
+    # Proving identity at binding: SMS codes on (a provider is configured), how long one is
+    # good for, and the attempt limits (wrong codes, unmatched names) within an hour.
+    sms_codes: bool = False
+    sms_minutes: int = 10
+    tries_per_hour: int = 5
+    tries_global_per_hour: int = 200
 
 
 @dataclass(slots=True)

@@ -17,7 +17,9 @@ __all__ = [
     "AlertLocated",
     "AlertResolved",
     "AlertUpdated",
+    "BindingDecided",
     "BindingFailed",
+    "BindingRequested",
     "BookingCancelled",
     "BroadcastCreated",
     "EldercareBooked",
@@ -116,6 +118,28 @@ class AccountBound(Event):
     account_id: int
     person_id: int
     role: str
+    how: str = "name"  # name (staff-made) | code | contact | sms | staff | account
+
+
+@dataclass(frozen=True, slots=True)
+class BindingRequested(Event):
+    """Name and phone matched: a pending binding waits to be proven. Its SMS code is to be
+    sent (``resend``: a new one), and the person's bound accounts asked."""
+
+    type: ClassVar[str] = "binding_requested"
+    check_id: int
+    person_id: int
+    account_id: int
+    resend: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class BindingDecided(Event):
+    """Staff or the person's own account decided a pending binding; its user is told."""
+
+    type: ClassVar[str] = "binding_decided"
+    account_id: int
+    approved: bool
 
 
 @dataclass(frozen=True, slots=True)

@@ -63,6 +63,16 @@ FAMILY_INVITE: Final = re.compile(
     r"|家属(?:码|绑定|邀请)"
 )
 # A binding code typed out ("绑定 12345678"), e.g. one a parent passed on.
+# The privacy notice answered in words; the SMS code typed back; the person's own account
+# answering about a new binding; withdrawing ("删除我的信息", "不想用了").
+CONSENT_YES: Final = re.compile(r"^(?:我?同意|好的?|可以|行|没问题|[1１])[。！!.]?$")
+CONSENT_NO: Final = re.compile(r"^(?:我?不同意|不要|不行|不用了?|[2２])[。！!.]?$")
+SMS_CODE: Final = re.compile(r"^(?:验证码)?\s*[:：]?\s*(\d{6})\s*$")
+OWNER_APPROVE: Final = re.compile(r"^\s*(?:同意绑定|是我们绑的)\s*[。！!]?\s*$")
+OWNER_REJECT: Final = re.compile(r"^\s*(?:不是我们的?|拒绝绑定|不同意绑定)\s*[。！!]?\s*$")
+FORGET_ME: Final = re.compile(
+    r"(?:删除|删掉|注销|清除)(?:我的?)?(?:个人)?(?:信息|资料|账号|档案|数据)|不想用了|不用这个了|撤回(?:同意|授权)"
+)
 TYPED_CODE: Final = re.compile(r"^(?:绑定码?|邀请码|家属码|绑定家属)?\s*[:：]?\s*(\d{8})\s*$")
 
 # Staff taking or closing an emergency by typing: "接 12", "我来处理12", "办结 12 已送医".
@@ -71,6 +81,13 @@ ALERT_RESOLVE: Final = re.compile(
     r"^\s*(?:办结|已处理|处理完毕)\s*(?:第)?\s*(\d{1,9})\s*号?\s*(.*)$", re.S
 )
 # Staff closing a request of their queue by its number, with a note: "完成 12 已探望，恢复得好".
+# Staff deciding a pending binding from the queue: "核实 12" (it is them), "驳回 12".
+IDENTITY_APPROVE: Final = re.compile(
+    r"^\s*(?:核实|核实通过|确认身份|通过)\s*(?:第|编号)?\s*(\d{1,9})\s*号?\s*$"
+)
+IDENTITY_REJECT: Final = re.compile(
+    r"^\s*(?:驳回|不通过|核实不通过)\s*(?:第|编号)?\s*(\d{1,9})\s*号?\s*$"
+)
 REQUEST_DONE: Final = re.compile(
     r"^\s*(?:完成|已完成|办完|已办完|已探望|已看望)\s*(?:第|编号)?\s*(\d{1,9})\s*号?"
     r"\s*[,，:：]?(.*)$",

@@ -82,6 +82,10 @@ async def raise_alert(
             "channel": ctx.channel,
             "external_id": ctx.external_id,
             "location": ctx.conv.location if for_account else None,
+            # Whom a user whose binding is not yet proven says they are (for the staff).
+            "claimed_person_id": (
+                ctx.account.pending_person_id if ctx.account and person is None else None
+            ),
         },
         due_at=ctx.now,
     )

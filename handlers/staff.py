@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import re
 
-from handlers import alerts, phrases, sos, texts
+from handlers import alerts, binding, phrases, sos, texts
 from handlers.base import Ctx, Option, Reply, payload
-from handlers.events import AlertAcknowledged, AlertResolved, BroadcastCreated
+from handlers.events import AlertAcknowledged, AlertResolved, BindingDecided, BroadcastCreated
 from handlers.wording import format_when, status_name
 from storage.alerts import TAKE_REFUSED
 from storage.broadcasts import MANAGER_ROLES, MAX_TEXT, check_segment
@@ -22,7 +22,10 @@ __all__ = ["QUEUE_KINDS", "is_command", "staff"]
 BROADCAST_SLOT = "broadcast_draft"
 CLOSING_SLOT = "closing_emergency"  # an emergency 办结 waiting for its confirmation
 CLOSE_YES, CLOSE_NO = "alert_resolve_confirm", "alert_resolve_cancel"
-QUEUE_KINDS = ("sos", "handoff", "hospital_visit", "medical_escort", "hospital_admission")
+QUEUE_KINDS = (
+    "sos", "handoff", "identity_check", "forget_me",
+    "hospital_visit", "medical_escort", "hospital_admission",
+)  # fmt: skip
 # Closing an emergency is the duty officer's or a leader's call; leaders and admins see
 # (and may close) everyone's items, the others their own and nobody's.
 CLOSE_EMERGENCY_ROLES = frozenset({"duty", "leader"})
@@ -43,6 +46,8 @@ def is_command(text: str) -> bool:
             phrases.ALERT_TAKE,
             phrases.ALERT_RESOLVE,
             phrases.REQUEST_DONE,
+            phrases.IDENTITY_APPROVE,
+            phrases.IDENTITY_REJECT,
         )
     )
 
@@ -71,6 +76,10 @@ async def staff(ctx: Ctx) -> list[Reply]:
     if intent == "alert_resolve" or done:
         note = done[2].strip() if done else ""
         return await _close(ctx, member, await _number(ctx, done), note)
+    identity = phrases.IDENTITY_APPROVE.match(said) or phrases.IDENTITY_REJECT.match(said)
+    if identity:
+        approve = bool(phrases.IDENTITY_APPROVE.match(said))
+        return await _identity(ctx, member, int(identity[1]), approve)
     closing_typed = phrases.REQUEST_DONE.match(said)
     if closing_typed:
         return await _complete(ctx, member, int(closing_typed[1]), closing_typed[2].strip())
@@ -265,6 +274,8 @@ async def _complete(ctx: Ctx, member: Staff, request_id: int, note: str) -> list
     alert = await ctx.uow.alerts.for_request(request_id) if request.kind == "sos" else None
     if alert is not None and alert.status != "resolved":
         return [Reply(texts.REQUEST_IS_ALERT.format(id=request_id))]
+    if request.kind == "identity_check" and request.status not in CLOSED_STATUSES:
+        return [Reply(texts.REQUEST_IS_IDENTITY.format(id=request_id))]
     refused = await _not_in_queue(ctx, member, request)
     if refused is not None:
         return refused
@@ -284,6 +295,30 @@ async def _complete(ctx: Ctx, member: Staff, request_id: int, note: str) -> list
             )
         )
     ]
+
+
+async def _identity(ctx: Ctx, member: Staff, request_id: int, approve: bool) -> list[Reply]:
+    """核实 N / 驳回 N: a staff member decides a pending binding from the queue (after
+    calling the person on the roster's phone); the user is told either way."""
+    request = await ctx.uow.requests.get(request_id)
+    check = await ctx.uow.verification.by_request(request_id) if request else None
+    if request is None or check is None:
+        return [Reply(texts.REQUEST_NOT_FOUND.format(id=request_id))]
+    if check.status != "pending":
+        return [Reply(texts.IDENTITY_ALREADY.format(id=request_id))]
+    person = await ctx.uow.people.get(check.person_id)
+    who = person.name if person else texts.STAFF_UNKNOWN_PERSON
+    if approve:
+        await binding.verify(ctx, check, "staff")
+    else:
+        await ctx.uow.verification.decide(check, "rejected", "staff", _actor(member), ctx.now)
+        await ctx.uow.requests.set_status(request, "cancelled", now=ctx.now, actor=_actor(member))
+        ctx.uow.audit.record(
+            ctx.now, _actor(member), "binding_rejected", "identity_check", check.id, how="staff"
+        )
+    ctx.emit(BindingDecided(account_id=check.account_id, approved=approve))
+    done = texts.IDENTITY_APPROVED if approve else texts.IDENTITY_REJECTED
+    return [Reply(done.format(id=request_id, who=who))]
 
 
 def _name(member: Staff | None) -> str:

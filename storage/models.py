@@ -34,11 +34,13 @@ __all__ = [
     "Broadcast",
     "BroadcastRecipient",
     "ChannelAccount",
+    "CodeAttempt",
     "Delivery",
     "DutyShift",
     "EldercareService",
     "EldercareSlot",
     "Hospital",
+    "IdentityCheck",
     "MessageRecord",
     "Person",
     "PersonTag",
@@ -114,6 +116,12 @@ class ChannelAccount(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     bound_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Who the user says they are, until proven (an SMS code, staff, or the person's own
+    # account approves): a pending account may raise an emergency and ask public questions.
+    pending_person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
+    # The privacy notice the user agreed to at binding (PIPL), and when.
+    consent_version: Mapped[str | None] = mapped_column(String(20))
+    consented_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ServiceRequest(Base):
@@ -286,7 +294,7 @@ class MessageRecord(Base):
     intent: Mapped[str | None] = mapped_column(String(40))
     confidence: Mapped[float | None]
     error: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)  # retention
 
 
 class AuditEntry(Base):
@@ -319,6 +327,47 @@ class BindingCode(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     used_by_account_id: Mapped[int | None] = mapped_column(ForeignKey("channel_accounts.id"))
+
+
+class IdentityCheck(Base):
+    """A pending binding being proven: who claims to be whom, the SMS code sent to the
+    roster's phone (encrypted), and how it ended.
+
+    status: pending | verified | rejected | cancelled; ``how``: sms | staff | account (the
+    person's own bound account approved) once decided. ``sms``: to_send | sent | failed |
+    off (no SMS provider configured). ``request_id``: the item in the staff's queue.
+    """
+
+    __tablename__ = "identity_checks"
+    __table_args__ = (Index("ix_identity_checks_status_sms", "status", "sms"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("channel_accounts.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    status: Mapped[str] = mapped_column(String(12))
+    how: Mapped[str | None] = mapped_column(String(12))
+    code: Mapped[str | None] = mapped_column(Encrypted("identity_checks.code"))
+    code_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sms: Mapped[str] = mapped_column(String(12))
+    sends: Mapped[int] = mapped_column(Integer, default=0)
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("service_requests.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(40))
+
+
+class CodeAttempt(Base):
+    """One wrong code (binding, SMS) or unmatched name and phone: the attempt limits count
+    these per channel user and over everyone within the last hour."""
+
+    __tablename__ = "code_attempts"
+    __table_args__ = (Index("ix_code_attempts_user_at", "channel", "external_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    external_id: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(12))  # code | sms | roster
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class Delivery(Base):

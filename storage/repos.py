@@ -37,6 +37,7 @@ from storage.models import (
 )
 
 __all__ = [
+    "STAFF_CODE_MAX",
     "AccountRepo",
     "AuditRepo",
     "CodeRepo",
@@ -335,8 +336,12 @@ class AccountRepo(UnitRepo):
         account.staff_id = staff_id
         account.active = True
         account.bound_at = now
+        account.pending_person_id = None
         await self.session.flush()
         return account
+
+
+STAFF_CODE_MAX = timedelta(hours=24)
 
 
 class CodeRepo:
@@ -356,7 +361,10 @@ class CodeRepo:
         relation: str | None = None,
         valid_for: timedelta = timedelta(days=7),
     ) -> BindingCode:
-        """A fresh code (digits only, so it fits a WeChat QR scene id as well)."""
+        """A fresh code (digits only, so it fits a WeChat QR scene id as well). A staff
+        code is valid for at most ``STAFF_CODE_MAX`` (it gives the staff role)."""
+        if role == "staff":
+            valid_for = min(valid_for, STAFF_CODE_MAX)
         code = BindingCode(
             code=f"{secrets.randbelow(10**8):08d}",
             person_id=person_id,
@@ -385,6 +393,15 @@ class CodeRepo:
         if not getattr(claimed, "rowcount", 0):
             return None
         return await self.session.scalar(select(BindingCode).where(BindingCode.code == code))
+
+    async def state(self, code: str, now: datetime) -> tuple[str, str | None]:
+        """(``usable`` | ``spent`` (used or expired) | ``unknown`` (never issued: wrong),
+        the role the code gives)."""
+        found = await self.session.scalar(select(BindingCode).where(BindingCode.code == code))
+        if found is None:
+            return "unknown", None
+        usable = found.used_at is None and found.expires_at > now
+        return ("usable" if usable else "spent"), found.role
 
 
 class DeliveryRepo:
@@ -571,6 +588,29 @@ class RequestRepo(UnitRepo):
 
 class MessageRepo(UnitRepo):
     """The message log."""
+
+    async def expire_text(self, before: datetime, batch: int = 1000) -> int:
+        """Blank what people wrote (and media ids) in log lines older than ``before``; the
+        lines themselves (kind, intent, times) and every service record stay. At most
+        ``batch`` rows a call (the retention job calls again while a batch comes back full)."""
+        found = list(
+            await self.session.scalars(
+                select(MessageRecord.id)
+                .where(
+                    MessageRecord.created_at < before,
+                    or_(MessageRecord.text.is_not(None), MessageRecord.media_id.is_not(None)),
+                )
+                .order_by(MessageRecord.id)
+                .limit(batch)
+            )
+        )
+        if found:
+            await self.session.execute(
+                update(MessageRecord)
+                .where(MessageRecord.id.in_(found))
+                .values(text=None, media_id=None)
+            )
+        return len(found)
 
     def add(self, record: MessageRecord) -> None:
         """Log one message (written with the message's transaction)."""

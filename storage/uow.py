@@ -29,6 +29,7 @@ from storage.repos import (
     RequestRepo,
     StaffRepo,
 )
+from storage.verification import VerificationRepo
 
 __all__ = ["UnitOfWork"]
 
@@ -66,6 +67,7 @@ class UnitOfWork:
     audit = _Repo(lambda u: AuditRepo(u.session))
     codes = _Repo(lambda u: CodeRepo(u.session))
     deliveries = _Repo(lambda u: DeliveryRepo(u.session))
+    verification = _Repo(lambda u: VerificationRepo(u.session))
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions

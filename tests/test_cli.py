@@ -32,12 +32,49 @@ def test_simulate_greeting() -> None:
     assert result.returncode == 0, result.stderr
     [line] = result.stdout.splitlines()
     data = json.loads(line)
-    assert set(data) == {"user", "text", "intent", "replies", "events"}
+    assert set(data) == {"user", "text", "intent", "replies", "events", "notices"}
     assert data["intent"] == "greet"
     [reply] = data["replies"]
     assert "您好" in reply["text"] or "早上好" in reply["text"]
     assert reply["options"][0].startswith("1. ")
     assert len(reply["options"]) == 8
+
+
+def test_simulate_a_stranger_with_a_retirees_name_and_phone() -> None:
+    """Issue 15's "done when": through yinling simulate, a stranger who types a demo
+    retiree's name and phone sees no booking and no address, can still raise an emergency,
+    and the retiree's bound account is told; 20 wrong codes are throttled before the 20th."""
+    lines: list[dict[str, object]] = [
+        {"user": "owner", "text": "报名书法班"},
+        {"user": "owner", "text": "确认"},
+        {"user": "stranger", "text": "你好", "unbound": True},
+        {"user": "stranger", "text": "同意", "unbound": True},
+        {"user": "stranger", "text": "张建国", "unbound": True},
+        {"user": "stranger", "text": "13900000001", "unbound": True},
+        {"user": "stranger", "text": "我的记录", "unbound": True},
+        {"user": "stranger", "text": "取消书法班", "unbound": True},
+        {"user": "stranger", "text": "我住哪里", "unbound": True},
+        {"user": "stranger", "text": "救命 我摔倒了", "unbound": True},
+    ]
+    lines += [
+        {"user": "guesser", "text": f"绑定码 {20_000_000 + i}", "unbound": True} for i in range(20)
+    ]
+    stdin = "\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n"
+    result = yinling("simulate", "--now", NOW, stdin=stdin)
+    assert result.returncode == 0, result.stderr
+    out = [json.loads(x) for x in result.stdout.splitlines()]
+    stranger = [o for o in out if o["user"] == "stranger"]
+    shown = json.dumps([o["replies"] for o in stranger], ensure_ascii=False)
+    assert "书法" not in shown  # no booking
+    assert "示范路" not in shown  # no address (the demo addresses are on 示范路)
+    assert [e["type"] for e in stranger[-1]["events"]] == ["sos_raised"]
+    told = [n for o in stranger for n in o["notices"] if n["to"] == "owner"]
+    assert told
+    assert "张建国" in told[0]["replies"][0]["text"]
+    guesses = [o for o in out if o["user"] == "guesser"]
+    throttled = [i for i, o in enumerate(guesses) if "以后再试" in o["replies"][0]["text"]]
+    assert throttled
+    assert throttled[0] < 19
 
 
 def test_simulate_users_and_bad_lines() -> None:
@@ -52,7 +89,7 @@ def test_simulate_users_and_bad_lines() -> None:
     assert len(out) == 4
     assert "张老" in out[0]["replies"][0]["text"]
     assert "王老" in out[1]["replies"][0]["text"]  # a distinct demo retiree
-    assert "姓名" in out[2]["replies"][0]["text"]  # unbound: asked to register
+    assert "您同意吗" in out[2]["replies"][0]["text"]  # unbound: the notice, then binding
     assert "error" in out[3]
 
 

@@ -42,7 +42,9 @@ async def test_a_retiree_invites_a_daughter_who_then_books_for_him(bot: Harness)
     assert issued is not None
     assert (issued.role, issued.person_id) == ("family", father)
 
-    welcome = texts_of(await bot.say("daughter", f"绑定 {code[1]}", unbound=True))
+    notice = texts_of(await bot.say("daughter", f"绑定 {code[1]}", unbound=True))
+    assert "同意" in notice  # the privacy notice first; the code is kept meanwhile
+    welcome = texts_of(await bot.say("daughter", "1", unbound=True))
     assert "替" in welcome
     async with UnitOfWork(bot.sessions) as uow:
         account = await uow.accounts.find("test", "daughter")
@@ -58,7 +60,7 @@ async def test_a_retiree_invites_a_daughter_who_then_books_for_him(bot: Harness)
 
     # The code is used up: a second person typing it is not bound.
     again = texts_of(await bot.say("stranger", f"绑定 {code[1]}", unbound=True))
-    assert "姓名" in again
+    assert "用过或过期" in again
     async with UnitOfWork(bot.sessions) as uow:
         stranger = await uow.accounts.find("test", "stranger")
     assert stranger is None or stranger.person_id is None
@@ -71,9 +73,10 @@ async def test_only_a_retiree_can_invite_family(bot: Harness) -> None:
     assert await bot.count(BindingCode) == 0
 
 
-async def test_a_wrong_typed_code_leads_into_binding(bot: Harness) -> None:
+async def test_a_wrong_typed_code_is_told_so(bot: Harness) -> None:
     requests = await bot.count(ServiceRequest)
     said = texts_of(await bot.say("someone", "绑定 00000000", unbound=True))
-    assert "姓名" in said
+    assert "不对" in said
+    assert "还可以试" in said
     assert await bot.count(ChannelAccount, role="family") == 0
     assert await bot.count(ServiceRequest) == requests

@@ -123,11 +123,21 @@ async def test_two_emergencies_in_a_row_are_one_alert_and_both_are_acknowledged(
 
 async def test_binding_by_name_and_phone(bot: Harness) -> None:
     first = await bot.say("new", "你好", unbound=True)
-    assert "姓名" in texts_of(first)
+    assert "同意" in texts_of(first)  # the privacy notice comes first
+    assert "姓名" in texts_of(await bot.say("new", "1", unbound=True))
     assert "手机" in texts_of(await bot.say("new", "我叫张建国", unbound=True))
-    done = await bot.say("new", "13900000001", unbound=True)
-    assert [e["type"] for e in done.events] == ["account_bound"]
-    assert "张老" in texts_of(done)
+    pending = await bot.say("new", "13900000001", unbound=True)
+    assert [e["type"] for e in pending.events] == ["binding_requested"]
+    assert "核实" in texts_of(pending)
+    account = await bot.count(ChannelAccount, channel="test", external_id="new", person_id=None)
+    assert account == 1  # pending: not yet the person's
+    [item] = await bot.requests("identity_check")
+    async with UnitOfWork(bot.sessions) as uow:
+        await uow.accounts.bind("test", "clerk", 0, bot.now, role="staff", staff_id=1)
+        await uow.commit()
+    bot.bound["clerk"] = 0
+    approved = await bot.say("clerk", f"核实 {item.id}")
+    assert [e["type"] for e in approved.events] == ["account_bound", "binding_decided"]
     assert await bot.count(ChannelAccount, channel="test", external_id="new", role="retiree") == 1
     greeting = await bot.say("new", "你好", unbound=True)
     assert greeting.intent == "greet"
@@ -136,11 +146,14 @@ async def test_binding_by_name_and_phone(bot: Harness) -> None:
 
 async def test_binding_in_one_message(bot: Harness) -> None:
     response = await bot.say("new", "我是王德明 13900000002", unbound=True)
-    assert [e["type"] for e in response.events] == ["account_bound"]
+    assert "同意" in texts_of(response)
+    agreed = await bot.say("new", "同意", unbound=True)
+    assert [e["type"] for e in agreed.events] == ["binding_requested"]
 
 
 async def test_three_failed_bindings_reach_a_person(bot: Harness) -> None:
     await bot.say("new", "你好", unbound=True)
+    await bot.say("new", "1", unbound=True)
     for attempt in range(3):
         await bot.say("new", "张建国", unbound=True)
         response = await bot.say("new", "13812345678", unbound=True)
@@ -171,6 +184,7 @@ async def test_an_idle_flow_expires(bot: Harness) -> None:
 
 async def test_a_flow_within_its_time_does_not_expire(bot: Harness) -> None:
     await bot.say("new", "你好", unbound=True)
+    await bot.say("new", "1", unbound=True)
     bot.later(minutes=29)
     response = await bot.say("new", "张建国", unbound=True)
     assert "等了太久" not in texts_of(response)

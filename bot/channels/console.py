@@ -12,6 +12,9 @@ from datetime import UTC, datetime
 from itertools import count
 from typing import Any, TextIO
 
+from taskiq import InMemoryBroker
+
+from bot.jobs import Jobs
 from bot.messages import InboundMessage, Response
 from bot.runtime import Runtime
 from handlers.base import Reply
@@ -73,8 +76,19 @@ class ConsoleSession:
         return await self.runtime.pipeline.handle(message)
 
 
-async def run_simulation(runtime: Runtime, clock: Clock, lines: TextIO, out: TextIO) -> int:
-    """``{"user", "text"[, "unbound"]}`` per line in; one result line out per line."""
+async def run_simulation(
+    runtime: Runtime,
+    clock: Clock,
+    lines: TextIO,
+    out: TextIO,
+    *,
+    jobs: Jobs | None = None,
+    outbox: list[tuple[str, list[Reply]]] | None = None,
+) -> int:
+    """``{"user", "text"[, "unbound"]}`` per line in; one result line out per line. With
+    ``jobs`` (on the in-memory broker) and their ``outbox``, each line's jobs finish before
+    its result is written, and what they sent to the simulated users is in it as
+    ``notices``: ``[{"to": user, "replies": […]}]``."""
     session = ConsoleSession(runtime, clock, channel="simulate")
     handled = 0
     for raw in lines:
@@ -94,6 +108,13 @@ async def run_simulation(runtime: Runtime, clock: Clock, lines: TextIO, out: Tex
             "replies": [render_reply(r) for r in response.replies],
             "events": list(response.events),
         }
+        if jobs is not None and isinstance(jobs.broker, InMemoryBroker):
+            await jobs.broker.wait_all()
+        if outbox is not None:
+            result["notices"] = [
+                {"to": to, "replies": [render_reply(r) for r in replies]} for to, replies in outbox
+            ]
+            outbox.clear()
         out.write(json.dumps(result, ensure_ascii=False) + "\n")
         out.flush()
         handled += 1

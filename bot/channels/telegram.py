@@ -218,10 +218,15 @@ def _callback(update: Update, now: datetime) -> Incoming | None:
 
 
 def to_inbound(update: Update, now: datetime) -> Incoming | None:
-    """A parsed update as the pipeline's message, or None for updates that get no answer."""
-    if update.callback_query is not None:
-        return _callback(update, now)
-    return _message(update, now)
+    """A parsed update as the pipeline's message, or None for updates that get no answer
+    (including one missing what Telegram always sends, e.g. a message without its chat)."""
+    try:
+        if update.callback_query is not None:
+            return _callback(update, now)
+        return _message(update, now)
+    except (AttributeError, TypeError, ValueError) as e:
+        log.warning("telegram_bad_update", update_id=update.update_id, error=type(e).__name__)
+        return None
 
 
 # ----------------------------------------------------------------- outbound
@@ -400,7 +405,14 @@ def _parse_update(body: bytes, bot: Bot) -> Update:
         raise TypeError("not an Update")
     if _depth(data) > MAX_DEPTH:
         raise ValueError("nested too deeply")
-    return Update.de_json(data, bot)
+    update = Update.de_json(data, bot)
+    for message in (update.message, update.edited_message, update.channel_post):
+        if message is not None and (message.chat is None or message.date is None):
+            raise TypeError("a message without its chat or date")  # Telegram always sends them
+    query = update.callback_query
+    if query is not None and query.from_user is None:
+        raise TypeError("a button press without its sender")
+    return update
 
 
 class TelegramChannel:
@@ -580,8 +592,9 @@ class TelegramChannel:
         bound = await self._bound(incoming.message.user_id)
         if not bound and incoming.command:
             replies.append(Reply(texts.TELEGRAM_SHARE_PHONE))
-        # The keyboard changes after binding and is shown again on a command.
-        show = incoming.command or "account_bound" in events
+        # The keyboard changes after binding and is shown again on a command; before
+        # binding it comes with every answer (its "share my phone" button binds at once).
+        show = incoming.command or "account_bound" in events or not bound
         keyboard = reply_keyboard(bound=bound, ask_location=sos)
         return render(replies, keyboard, texts.TELEGRAM_KEYBOARD_HINT if show else None)
 

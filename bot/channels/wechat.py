@@ -61,6 +61,7 @@ CHANNEL = "wechat"
 MAX_BODY = 64 * 1024  # pushes are a few hundred bytes
 MAX_REPLY_BYTES = 2048  # WeChat's limit for one text message
 SUCCESS = "success"
+MAX_ID_CHARS = 128  # OpenIDs (28) and MediaIds (64) are far shorter; longer is not WeChat
 # Message types as WeChat documents them; anything else is logged as "other".
 KNOWN_KINDS = frozenset({"text", "image", "voice", "video", "shortvideo", "location", "link"})
 # CLICK menu keys -> payloads: a key goes straight to its intent, no NLU in between.
@@ -220,6 +221,7 @@ class WeChatChannel:
                 ValueError,
                 TypeError,
                 struct.error,  # a bad padding under a valid msg_signature
+                IndexError,  # an empty Encrypt under a valid msg_signature
                 binascii.Error,
             ):
                 continue
@@ -266,8 +268,9 @@ class WeChatChannel:
         except (ValueError, TypeError, KeyError, AttributeError, expat.ExpatError) as e:
             log.warning("wechat_bad_body", error=type(e).__name__)
             return PlainTextResponse("bad request", status_code=400)
-        if not str(getattr(message, "source", "") or ""):
-            log.warning("wechat_push_without_sender")
+        sender = str(getattr(message, "source", "") or "")
+        if not sender or len(sender) > MAX_ID_CHARS:  # an OpenID has 28 characters
+            log.warning("wechat_push_without_sender", length=len(sender))
             return PlainTextResponse("bad request", status_code=400)
         try:
             if getattr(message, "event", None) == "templatesendjobfinish":
@@ -356,7 +359,10 @@ class WeChatChannel:
             content = message.content
             text = content if isinstance(content, str) else " ".join(map(str, content or []))
             return make(text=text)
-        media_id = getattr(message, "media_id", None)
+        media_id = str(getattr(message, "media_id", None) or "") or None
+        if media_id is not None and len(media_id) > MAX_ID_CHARS:
+            log.warning("wechat_bad_media_id", length=len(media_id))
+            media_id = None
         if kind == "voice":
             if message.recognition:
                 return make(text=str(message.recognition), kind="voice", media_id=media_id)

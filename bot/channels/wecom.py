@@ -244,6 +244,7 @@ class WeComChannel:
             UnicodeDecodeError,
             binascii.Error,
             struct.error,  # a bad padding under a valid msg_signature
+            IndexError,  # an empty Encrypt under a valid msg_signature
             KeyError,
             ValueError,
             TypeError,
@@ -252,8 +253,8 @@ class WeComChannel:
             return PlainTextResponse("forbidden", status_code=403)
         try:
             _check_xml(xml)
-            message = parse_message(xml)
-        except (ValueError, TypeError, KeyError, expat.ExpatError) as e:
+            message = parse_message(xml)  # two MsgTypes: a list, and AttributeError
+        except (ValueError, TypeError, KeyError, AttributeError, expat.ExpatError) as e:
             log.warning("wecom_bad_body", error=type(e).__name__)
             return PlainTextResponse("bad request", status_code=400)
         try:

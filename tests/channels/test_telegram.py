@@ -206,7 +206,8 @@ async def test_private_text_is_answered_in_its_chat(telegram: Telegram) -> None:
     assert (await telegram.post(fixture("private_text.json"))).status_code == 200
     sent = telegram.api.sent(12345678)
     assert sent
-    assert texts.BIND_ASK_NAME in "\n".join(telegram.api.texts(12345678))  # unknown: binding
+    notice = texts.CONSENT_NOTICE.format(bureau=ServiceConfig().bureau)
+    assert notice in "\n".join(telegram.api.texts(12345678))  # unknown: binding, notice first
     # Before binding, the keyboard offers to share the phone number, and the red SOS button.
     buttons = keyboard_of(sent[-1])
     assert {"text": texts.SHARE_PHONE_BUTTON, "request_contact": True} in buttons
@@ -217,7 +218,7 @@ async def test_private_text_is_answered_in_its_chat(telegram: Telegram) -> None:
 async def test_start_without_entity_is_text_and_still_welcomes(telegram: Telegram) -> None:
     await telegram.post(fixture("start_command.json"))
     said = "\n".join(telegram.api.texts(456))
-    assert texts.BIND_WELCOME.format(bureau=ServiceConfig().bureau) in said
+    assert texts.CONSENT_NOTICE.format(bureau=ServiceConfig().bureau) in said
     record = await logged(telegram.runtime, "upd:3")
     assert record is not None
     assert record.intent != "subscribe"  # no entity: not a command, read as text
@@ -229,7 +230,7 @@ async def test_start_command_welcomes_and_offers_the_phone_button(telegram: Tele
     update["message"]["entities"] = [{"offset": 0, "length": 6, "type": "bot_command"}]
     await telegram.post(update)
     said = telegram.api.texts(456)
-    assert texts.BIND_WELCOME.format(bureau=ServiceConfig().bureau) in "\n".join(said)
+    assert texts.CONSENT_NOTICE.format(bureau=ServiceConfig().bureau) in "\n".join(said)
     assert said[-1] == texts.TELEGRAM_SHARE_PHONE
     record = await logged(telegram.runtime, "upd:3")
     assert record is not None
@@ -434,6 +435,8 @@ async def test_a_deep_link_code_binds_at_once(telegram: Telegram, now: datetime)
         issued = await uow.codes.issue(now, "test", role="retiree", person_id=person_id)
         await uow.commit()
     await telegram.post(telegram.command(5550004, f"/start {issued.code}"))
+    assert "同意" in telegram.api.texts(5550004)[0]  # the privacy notice, the code kept
+    await telegram.post(telegram.message(5550004, text="同意"))
     async with UnitOfWork(telegram.runtime.sessions) as uow:
         _, person = await uow.accounts.identify("telegram", "5550004")
     assert person is not None
@@ -513,7 +516,9 @@ async def test_polling_deletes_the_webhook_then_handles_updates(
         stop.set()
         await polling
         await channel.stop()
-    assert texts.BIND_ASK_NAME in "\n".join(api.texts(12345678))
+    assert texts.CONSENT_NOTICE.format(bureau=ServiceConfig().bureau) in "\n".join(
+        api.texts(12345678)
+    )
     methods = [c.method for c in api.calls]
     assert "setWebhook" not in methods
     assert methods.index("deleteWebhook") < methods.index("getUpdates")

@@ -210,7 +210,7 @@ async def test_subscribe_welcomes_and_starts_binding(plain: Any) -> None:
     assert "姓名" in reply["Content"]
 
 
-async def test_subscribe_with_a_staff_code_binds_at_once(plain: Any) -> None:
+async def test_subscribe_with_a_staff_issued_code_binds_after_the_notice(plain: Any) -> None:
     client, runtime, _ = plain
     now = datetime.now(UTC)
     async with UnitOfWork(runtime.sessions) as uow:
@@ -222,7 +222,15 @@ async def test_subscribe_with_a_staff_code_binds_at_once(plain: Any) -> None:
         code = await uow.codes.issue(now, "staff:1", role="retiree", person_id=person.id)
         await uow.commit()
     body = fixture("event_subscribe_qrscene.xml").replace("123123", code.code)
-    reply = reply_of(await post(client, body))
+    notice = reply_of(await post(client, body))
+    assert "您同意吗" in notice["Content"]  # the privacy notice first; the code is kept
+    agree = (
+        fixture("text.xml")
+        .replace("fromUser", "FromUser")
+        .replace("this is a test", "1")
+        .replace("1234567890123456", "1234567890123457")
+    )
+    reply = reply_of(await post(client, agree))
     assert "王" in reply["Content"]
     async with runtime.sessions() as session:
         account = await session.scalar(select(ChannelAccount))
