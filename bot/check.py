@@ -19,6 +19,7 @@ import structlog
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.settings import Settings
+from bot.sms import make_sms
 from bot.spool import Spool, default_spool_dir
 from storage.alerts import BACKUP, LEADER, ON_DUTY
 from storage.db import AsyncSession
@@ -101,6 +102,24 @@ def _static(settings: Settings, demo: bool) -> list[Finding]:
                 "sealed with the public development key (yinling keys generate)",
             )
         )
+    sms = settings.sms.provider
+    if sms == "console" and not demo:
+        found.append(
+            Finding("error", "YINLING_SMS__PROVIDER=console shows binding codes on the terminal")
+        )
+    elif sms == "none" and not demo:
+        found.append(
+            Finding(
+                "warning",
+                "YINLING_SMS__PROVIDER is not set: a new user's binding waits for staff (核实 N "
+                "in 待办) or the person's own account; set aliyun or tencent to send codes",
+            )
+        )
+    else:
+        try:
+            make_sms(settings.sms)
+        except ValueError as e:
+            found.append(Finding("error", str(e)))
     spool = Spool(settings.spool_dir or default_spool_dir())
     if not spool.writable():
         found.append(

@@ -332,5 +332,7 @@ async def stop_jobs(jobs: Jobs) -> None:
     if isinstance(jobs.broker, InMemoryBroker):
         await jobs.broker.wait_all()  # pages under way in this process are finished first
     await jobs.broker.shutdown()
+    if jobs.sms is not None:
+        await jobs.sms.aclose()
     if _jobs is jobs:
         _jobs = None

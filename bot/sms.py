@@ -43,6 +43,10 @@ class SmsSender(Protocol):
         """True when the provider took the message."""
         ...
 
+    async def aclose(self) -> None:
+        """Close the connections (at shutdown)."""
+        ...
+
 
 class ConsoleSms:
     """The demo's "SMS": shown on the terminal's stderr (``yinling chat``; ``simulate``
@@ -56,6 +60,9 @@ class ConsoleSms:
         self.sent.append((phone, code))
         print(f"        [短信 → 尾号{phone[-4:]}] 您的银龄通验证码：{code}", file=sys.stderr)  # noqa: T201
         return True
+
+    async def aclose(self) -> None:
+        """Nothing to close."""
 
 
 def _percent(value: str) -> str:
@@ -83,7 +90,19 @@ class AliyunSms:
             )
         self.settings = settings
         self.endpoint = settings.endpoint or "https://dysmsapi.aliyuncs.com"
-        self.client = client or httpx.AsyncClient(timeout=settings.timeout)
+        self._client = client  # made on the first send (``yinling check`` only validates)
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        """The HTTP client (made on first use)."""
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=self.settings.timeout)
+        return self._client
+
+    async def aclose(self) -> None:
+        """Close the HTTP client."""
+        if self._client is not None:
+            await self._client.aclose()
 
     async def send(self, phone: str, code: str) -> bool:
         """POST the signed parameters; True when the answer's Code is OK."""
@@ -159,7 +178,19 @@ class TencentSms:
         self.settings = settings
         self.endpoint = settings.endpoint or "https://sms.tencentcloudapi.com"
         self.host = httpx.URL(self.endpoint).host
-        self.client = client or httpx.AsyncClient(timeout=settings.timeout)
+        self._client = client  # made on the first send (``yinling check`` only validates)
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        """The HTTP client (made on first use)."""
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=self.settings.timeout)
+        return self._client
+
+    async def aclose(self) -> None:
+        """Close the HTTP client."""
+        if self._client is not None:
+            await self._client.aclose()
 
     async def send(self, phone: str, code: str) -> bool:
         """POST the signed JSON; True when the one send status is Ok."""

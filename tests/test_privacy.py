@@ -155,3 +155,33 @@ async def test_keys_rotate_seals_everything_again_and_phones_are_still_found(
 
 
 _INDEX = base64.b64encode(b"i" * 32).decode()
+
+
+def test_the_database_url_is_a_secret() -> None:
+    from bot.settings import Settings
+
+    settings = Settings(database_url="postgresql+asyncpg://yinling:hunter2-secret@db/yinling")
+    assert "hunter2-secret" not in repr(settings)
+    assert "hunter2-secret" not in str(settings.model_dump())
+    assert settings.database.endswith("hunter2-secret@db/yinling")
+
+
+async def test_a_failed_statement_does_not_print_its_parameters(db: AsyncEngine) -> None:
+    from sqlalchemy.exc import DBAPIError, StatementError
+
+    from storage.models import ChannelAccount
+
+    engine = make_engine(db.url.render_as_string(hide_password=False))
+    sessions = make_sessions(engine)
+    secret = "李秀英住在示范路8号"
+    try:
+        async with sessions() as session:
+            session.add(
+                ChannelAccount(channel="x", external_id="y", role="retiree", created_at=None)
+            )
+            session.add(ChannelAccount(channel="x", external_id=secret, role="r" * 50))
+            with pytest.raises((DBAPIError, StatementError)) as caught:
+                await session.flush()
+    finally:
+        await engine.dispose()
+    assert secret not in str(caught.value)
