@@ -8,6 +8,7 @@ BIN    := $(VENV)/bin
 .PHONY: demo test lint bench lock clean
 
 $(BIN)/yinling: pyproject.toml constraints.txt
+	@echo "Installing Yinling and its dependencies into $(VENV) (the first time takes a few minutes)..."
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	@touch $@

@@ -99,6 +99,18 @@ def _parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one sub-command aft
     )
     evaluate.add_argument("--json", action="store_true", help="machine-readable output")
 
+    evaluate_cmd = sub.add_parser("evaluate", help="evaluate the bot on a set")
+    evaluate_sub = evaluate_cmd.add_subparsers(dest="action", required=True)
+    conversations = evaluate_sub.add_parser(
+        "conversations", help="multi-turn conversations (YAML) judged by the records they leave"
+    )
+    conversations.add_argument("folder", type=Path)
+    conversations.add_argument(
+        "--db", help="database URL (default: a temporary SQLite; PostgreSQL tables are emptied)"
+    )
+    conversations.add_argument("--show", action="store_true", help="records found on failures")
+    conversations.add_argument("--json", action="store_true", help="machine-readable output")
+
     policy = sub.add_parser("policy", help="policy articles")
     policy_sub = policy.add_subparsers(dest="action", required=True)
     policy_sub.add_parser("import", help="import Markdown articles").add_argument(
@@ -179,8 +191,11 @@ async def _console(args: argparse.Namespace, settings: Settings, url: str) -> No
     from bot.channels.console import run_chat, run_simulation  # noqa: PLC0415
     from bot.runtime import open_runtime  # noqa: PLC0415
     from bot.worker import jobs_in_app  # noqa: PLC0415
+    from nlu.engine import EmbeddedEngine  # noqa: PLC0415
 
     clock = _clock(args.now)
+    if args.command == "chat" and not EmbeddedEngine.cached(cache_dir=settings.nlu_cache):
+        print("第一次启动：正在训练意图模型，约需十几秒……", flush=True)
     runtime = await open_runtime(settings, database_url=url, demo=True, now=clock())
     try:
         if args.command == "chat":
@@ -195,6 +210,55 @@ async def _console(args: argparse.Namespace, settings: Settings, url: str) -> No
                 )
     finally:
         await runtime.close()
+
+
+def _evaluate_in_scratch(args: argparse.Namespace, settings: Settings) -> int:
+    """Evaluate on ``--db``, or on a temporary SQLite file removed afterwards."""
+    from bot.runtime import temporary_database_url  # noqa: PLC0415
+
+    scratch = None if args.db else temporary_database_url()
+    args.db = args.db or scratch
+    try:
+        return int(_run(_evaluate(args, settings)))
+    finally:
+        if scratch:
+            Path(scratch.split("///", 1)[1]).unlink(missing_ok=True)
+
+
+async def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
+    import json  # noqa: PLC0415
+
+    from bot.evaluation import load_conversations, run_conversations, summary  # noqa: PLC0415
+    from bot.runtime import build_parser  # noqa: PLC0415
+    from storage.db import make_engine  # noqa: PLC0415
+
+    conversations = load_conversations(args.folder)
+    if not conversations:
+        print(f"no *.yaml conversations in {args.folder}", file=sys.stderr)
+        return 2
+    engine = make_engine(args.db)
+    try:
+        verdicts = await run_conversations(engine, build_parser(settings), conversations)
+    finally:
+        await engine.dispose()
+    result = summary(verdicts)
+    if args.json:
+        rows = [{"id": v.id, "passed": v.passed, "problems": v.problems, "error": v.error}
+                for v in verdicts]  # fmt: skip
+        print(json.dumps({**result, "verdicts": rows}, ensure_ascii=False))
+        return 0
+    for v in verdicts:
+        print(f"{'PASS' if v.passed else 'FAIL'}  {v.id}")
+        for problem in v.problems:
+            print(f"      {problem}")
+        if v.error:
+            print(f"      error: {v.error}")
+        if args.show and not v.passed:
+            for record in v.found:
+                shown = {k: val for k, val in record.items() if k != "notes"}
+                print(f"      found {json.dumps(shown, ensure_ascii=False)}")
+    print(f"{result['passed']}/{result['conversations']} passed ({result['rate']:.1%})")
+    return 0
 
 
 async def _keys(args: argparse.Namespace, settings: Settings) -> int:
@@ -575,7 +639,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``yinling`` console script."""
     args = _parser().parse_args(argv)
     settings = Settings()
-    quiet = args.command in {"chat", "simulate", "nlu"}
+    quiet = args.command in {"chat", "simulate", "nlu", "evaluate"}
     configure_logging(settings.log_format, "WARNING" if quiet else settings.log_level)
     logging.captureWarnings(True)
     if args.command in {"chat", "simulate"}:
@@ -605,6 +669,8 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as e:
             print(e, file=sys.stderr)
             return 2
+    elif args.command == "evaluate":
+        return _evaluate_in_scratch(args, settings)
     elif args.command == "keys":
         return int(_run(_keys(args, settings)))
     elif args.command == "check":

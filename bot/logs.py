@@ -50,6 +50,13 @@ def _mask_processor(
     return event
 
 
+NOISY = ("jieba", "httpx", "asyncio", "aiosqlite", "alembic", "bm25s")
+
+
+def _library(name: str) -> str:
+    return name.split(".", 1)[0]
+
+
 def configure_logging(
     fmt: str = "console", level: str = "INFO", stream: TextIO | None = None
 ) -> None:
@@ -88,5 +95,9 @@ def configure_logging(
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("jieba", "httpx", "asyncio", "aiosqlite", "alembic", "bm25s"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    floor = max(logging.WARNING, root.level)
+    for noisy in NOISY:
+        logging.getLogger(noisy).setLevel(floor)
+    # Some libraries set their own logger's level when first imported (bm25s: DEBUG, on the
+    # first policy question): the handler drops their chatter whatever their level says.
+    handler.addFilter(lambda record: record.levelno >= floor or _library(record.name) not in NOISY)

@@ -118,6 +118,14 @@ class EmbeddedEngine:
         return cls(featurizer, model, _gazetteer_tables(training), guard=guard)
 
     @classmethod
+    def cached(cls, data_dir: Path | None = None, cache_dir: Path | None = None) -> bool:
+        """Whether ``load`` will find a model for the current data (else it trains one)."""
+        files = nlu_data.data_files(data_dir or nlu_data.DATA_DIR)
+        code = [(Path(__file__).parent / name).read_text(encoding="utf-8") for name in _CODE_FILES]
+        key = nlu_data.fingerprint(files, *code)
+        return ((cache_dir or default_cache_dir()) / f"model-{key}" / "meta.json").exists()
+
+    @classmethod
     def load(
         cls,
         data_dir: Path | None = None,

@@ -206,3 +206,14 @@ def test_check_lists_what_would_let_an_emergency_page_nobody(tmp_path: Path) -> 
     found = yinling("check", env=env)
     assert found.returncode == 1
     assert "nobody on duty (level 1) from" in found.stdout
+
+
+def test_the_demo_chat_shows_no_log_lines() -> None:
+    """A newcomer's first minutes: the chat shows the bot, not a library's debug line (bm25s
+    logs one when the first policy question builds its index)."""
+    result = yinling("chat", "--now", NOW, stdin="退休金怎么算\n你好\n")
+    assert result.returncode == 0, result.stderr
+    shown = result.stdout + result.stderr
+    assert "银龄通：" in result.stdout
+    for noise in ("[debug", "[info", "bm25s", "Building index"):
+        assert noise not in shown
