@@ -108,7 +108,9 @@ def _parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one sub-command aft
     conversations.add_argument(
         "--db", help="database URL (default: a temporary SQLite; PostgreSQL tables are emptied)"
     )
-    conversations.add_argument("--show", action="store_true", help="records found on failures")
+    conversations.add_argument(
+        "--show", action="store_true", help="on failures: the records found and the transcript"
+    )
     conversations.add_argument("--json", action="store_true", help="machine-readable output")
 
     policy = sub.add_parser("policy", help="policy articles")
@@ -256,7 +258,9 @@ async def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
         if args.show and not v.passed:
             for record in v.found:
                 shown = {k: val for k, val in record.items() if k != "notes"}
-                print(f"      found {json.dumps(shown, ensure_ascii=False)}")
+                print(f"      found {json.dumps(shown, ensure_ascii=False, default=str)}")
+            for said, answer in v.transcript:
+                print(f"      > {said}\n        {answer.replace(chr(10), ' ')}")
     print(f"{result['passed']}/{result['conversations']} passed ({result['rate']:.1%})")
     return 0
 

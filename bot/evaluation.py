@@ -82,6 +82,7 @@ class Verdict:
     problems: list[str] = field(default_factory=list)
     found: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
+    transcript: list[tuple[str, str]] = field(default_factory=list)  # (user, bot)
 
 
 def _clock(value: Any) -> datetime:
@@ -262,9 +263,11 @@ async def _records(
         replaced = (request.details or {}).get("replaces")
         if replaced and int(replaced) in before:
             continue  # reported as the 改约 of the record it replaces
-        if request.status in CANCELLED | {MOVED}:
-            continue  # booked and undone within the conversation
+        if request.status == MOVED:
+            continue  # moved within the conversation: its new booking stands for it
         found.append(record)
+        if request.status in CANCELLED:  # booked, then cancelled, in the same conversation
+            found.append({**_strip(record), "kind": "取消", "of": record["kind"]})
     by_activity: dict[str, list[Registration]] = {}
     for registration, activity in seats:
         by_activity.setdefault(activity.title, []).append(registration)
@@ -363,15 +366,21 @@ async def _one(
         )
     pipeline = Pipeline(sessions, MemoryStore(), parser, config)
     await pipeline.refresh_lookups(conversation.clock)
+    transcript: list[tuple[str, str]] = []
     for n, turn in enumerate(conversation.turns):
         message = InboundMessage(
             CHANNEL, "user", f"{conversation.id}-{n}",
             (conversation.clock + timedelta(minutes=n)).astimezone(UTC), text=turn,
         )  # fmt: skip
-        await pipeline.handle(message)
+        response = await pipeline.handle(message)
+        said = [
+            r.text + "".join(f" [{i}. {o.label}]" for i, o in enumerate(r.options, 1))
+            for r in response.replies
+        ]
+        transcript.append((turn, " / ".join(said)))
     found = await _records(sessions, person_id, before, seats)
     problems = judge(conversation.expect, found)
-    return Verdict(conversation.id, not problems, problems, found)
+    return Verdict(conversation.id, not problems, problems, found, transcript=transcript)
 
 
 async def run_conversations(

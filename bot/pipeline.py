@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 import unicodedata
 from collections.abc import Awaitable, Callable, Sequence
@@ -34,7 +35,7 @@ from bot.messages import InboundMessage, Response
 from bot.metrics import Metrics
 from bot.routing import ASK, FLOWS, NOW, SOS_CONFIDENCE, route, urgency
 from bot.spool import Spool
-from handlers import sos, staff, texts
+from handlers import phrases, sos, staff, texts
 from handlers.base import Ctx, Reply, ServiceConfig, Turn
 from handlers.wording import apology, menu_reply
 from nlu.engine import Parser
@@ -72,12 +73,49 @@ _NUMERALS = {
 _OPTION_TRIM = "第个项条。.,，、!！ 　"
 
 
+WORDS_PICK_CHARS = 16  # a longer reply is read as a message of its own, not a pick
+MIN_WORD = 2  # a word of a label this long at least names it
+
+
+def _plain_yes(text: str) -> bool:
+    core = unicodedata.normalize("NFKC", text).strip().strip(_OPTION_TRIM)
+    return core in phrases.TAKE_THE_OFFER
+
+
 def option_number(text: str) -> int | None:
     """Read a reply like "2", "２", "二", "第二个" as an option number."""
     core = unicodedata.normalize("NFKC", text).strip().strip(_OPTION_TRIM)
     if core.isdigit() and len(core) <= 2:  # noqa: PLR2004
         return int(core)
     return _NUMERALS.get(core)
+
+
+def option_by_words(text: str, labels: list[str]) -> int | None:
+    """The option a reply names in its own words: a word of one label only ("理发那个",
+    "国画班吧"), else an ordinal ("头一个", "最后那个", "倒数第二个")."""
+    typed = unicodedata.normalize("NFKC", text).strip()
+    if not phrases.PICK_POINTING.search(typed):
+        return None  # "我要理发" is a request of its own; "理发那个" points at a list item
+    shown = [unicodedata.normalize("NFKC", label) for label in labels]
+    words = [
+        w
+        for w in re.split(r"[\s,，。.!！?？、]+", phrases.PICK_FILLER.sub(" ", typed))
+        if len(w) >= MIN_WORD
+    ]
+    for word in words:
+        hits = [i for i, label in enumerate(shown, 1) if word in label]
+        if len(hits) == 1:
+            return hits[0]
+    if phrases.PICK_FIRST.search(typed):
+        return 1
+    from_end = phrases.PICK_FROM_END.search(typed)
+    if from_end:
+        digit = from_end[1]
+        k = int(digit) if digit.isdigit() else _NUMERALS.get(digit, 0)
+        return len(shown) - k + 1 if 1 <= k <= len(shown) else None
+    if phrases.PICK_LAST.search(typed):
+        return len(shown) or None
+    return None
 
 
 def option_by_label(text: str, labels: list[str]) -> int | None:
@@ -353,6 +391,13 @@ class Pipeline:
             number = option_number(text)
             if number is None:
                 number = option_by_label(text, conv.labels)
+            if number is None and len(text) <= WORDS_PICK_CHARS:
+                number = option_by_words(text, conv.labels)
+            offered = [
+                o for o in conv.options if o != "/human_agent" and not o.startswith("/inform")
+            ]
+            if number is None and len(offered) == 1 and _plain_yes(text):
+                number = conv.options.index(offered[0]) + 1  # a yes to the one thing offered
             if number is not None and 1 <= number <= len(conv.options):
                 return turn_from_payload(conv.options[number - 1], text, msg.kind)
         if read is None and not msg.payload and _usable(text):  # a number, no options shown

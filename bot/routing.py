@@ -13,15 +13,17 @@
 5. A person on staff can always be reached; a retiree asking to add a son or daughter gets
    a family code to pass on; "同意绑定"/"不是我们" answers a notice of a new binding;
    "删除我的信息"/"不想用了" files a request to staff to delete the person's data.
-6. The active flow gets the turn (answers, corrections, confirmation).
-7. Low confidence asks a short question with numbered choices; twice means a person.
+6. The active flow gets the turn (answers, corrections, confirmation); another request
+   parks it, and it is offered back ("刚才的“看病陪诊”还没办完") or resumed when asked for.
+7. Low confidence asks a short question with numbered choices; the second time running a
+   person is offered first.
 8. Otherwise the intent's handler; anything unknown gets a kind answer and the menu.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from handlers import (
     activities,
@@ -196,17 +198,18 @@ def unsure(turn: Turn, threshold: float, margin: float) -> bool:
 
 
 async def _clarify(ctx: Ctx) -> list[Reply]:
+    """Ask with the two or three likeliest choices and a person; the second time running,
+    a person is offered first (and opened only if chosen)."""
     conv, turn = ctx.conv, ctx.turn
-    if conv.misses >= 1:
-        conv.misses = 0
-        return await handoff.handoff(ctx, reason="unsure")
-    conv.misses += 1
+    again = conv.misses >= 1
+    conv.misses = 0 if again else conv.misses + 1
     names = [n for n, c in turn.ranking[:3] if n in texts.INTENT_LABELS and c >= OFFER_CONFIDENCE]
     if any(n == "sos" for n, c in turn.ranking[:4]):
         names = ["sos", *[n for n in names if n != "sos"]]
-    names = [n for n in names if n != "human_agent"] + ["human_agent"]
+    names = [n for n in names if n != "human_agent"]
+    names = ["human_agent", *names] if again else [*names, "human_agent"]
     options = tuple(Option(texts.INTENT_LABELS[n], payload(n)) for n in names)
-    return [Reply(texts.CLARIFY, options)]
+    return [Reply(texts.CLARIFY_AGAIN if again else texts.CLARIFY, options)]
 
 
 def _park(ctx: Ctx) -> None:
@@ -217,6 +220,13 @@ def _park(ctx: Ctx) -> None:
         conv.suspended = {"flow": flow.name, "title": flow.title, "slots": dict(conv.slots)}
     if flow is not None:
         conv.end_flow()
+
+
+def _answers_the_flow(ctx: Ctx) -> bool:
+    """Only the classifier (not the emergency rules) is unsure it is an emergency, and the
+    message answers the question the bot asked ("头晌", "上午 他得推轮椅"): an answer."""
+    flow = FLOWS.get(ctx.conv.flow or "")
+    return flow is not None and ctx.turn.guard != "force" and flows.answers(ctx, flow)
 
 
 def _suspension_over(ctx: Ctx) -> bool:
@@ -248,7 +258,7 @@ async def route(ctx: Ctx) -> list[Reply]:
     if level == NOW:
         _park(ctx)
         return await sos.sos(ctx)
-    if level == ASK:
+    if level == ASK and not _answers_the_flow(ctx):
         return await sos.ask(ctx, _other_reading(turn))
     if turn.intent in CHANNEL_EVENTS and turn.payload:
         return await ROUTES[turn.intent](ctx)
@@ -287,6 +297,7 @@ async def route(ctx: Ctx) -> list[Reply]:
         return await ROUTES[turn.intent](ctx)
     if not conv.flow and turn.payload is None and phrases.FAMILY_INVITE.search(turn.text):
         return await binding.invite_family(ctx)
+    parked: dict[str, object] | None = None
     if conv.flow:
         flow = FLOWS.get(conv.flow)
         if flow is not None:
@@ -294,9 +305,77 @@ async def route(ctx: Ctx) -> list[Reply]:
             if replies is not None:
                 conv.misses = 0
                 return replies
+            parked = _parked(ctx, flow)  # another request: this one waits, and is offered
         conv.end_flow()
+    return await _handle(ctx, parked, confident)
+
+
+async def _handle(ctx: Ctx, parked: dict[str, object] | None, confident: bool) -> list[Reply]:
+    """The intent's handler (or a clarifying question), with a parked flow offered back."""
+    turn, conv, config = ctx.turn, ctx.conv, ctx.config
+    suspended = conv.suspended
+    if (
+        parked is None
+        and suspended is not None
+        and turn.intent == suspended.get("flow")
+        and (confident or turn.payload)
+    ):
+        return await _resume(ctx)  # "那先把刚才看病的办了": the one that was waiting
+    if parked is not None:
+        conv.suspended = parked
+    moved = _move_target(ctx)
+    if moved is not None:
+        return await ROUTES[moved](ctx)  # "下礼拜三那个陪诊 改到礼拜四": that booking, moved
+    if turn.intent in {"policy_question", "out_of_scope"} and not turn.payload:
+        about = await activities.about_named(ctx)
+        if about is not None:
+            return about  # "离休干部座谈会谁能参加": that activity's facts
     if unsure(turn, config.confidence_threshold, config.ambiguity_margin):
-        return await _clarify(ctx)
-    conv.misses = 0
-    handler = ROUTES.get(turn.intent, chat.out_of_scope)
-    return await handler(ctx)
+        replies = await _clarify(ctx)
+    else:
+        conv.misses = 0
+        replies = await ROUTES.get(turn.intent, chat.out_of_scope)(ctx)
+    offer = parked is not None and not conv.flow and conv.suspended is parked
+    if parked is not None and offer:
+        title = str(parked["title"])
+        option = Option(texts.RESUME_LABEL.format(flow=title), payload("resume"))
+        replies = [*replies, Reply(texts.RESUME_OFFER.format(flow=title), (option,))]
+    return replies
+
+
+BOOKING_INTENTS = frozenset(
+    {"eldercare_booking", "medical_escort", "reimbursement", "booking_cancel", "my_records"}
+)
+
+
+def _move_target(ctx: Ctx) -> str | None:
+    """Which kind of booking a "move it" message is about, when its words say so."""
+    turn = ctx.turn
+    if turn.payload is not None or turn.intent not in BOOKING_INTENTS:
+        return None
+    if ctx.person is None or not phrases.RESCHEDULE.search(turn.text):
+        return None
+    if (
+        phrases.ESCORT_WORDS.search(turn.text)
+        or turn.values("hospital")
+        or turn.values("department")
+    ):
+        return "medical_escort"
+    if phrases.CLAIM_WORDS.search(turn.text):
+        return "reimbursement"
+    if turn.values("service_type"):
+        return "eldercare_booking"
+    return None
+
+
+def _parked(ctx: Ctx, flow: Flow) -> dict[str, object] | None:
+    """A flow left for another request, to be offered back (nothing half-said is lost)."""
+    if flow.name == binding.BINDING.name or not any(k in flow.slot_map for k in ctx.conv.slots):
+        return None
+    until = ctx.now + timedelta(minutes=sos.RESUME_MINUTES)
+    return {
+        "flow": flow.name,
+        "title": flow.title,
+        "slots": dict(ctx.conv.slots),
+        "until": until.isoformat(),
+    }

@@ -57,8 +57,36 @@ async def _upcoming(ctx: Ctx, limit: int = LIST_SIZE) -> list[Activity]:
 
 
 # -------------------------------------------------------------------- list
+async def about_named(ctx: Ctx) -> list[Reply] | None:
+    """A question about one activity named in the message ("太极拳在哪儿练 几点",
+    "离休干部座谈会谁能参加"): when, where, seats or waiting list, who may join, and to
+    sign up; None when no upcoming activity is named."""
+    names = ctx.turn.values("activity")
+    if not names:
+        return None
+    upcoming = await _upcoming(ctx, limit=50)
+    found = {
+        a.id: a
+        for name in names
+        for a in upcoming
+        if a.title == name or name in a.title or (len(name) >= 2 and a.title in name)  # noqa: PLR2004
+    }
+    if len(found) != 1:
+        return None
+    [activity] = found.values()
+    who = texts.ACT_ONLY_LIXIU_WHO if activity.eligibility == "lixiu" else texts.ACT_EVERYONE
+    text = texts.ACT_ABOUT.format(line=_line(ctx, activity), who=who)
+    join = Option(texts.ACT_SIGN_UP.format(title=activity.title),
+                  payload("activity_signup", activity=activity.id))  # fmt: skip
+    return [Reply(text, (join,))]
+
+
 async def activity_list(ctx: Ctx) -> list[Reply]:
-    """What is coming, with seats left; a reply of "2" signs up for the second."""
+    """What is coming, with seats left; a reply of "2" signs up for the second. A question
+    about one named activity is answered for it."""
+    named = await about_named(ctx)
+    if named is not None:
+        return named
     upcoming = await _upcoming(ctx, limit=50)
     days = ctx.turn.values("date")
     if days:
@@ -182,13 +210,21 @@ SIGNUP = Flow(
 
 
 async def signup(ctx: Ctx) -> list[Reply]:
-    """Sign up oneself and/or the spouse for an activity."""
-    return await start_flow(ctx, SIGNUP)
+    """Sign up oneself and/or the spouse for an activity ("给他报上" after one was
+    shown: that one)."""
+    slots: Slots = {}
+    offered = [o for o in ctx.conv.options if o.startswith("/activity_signup{")]
+    if not ctx.turn.values("activity") and len(offered) == 1:
+        chosen = offered[0].split('"activity":', 1)[1].rstrip("}")
+        if chosen.strip().isdigit():
+            slots["activity"] = int(chosen)
+    return await start_flow(ctx, SIGNUP, slots)
 
 
 # ------------------------------------------------------------------- cancel
 async def _cancellable(ctx: Ctx) -> list[tuple[str, str, dict[str, Any]]]:
-    """(key, label, facts) for everything the person can still cancel, newest first."""
+    """(key, label, facts) for everything the person can still cancel, the nearest first
+    (so that "头一个" is the next thing to happen)."""
     if ctx.person is None:
         return []
     items: list[tuple[str, str, dict[str, Any]]] = []
@@ -218,8 +254,11 @@ async def _cancellable(ctx: Ctx) -> list[tuple[str, str, dict[str, Any]]]:
             **request.details,
         }
         if request.kind == "medical_escort":
+            department = request.details.get("department")
             label = texts.CANCEL_ITEM_ESCORT.format(
-                hospital=request.details.get("hospital", ""), when=when
+                hospital=request.details.get("hospital", ""),
+                department=f" {department}" if department and department != "tbd" else "",
+                when=when,
             )
         elif request.kind == "eldercare":
             name = request.details.get("service_name") or await service_name(
@@ -229,6 +268,7 @@ async def _cancellable(ctx: Ctx) -> list[tuple[str, str, dict[str, Any]]]:
         else:
             label = texts.CANCEL_ITEM_CLAIM.format(when=when)
         items.append((f"req:{request.id}", label, {"kind": request.kind, **facts}))
+    items.sort(key=lambda item: str(item[2].get("date") or "9999"))  # the nearest first
     return items
 
 

@@ -8,7 +8,7 @@ from datetime import date
 from handlers import phrases, texts
 from handlers.base import Ctx, Option, Reply, payload
 from handlers.events import EldercareBooked
-from handlers.flows import Flow, Rejection, Slot, Slots, ask_again, start_flow
+from handlers.flows import Flow, Rejection, Slot, Slots, ask_again, kept, start_flow
 from handlers.slots import date_slot, part_slot, who_phrase, who_slot
 from handlers.wording import format_when
 from nlu.entities import SERVICE_TYPES
@@ -110,6 +110,7 @@ async def _book(ctx: Ctx, slots: Slots) -> list[Reply]:
             "service_name": service.name,
             "slot_id": slot.id,
             "replaces": replaced,
+            **kept(slots),
         },
         scheduled_date=day,
         scheduled_time=part,

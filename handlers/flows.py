@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from handlers import texts
+from handlers import phrases, texts
 from handlers.base import Ctx, Option, Reply, payload
 
 __all__ = [
@@ -28,9 +28,13 @@ __all__ = [
     "Slot",
     "Slots",
     "Validate",
+    "answers",
     "ask_again",
     "continue_flow",
+    "kept",
+    "notes_line",
     "reprompt",
+    "said_yes",
     "start_flow",
 ]
 
@@ -75,6 +79,8 @@ class Slot:
     validate: Validate | None = None
     needed: Needed | None = None  # default: always
     default: Default | None = None  # filled without asking when this returns a value
+    # A value the message implies without an entity ("两个人都去" for whom), any turn.
+    infer: Callable[[Ctx], Any] | None = None
 
     def option(self, label: str, value: Any) -> Option:
         """A numbered choice that fills this slot."""
@@ -109,7 +115,23 @@ def _candidate(ctx: Ctx, slot: Slot) -> Any:
     else:
         values = turn.values(slot.entity or slot.name)
     if not values:
-        return None
+        return slot.infer(ctx) if slot.infer is not None and turn.payload is None else None
+    current = ctx.conv.slots.get(slot.name)
+    moved = phrases.MOVE_TO.search(turn.text) if len(values) > 1 else None
+    if moved is not None:
+        # "后天洗澡那个 改到下礼拜五下午": the value after "改到" is the new one.
+        name = slot.name if turn.intent == "inform" else (slot.entity or slot.name)
+        after = [
+            str(e["value"])
+            for e in turn.entities
+            if e["entity"] == name and int(e.get("start") or 0) >= moved.start()
+        ]
+        if after:
+            return after[0]
+    if len(values) > 1 and current is not None and current in values:
+        # A correction naming the old and the new value ("不是三号 是五号", "不是一院 是二院",
+        # "礼拜三有事 改礼拜五"): the new one is the value that is not the current one.
+        return [v for v in values if v != current][-1]
     return slot.pick(ctx, values) if slot.pick else values[0]
 
 
@@ -171,7 +193,9 @@ async def _advance(ctx: Ctx, flow: Flow, prefix: str = "") -> list[Reply]:
     if flow.confirm:
         conv.step = "confirm"
         options = _confirm_options()
-        summary = texts.CONFIRM_QUESTION.format(summary=await flow.summary(ctx, conv.slots))
+        summary = await flow.summary(ctx, conv.slots)
+        notes = notes_line(conv.slots)
+        summary = texts.CONFIRM_QUESTION.format(summary=f"{summary}\n{notes}" if notes else summary)
         return [Reply(f"{prefix}\n{summary}" if prefix else summary, options)]
     return await _complete(ctx, flow)
 
@@ -191,11 +215,47 @@ async def _reject(ctx: Ctx, flow: Flow, rejection: Rejection, slot_name: str) ->
     return await _ask(ctx, flow, slot, rejection.text)
 
 
+SAID = "said"  # what the user wrote during the flow, kept with the request for staff
+
+
+def _keep_words(ctx: Ctx) -> None:
+    """Keep what the user wrote (not buttons), and the contact phone and bed number in it:
+    a detail that answers no question is still the request's (a phone typed mid-flow is
+    not a new hand-off)."""
+    turn = ctx.turn
+    if turn.payload is not None or not turn.text.strip():
+        return
+    slots = ctx.conv.slots
+    said = [*slots.get(SAID, []), turn.text.strip()[:300]]
+    slots[SAID] = said[-12:]
+    for phone in turn.values("phone"):
+        slots["contact_phone"] = phone
+    bed = phrases.BED.search(turn.text)
+    if bed:
+        slots["bed"] = bed[0].replace(" ", "")
+
+
+def kept(slots: Slots) -> dict[str, Any]:
+    """What a request keeps of the conversation besides its slots (for its details)."""
+    return {k: slots[k] for k in (SAID, "contact_phone", "bed") if slots.get(k)}
+
+
+def notes_line(slots: Slots) -> str:
+    """The read-back of the details kept (contact phone, bed), or ""."""
+    parts = []
+    if slots.get("contact_phone"):
+        parts.append(texts.NOTE_PHONE.format(phone=slots["contact_phone"]))
+    if slots.get("bed"):
+        parts.append(str(slots["bed"]))
+    return texts.NOTES.format(notes=texts.NOTE_SEPARATOR.join(parts)) if parts else ""
+
+
 async def start_flow(ctx: Ctx, flow: Flow, slots: Slots | None = None) -> list[Reply]:
     """Begin a flow, taking whatever the first message already says."""
     ctx.conv.end_flow()
     ctx.conv.flow = flow.name
     ctx.conv.slots = dict(slots or {})
+    _keep_words(ctx)
     _, rejection, slot_name = await _fill(ctx, flow, asked=None)
     if rejection is not None and slot_name is not None:
         return await _reject(ctx, flow, rejection, slot_name)
@@ -212,18 +272,52 @@ async def continue_flow(ctx: Ctx, flow: Flow) -> list[Reply] | None:
             conv.slots.pop(name, None)
             return await _ask(ctx, flow, flow.slot_map[name])
     asked = step[4:] if step.startswith("ask:") else None
+    _keep_words(ctx)
     changed, rejection, slot_name = await _fill(ctx, flow, asked)
     if rejection is not None and slot_name is not None:
         return await _reject(ctx, flow, rejection, slot_name)
+    yes = step == "confirm" and turn.payload is None and said_yes(turn.text)
+    if changed and yes and not _missing(ctx, flow):
+        return await _complete(ctx, flow)  # "是的 两个人都去": the yes, and what it adds
     if changed:
         return await _advance(ctx, flow)
-    if step == "confirm" and turn.intent == "affirm":
+    if step == "confirm" and (turn.intent == "affirm" or yes):
         return await _complete(ctx, flow)
     if step == "confirm" and turn.intent == "deny":
         return _which_to_change(ctx, flow)
     if _wants_something_else(ctx, flow):
         return None
+    if turn.intent == "affirm" or said_yes(turn.text):
+        # "对" to a question that was not yes/no: kindly, the question again.
+        return await _advance(ctx, flow, texts.YES_TO_AN_OPEN_QUESTION)
     return await _advance(ctx, flow, texts.NOT_UNDERSTOOD)
+
+
+def said_yes(text: str) -> bool:
+    """A yes, with or without more words ("是的 取消", "行 就按这个办", "对 两个都报"); not
+    "对了，…" (by the way) nor a yes that goes on to take something back ("对 不过改周四")."""
+    found = phrases.YES_WITH_MORE.match(text)
+    return found is not None and not phrases.YES_TAKEN_BACK.search(text[found.end() :])
+
+
+def _missing(ctx: Ctx, flow: Flow) -> bool:
+    return any(
+        slot.name not in ctx.conv.slots and _needed(ctx, slot, ctx.conv.slots)
+        for slot in flow.slots
+    )
+
+
+def answers(ctx: Ctx, flow: Flow) -> bool:
+    """Whether this message reads as an answer to the flow's question (a value for one of
+    its slots, or a yes/no at the confirmation), without changing anything."""
+    step = ctx.conv.step or ""
+    asked = step[4:] if step.startswith("ask:") else None
+    for slot in flow.slots:
+        if _candidate(ctx, slot) is not None:
+            return True
+        if slot.name == asked and slot.parse and ctx.turn.text and slot.parse(ctx, ctx.turn.text):
+            return True
+    return step == "confirm" and said_yes(ctx.turn.text)
 
 
 def _which_to_change(ctx: Ctx, flow: Flow) -> list[Reply]:

@@ -58,9 +58,22 @@ async def create_handoff(ctx: Ctx, reason: str) -> int:
 
 
 async def handoff(ctx: Ctx, reason: str = "asked") -> list[Reply]:
-    """Put a person on staff onto this conversation and say when they will answer."""
+    """Put a person on staff onto this conversation and say when they will answer; asked
+    again while one is open, the same one (with what was said since added) is meant."""
+    when = when_answered(ctx.local_now, ctx.config)
+    if ctx.person is not None:
+        [*open_ones] = await ctx.uow.requests.for_person(ctx.person.id, ["handoff"], open_only=True)
+        if open_ones:
+            request = open_ones[0]
+            said = list(request.details.get("asked_again") or [])
+            said.append({"at": ctx.now.isoformat(), "text": ctx.turn.text})
+            request.details = {**request.details, "asked_again": said[-20:]}
+            ctx.conv.end_flow()
+            reply = texts.HANDOFF_ALREADY.format(
+                id=request.id, when=when, hotline=ctx.config.hotline
+            )
+            return [Reply(reply)]
     await create_handoff(ctx, reason)
     ctx.conv.end_flow()
-    when = when_answered(ctx.local_now, ctx.config)
     template = texts.HANDOFF_UNSURE if reason == "unsure" else texts.HANDOFF_OPEN
     return [Reply(template.format(when=when, hotline=ctx.config.hotline))]

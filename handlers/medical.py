@@ -8,15 +8,17 @@ from datetime import UTC, date, timedelta
 from handlers import phrases, texts
 from handlers.base import Ctx, Option, Reply, payload
 from handlers.events import EscortBooked, HospitalStayReported, ReimbursementBooked
-from handlers.flows import Flow, Rejection, Slot, Slots, start_flow
+from handlers.flows import Flow, Rejection, Slot, Slots, kept, start_flow
 from handlers.slots import date_slot, part_slot, who_phrase, who_slot
 from handlers.wording import format_date, format_when, status_name
+from storage.repos import CLOSED_STATUSES
 
 __all__ = ["ADMISSION", "CLAIM", "ESCORT", "admission", "escort", "reimbursement"]
 
 VISIT_WITHIN = timedelta(hours=24)
 MAX_NAME = 20  # characters in a hospital or department name said as an answer
 TBD = "tbd"
+OTHER_HOSPITAL = "other_hospital"  # a hospital outside the partner list, once it was said
 
 
 # ------------------------------------------------------------------ escort
@@ -31,10 +33,14 @@ async def _check_hospital(ctx: Ctx, value: object, slots: Slots) -> Rejection | 
     hospital = await ctx.uow.catalog.hospital_by_name(str(value))
     if hospital is not None and hospital.green_channel:
         return None
+    if slots.get(OTHER_HOSPITAL) == value:
+        return None  # said again, or chosen: recorded as typed; staff arrange it
+    slots[OTHER_HOSPITAL] = value
     partners = [h for h in await ctx.uow.catalog.hospitals() if h.green_channel]
+    keep = HOSPITAL.option(texts.ESCORT_KEEP_HOSPITAL.format(hospital=value), str(value))
     return Rejection(
         texts.ESCORT_NOT_PARTNER.format(hospital=value),
-        tuple(HOSPITAL.option(h.name, h.name) for h in partners),
+        (*(HOSPITAL.option(h.name, h.name) for h in partners), keep),
     )
 
 
@@ -62,6 +68,8 @@ async def _check_department(ctx: Ctx, value: object, slots: Slots) -> Rejection 
 def _any_department(ctx: Ctx, text: str) -> str | None:
     """A department the NLU doesn't know, said in answer to the question ("产科")."""
     cleaned = text.strip(phrases.ANSWER_TRIM)
+    if phrases.UNDECIDED.search(cleaned):
+        return TBD  # "科室你们帮我定吧", "不知道挂啥科"
     plausible = 1 < len(cleaned) <= MAX_NAME and cleaned.endswith(phrases.DEPARTMENT_ENDINGS)
     return cleaned if plausible else None
 
@@ -71,6 +79,13 @@ def _department_name(value: str) -> str:
 
 
 async def _escort_summary(ctx: Ctx, slots: Slots) -> str:
+    if slots.get("replaces_when"):
+        return texts.ESCORT_MOVE_SUMMARY.format(
+            old=slots["replaces_when"],
+            hospital=slots["hospital"],
+            department=_department_name(str(slots["department"])),
+            when=format_when(date.fromisoformat(slots["date"]), slots["time"]),
+        )
     return texts.ESCORT_SUMMARY.format(
         hospital=slots["hospital"],
         department=_department_name(str(slots["department"])),
@@ -79,7 +94,59 @@ async def _escort_summary(ctx: Ctx, slots: Slots) -> str:
     )
 
 
+async def _moved_from(ctx: Ctx, slots: Slots) -> int | None:
+    """The booking this one replaces, now marked moved (in the same transaction)."""
+    replaced = slots.get("replaces")
+    old = await ctx.uow.requests.get(int(replaced)) if replaced else None
+    if old is None or old.status in CLOSED_STATUSES:
+        return None
+    await ctx.uow.requests.set_status(old, "rescheduled", now=ctx.now, actor=ctx.actor)
+    return old.id
+
+
+async def moving(ctx: Ctx, kind: str) -> Slots:
+    """A message that moves one of the person's bookings ("下礼拜三那个陪诊 改到礼拜四"):
+    the old booking's slots to carry over, and which booking it replaces; {} otherwise."""
+    text = ctx.turn.text or ""
+    marker = phrases.RESCHEDULE.search(text)
+    if ctx.person is None or marker is None:
+        return {}
+    booked = [
+        r
+        for r in await ctx.uow.requests.for_person(ctx.person.id, kinds=(kind,), open_only=True)
+        if r.scheduled_date is not None and r.scheduled_date >= ctx.today
+    ]
+    said_before = {
+        str(e["value"])
+        for e in ctx.turn.entities
+        if e["entity"] in {"date", "hospital", "department"}
+        and int(e.get("start") or 0) < marker.start()
+    }
+    named = [
+        r for r in booked
+        if said_before & {r.scheduled_date.isoformat() if r.scheduled_date else "",
+                          str(r.details.get("hospital")), str(r.details.get("department"))}
+    ]  # fmt: skip
+    chosen = named if named else booked
+    if len(chosen) != 1:
+        return {}
+    old = chosen[0]
+    slots: Slots = {
+        "replaces": old.id,
+        "replaces_when": format_when(old.scheduled_date, old.scheduled_time),
+        "who": old.beneficiary,
+        "time": old.scheduled_time,
+    }
+    if old.scheduled_date is not None:
+        slots["date"] = old.scheduled_date.isoformat()
+    for key in ("hospital", "department"):
+        if old.details.get(key):
+            slots[key] = old.details[key]
+    return slots
+
+
 async def _book_escort(ctx: Ctx, slots: Slots) -> list[Reply]:
+    replaced = await _moved_from(ctx, slots)
     day = date.fromisoformat(slots["date"])
     request = await ctx.uow.requests.create(
         "medical_escort",
@@ -89,7 +156,12 @@ async def _book_escort(ctx: Ctx, slots: Slots) -> list[Reply]:
         status="pending",
         beneficiary=str(slots["who"]),
         account_id=ctx.account.id if ctx.account else None,
-        details={"hospital": slots["hospital"], "department": slots["department"]},
+        details={
+            "hospital": slots["hospital"],
+            "department": slots["department"],
+            "replaces": replaced,
+            **kept(slots),
+        },
         scheduled_date=day,
         scheduled_time=str(slots["time"]),
         due_at=ctx.now + timedelta(days=1),
@@ -131,8 +203,8 @@ ESCORT = Flow(
 
 
 async def escort(ctx: Ctx) -> list[Reply]:
-    """Book an escorted green-channel hospital visit."""
-    return await start_flow(ctx, ESCORT)
+    """Book an escorted green-channel hospital visit (or move one)."""
+    return await start_flow(ctx, ESCORT, await moving(ctx, "medical_escort"))
 
 
 # --------------------------------------------------------------- admission
@@ -148,7 +220,9 @@ def _any_hospital(ctx: Ctx, text: str) -> str | None:
     cleaned = text.strip(phrases.ANSWER_TRIM)
     return (
         cleaned
-        if 1 < len(cleaned) <= MAX_NAME and ctx.turn.intent not in {"deny", "stop"}
+        if 1 < len(cleaned) <= MAX_NAME
+        and ctx.turn.intent not in {"deny", "stop"}
+        and phrases.HOSPITAL_WORDS.search(cleaned)  # "明天中午的" answers no "which hospital?"
         else None
     )
 
@@ -170,6 +244,7 @@ async def _report_stay(ctx: Ctx, slots: Slots) -> list[Reply]:
         "hospital": slots["hospital"],
         "department": slots.get("department"),
         "since": slots["date"],
+        **kept(slots),
     }
     stay = await ctx.uow.requests.create(
         "hospital_admission", now=ctx.now, actor=ctx.actor, person_id=person_id, status="reported",
@@ -230,12 +305,16 @@ async def admission(ctx: Ctx) -> list[Reply]:
 
 # ----------------------------------------------------------- reimbursement
 async def _claim_summary(ctx: Ctx, slots: Slots) -> str:
+    if slots.get("replaces_when"):
+        when = format_when(date.fromisoformat(slots["date"]), slots["time"])
+        return texts.CLAIM_MOVE_SUMMARY.format(old=slots["replaces_when"], when=when)
     return texts.CLAIM_SUMMARY.format(
         place=texts.CLAIM_PLACE, when=format_when(date.fromisoformat(slots["date"]), slots["time"])
     )
 
 
 async def _book_claim(ctx: Ctx, slots: Slots) -> list[Reply]:
+    replaced = await _moved_from(ctx, slots)
     day = date.fromisoformat(slots["date"])
     request = await ctx.uow.requests.create(
         "reimbursement",
@@ -244,7 +323,7 @@ async def _book_claim(ctx: Ctx, slots: Slots) -> list[Reply]:
         person_id=ctx.person.id if ctx.person else None,
         status="booked",
         account_id=ctx.account.id if ctx.account else None,
-        details={"place": texts.CLAIM_PLACE},
+        details={"place": texts.CLAIM_PLACE, "replaces": replaced, **kept(slots)},
         scheduled_date=day,
         scheduled_time=str(slots["time"]),
     )
@@ -292,7 +371,7 @@ async def reimbursement(ctx: Ctx) -> list[Reply]:
     if turn.values("status") or (not turn.payload and phrases.CLAIM_STATUS.search(turn.text or "")):
         return await _claim_status(ctx)
     if turn.values("book") or turn.values("date") or not turn.payload:
-        return await start_flow(ctx, CLAIM)
+        return await start_flow(ctx, CLAIM, await moving(ctx, "reimbursement"))
     # From the menu: which of the two?
     return [
         Reply(

@@ -107,3 +107,37 @@ BROADCAST_SCOPES: Final = {
     "独居": ("lives_alone", True),
 }
 TAG_MARKS: Final = "#＃"  # "群发#书画组": the scope is a tag
+
+# The dialogue layer: answers to the bot's own questions and what a conversation keeps.
+COUPLE: Final = re.compile(
+    r"爸妈|父母|二老|老两口|两口子|我们俩|咱俩|俩人都|两个人都|两个都|俩都|都去|都报|都参加"
+    r"|[我俺]和老伴|[我俺]跟老伴|[我俺]们老两口"
+)
+# A son's or daughter's words for a parent (and a son- or daughter-in-law's), by gender.
+FATHER: Final = re.compile(r"我爸|爸爸|老爸|我爹|父亲|老爷子|岳父|老丈人|公公|爷爷|外公|姥爷")
+MOTHER: Final = re.compile(r"我妈|妈妈|老妈|我娘|母亲|老太太|岳母|丈母娘|婆婆|奶奶|外婆|姥姥")
+YES_WITH_MORE: Final = re.compile(
+    r"^\s*(?:对的|对(?!了)|是的|是啊|是|好的|好啊|好|行啊|行|可以|确认|确定|没错|嗯+|中|成|要得|没问题"
+    r"|就这样|就这么办|ok|OK|Ok)"
+)
+YES_TAKEN_BACK: Final = re.compile(r"不|别|没|错|改|换|但|可是|不过")
+MOVE_TO: Final = re.compile(r"改到|改成|改在|换到|换成|挪到|推到|调到|延到|延后到|提前到")
+BED: Final = re.compile(r"(\d{1,3}|[一二两三四五六七八九十]{1,3})\s*(?:号)?床")
+PICK_FILLER: Final = re.compile(
+    r"那一个|这一个|那个|这个|那项|这项|那条|这条|那次|就选|就要|就是|我要|选|要|吧|呀|啊|呢|的|取消|报名|报上|报"
+)
+PICK_POINTING: Final = re.compile(
+    r"那个|这个|那一个|这一个|那项|这项|那条|这条|那次|头一个|第.个|最后|倒数|最前|最早|最晚"
+)
+PICK_FIRST: Final = re.compile(r"头一个|第一个|第一项|最前面|最上面|首个|最早")
+PICK_LAST: Final = re.compile(r"最后|末一个|最下面|最晚")
+PICK_FROM_END: Final = re.compile(r"倒数第([一二三四五六七八九\d])")
+UNDECIDED: Final = re.compile(r"待定|帮我定|你们定|给定|不知道|不清楚|说不好|随便")
+HOSPITAL_WORDS: Final = re.compile(r"医院|院|卫生|中心|诊所|保健")
+MONTH_SAID: Final = re.compile(r"月|[-/.]")  # a date said with its month
+CLAIM_WORDS: Final = re.compile(r"单子|单据|票据|发票|报销")  # handing in bills
+# Taking the one thing just offered ("报名戏曲沙龙" shown, "对" typed): plain yeses only —
+# "好" alone may only mean "I see".
+TAKE_THE_OFFER: Final = frozenset(
+    {"对", "对的", "是", "是的", "行", "可以", "要", "确认", "报吧", "报上", "报名"}
+)

@@ -12,7 +12,6 @@ import numpy as np
 
 from handlers import phrases, texts
 from handlers.base import Ctx, Option, Reply, payload
-from handlers.handoff import create_handoff, when_answered
 from storage.models import PolicyArticle
 
 __all__ = ["PolicyIndex", "forget_index", "policy_question"]
@@ -140,7 +139,9 @@ async def policy_question(ctx: Ctx) -> list[Reply]:
         return [Reply(texts.POLICY_ASK)]  # chosen from the menu: ask what about
     matches = index.search(ctx.turn.text)
     if not matches or not index.confident(matches[0]):
-        await create_handoff(ctx, "policy_unsure")
-        return [Reply(texts.POLICY_UNSURE.format(when=when_answered(ctx.local_now, ctx.config)))]
+        # Not sure: offer a person (who then sees the question in the transcript) rather
+        # than open a ticket the asker did not ask for.
+        person = Option(texts.POLICY_ASK_STAFF, payload("human_agent"))
+        return [Reply(texts.POLICY_UNSURE, (person,))]
     related = [m.article for m in matches[1:] if m.score >= RELATED_SCORE]
     return [_answer(matches[0].article, related[:2])]

@@ -26,9 +26,37 @@ def who_phrase(ctx: Ctx, value: str) -> str:
     return texts.BENEFICIARY.get(value, value)
 
 
+def _named_who(ctx: Ctx) -> str | None:
+    """Whom the message names: the spouse or the retiree by name; for a family member,
+    "我爸"/"我妈" by the roster's gender (the retiree, or the retiree's spouse)."""
+    person, text = ctx.person, ctx.turn.text
+    if person is None or not text:
+        return None
+    if person.spouse_name and phrases.COUPLE.search(text):
+        return BOTH  # "我跟老伴都去", "老两口", "给我爸妈都报上"
+    if person.spouse_name and person.spouse_name in text:
+        return SPOUSE
+    if person.name in text:
+        return SELF
+    if ctx.account is None or ctx.account.role != "family":
+        return None
+    father, mother = bool(phrases.FATHER.search(text)), bool(phrases.MOTHER.search(text))
+    if father and mother and person.spouse_name:
+        return BOTH  # "给我爸妈都报上"; a flow that takes one person asks which
+    if father == mother or person.gender not in {"M", "F"}:
+        return None  # both, neither, or no gender on the roster: the retiree, as before
+    said = "M" if father else "F"
+    if said == person.gender:
+        return SELF
+    return SPOUSE if person.spouse_name else None
+
+
 def _pick_who(ctx: Ctx, values: list[str]) -> str:
     if SELF in values and SPOUSE in values:
         return BOTH
+    named = _named_who(ctx)
+    if named is not None:
+        return named
     value = values[0]
     if value not in (SELF, SPOUSE) and ctx.account is not None and ctx.account.role == "family":
         return SELF  # a daughter's "我爸" is the retiree she acts for
@@ -39,8 +67,9 @@ def _parse_who(ctx: Ctx, text: str) -> str | None:
     return SELF if phrases.SELF_ANSWER.match(text.strip()) else None
 
 
-def _who_default(ctx: Ctx, slots: Slots) -> str:
-    return SELF
+def _who_default(ctx: Ctx, slots: Slots) -> str | None:
+    named = _named_who(ctx)
+    return None if named == BOTH else named or SELF  # both: asked (or the flow's options)
 
 
 def who_slot(allow_both: bool = False, ask_always: bool = False) -> Slot:
@@ -57,6 +86,10 @@ def who_slot(allow_both: bool = False, ask_always: bool = False) -> Slot:
             return None
         return Rejection(texts.ONLY_SELF_OR_SPOUSE)
 
+    def infer(ctx: Ctx) -> str | None:
+        named = _named_who(ctx)
+        return named if named != BOTH or allow_both else None
+
     slot = Slot(
         "who",
         texts.SLOT_WHO,
@@ -66,6 +99,7 @@ def who_slot(allow_both: bool = False, ask_always: bool = False) -> Slot:
         parse=_parse_who,
         validate=validate,
         default=None if ask_always else _who_default,
+        infer=infer,
     )
     return slot
 
@@ -77,7 +111,23 @@ def _future_pick(ctx: Ctx, values: list[str]) -> str:
 
 def _past_pick(ctx: Ctx, values: list[str]) -> str:
     past = [v for v in values if v <= ctx.today.isoformat()]
-    return past[0] if past else values[0]
+    if past:
+        return past[0]
+    # "20号住进去的" read on 11-22 resolves to 12-20: a day that has been, last month's.
+    day = date.fromisoformat(values[0])
+    said = next((str(e.get("text") or "") for e in ctx.turn.entities
+                 if e["entity"] == "date" and e["value"] == values[0]), "")  # fmt: skip
+    if phrases.MONTH_SAID.search(said):
+        return values[0]  # "12月5号": that day, as said (and refused if still to come)
+    if (day - ctx.today).days <= 31:  # noqa: PLR2004 - a month ahead at most
+        month_before = (day.replace(day=1) - timedelta(days=1)).replace(day=1)
+        try:
+            earlier = month_before.replace(day=day.day)
+        except ValueError:
+            return values[0]
+        if earlier <= ctx.today:
+            return earlier.isoformat()
+    return values[0]
 
 
 def date_slot(

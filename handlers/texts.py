@@ -52,6 +52,10 @@ TOO_LONG: Final = "您的消息太长了，我看不全。\n请用一两句话�
 UNREADABLE: Final = "这个我没看懂。请用文字说说您要办的事，或回复数字选择服务："
 
 # ----------------------------------------------------------------- router
+NOTES: Final = "备注：{notes}"
+YES_TO_AN_OPEN_QUESTION: Final = "好的，还差一项："
+NOTE_PHONE: Final = "联系电话 {phone}"
+NOTE_SEPARATOR: Final = "，"
 CLARIFY: Final = "我没太明白，您是想办哪件事？请回复数字："
 INTENT_LABELS: Final = {
     "sos": "紧急求助（马上通知值班人员）",
@@ -122,6 +126,8 @@ SOS_DETAIL_NOTED: Final = "已转告值班人员，请保持电话畅通。\n急
 # --------------------------------------------------------------- handoff
 HANDOFF_OPEN: Final = "好的，已请工作人员来帮您，{when}。\n急事请拨打 {hotline}。"
 HANDOFF_UNSURE: Final = "对不起，我还是没弄明白。已请工作人员来帮您，{when}。"
+CLARIFY_AGAIN: Final = "对不起，我还是没弄明白。\n要请工作人员来帮您吗？也可以选下面的事："
+HANDOFF_ALREADY: Final = "已经请工作人员了（编号 {id}），{when}，请稍等。\n急事请拨打 {hotline}。"
 HANDOFF_SOON: Final = "一般半小时内联系您"
 HANDOFF_NEXT_DAY: Final = "工作人员{day}上午{time}上班后联系您"
 HANDOFF_TODAY: Final = "工作人员今天{time}上班后联系您"
@@ -224,11 +230,16 @@ ESCORT_ASK_HOSPITAL: Final = "去哪家医院？请回复数字："
 ESCORT_ASK_DEPARTMENT: Final = "看哪个科？比如：心内科、骨科、眼科。不清楚可以回复数字。"
 ESCORT_DEPARTMENT_UNSURE: Final = "不清楚，请工作人员帮我定"
 ESCORT_DEPARTMENT_TBD: Final = "待定（工作人员帮您定）"
-ESCORT_NOT_PARTNER: Final = "“{hospital}”不在绿色通道合作医院里。可以选这些医院："
+ESCORT_NOT_PARTNER: Final = (
+    "“{hospital}”不在绿色通道合作医院里。可以选这些医院，\n"
+    "也可以就去{hospital}（工作人员联系您安排）："
+)
+ESCORT_KEEP_HOSPITAL: Final = "就去{hospital}"
 ESCORT_NO_DEPARTMENT: Final = "{hospital}没有“{department}”，请换一个科室，比如：{examples}。"
 ESCORT_SLOT_HOSPITAL: Final = "医院"
 ESCORT_SLOT_DEPARTMENT: Final = "科室"
 ESCORT_SUMMARY: Final = "看病陪诊，{hospital} {department}\n{when}，为{who}"
+ESCORT_MOVE_SUMMARY: Final = "把{old}的看病陪诊（{hospital} {department}）\n改到{when}"
 ESCORT_DONE: Final = (
     "已登记看病陪诊，编号 {id}。\n工作人员会在就诊前一天联系您。当天请带好医保卡和病历。"
 )
@@ -263,6 +274,7 @@ CLAIM_STATUSES: Final = {
     "returned": "退回补材料，请联系工作人员",
 }
 CLAIM_SUMMARY: Final = "交报销单据，地点：{place}\n{when}"
+CLAIM_MOVE_SUMMARY: Final = "把{old}交报销单据\n改到{when}"
 CLAIM_PLACE: Final = "老干部局服务大厅"
 CLAIM_DONE: Final = "已约好，编号 {id}。请带上：发票原件、费用清单、病历、医保卡。\n" + REACH_PERSON
 
@@ -280,6 +292,10 @@ CARE_RACE: Final = "对不起，这个时间刚刚被约满了。可以选这些
 
 # -------------------------------------------------------------- activities
 ACT_LIST_HEAD: Final = "最近的活动（回复数字报名）："
+ACT_ABOUT: Final = "{line}。\n{who}"
+ACT_ONLY_LIXIU_WHO: Final = "只有离休干部可以参加。"
+ACT_EVERYONE: Final = "离退休老同志都可以参加。"
+ACT_SIGN_UP: Final = "报名{title}"
 ACT_LIST_EMPTY: Final = "{when}没有安排活动。"
 ACT_LINE: Final = "{title} {when} {place}，{seats}"
 ACT_SEATS_LEFT: Final = "剩{n}个名额"
@@ -306,7 +322,7 @@ CANCEL_SLOT: Final = "要取消的"
 CANCEL_SUMMARY: Final = "取消{item}"
 CANCEL_DONE: Final = "已取消：{item}。"
 CANCEL_ITEM_ACTIVITY: Final = "{title} {when}（{who}）"
-CANCEL_ITEM_ESCORT: Final = "看病陪诊 {hospital} {when}"
+CANCEL_ITEM_ESCORT: Final = "看病陪诊 {hospital}{department} {when}"
 CANCEL_ITEM_CARE: Final = "上门{service} {when}"
 CANCEL_ITEM_CLAIM: Final = "交报销单据 {when}"
 
@@ -350,7 +366,8 @@ REQUEST_STATUSES: Final = {
 POLICY_ANSWER: Final = "【{title}】{body}\n出处：{source}"
 POLICY_SOURCE: Final = "{title}，{region}"
 POLICY_RELATED: Final = "相关问题："
-POLICY_UNSURE: Final = "这个问题我不确定，不敢乱说。已请工作人员来回答您，{when}。"
+POLICY_UNSURE: Final = "这个问题我不确定，不敢乱说。\n要请工作人员来回答您吗？"
+POLICY_ASK_STAFF: Final = "请工作人员回答"
 POLICY_ASK: Final = "请问您想了解哪方面的政策？比如：离休费、护理费、看病报销、异地居住。"
 
 # ---------------------------------------------------------------- identity

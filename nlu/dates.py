@@ -282,6 +282,10 @@ _PARTS = {
     "晚上": "evening", "晚间": "evening", "夜里": "evening", "今晚": "evening",
     "明晚": "evening", "昨晚": "evening", "昨夜": "evening", "前晚": "evening", "半夜": "night",
     "夜里头": "evening",
+    # Northern and central dialects: 头晌/前晌/头午 the morning, 过晌/后半晌 the afternoon.
+    "头晌": "morning", "头午": "morning", "前晌": "morning", "前半晌": "morning",
+    "早半天": "morning", "过晌": "afternoon", "后半晌": "afternoon", "晚半晌": "afternoon",
+    "下晌": "afternoon", "后半天": "afternoon",
 }  # fmt: skip
 _PART = "|".join(sorted(_PARTS, key=len, reverse=True))
 _HOUR = r"(?:\d{1,2}|二十[一二三四]?|十[一二三四五六七八九]?|[零一二两三四五六七八九])"

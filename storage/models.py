@@ -70,6 +70,7 @@ class Person(Base):
     phone_index: Mapped[str | None] = mapped_column(String(32), index=True)
     address: Mapped[str | None] = mapped_column(String(200))
     birth_date: Mapped[date | None] = mapped_column(Date)
+    gender: Mapped[str | None] = mapped_column(String(1))  # M | F, as on the roster
     spouse_name: Mapped[str | None] = mapped_column(String(40))
     lives_alone: Mapped[bool] = mapped_column(Boolean, default=False)
     party_branch: Mapped[str | None] = mapped_column(String(100))

@@ -199,16 +199,25 @@ def unsure_bot(bot: Harness, config: ServiceConfig) -> Harness:
     return Harness(pipeline, bot.sessions, bot.now)
 
 
-async def test_low_confidence_asks_then_hands_over(unsure_bot: Harness) -> None:
+async def test_low_confidence_asks_then_offers_a_person_first(unsure_bot: Harness) -> None:
     first = await unsure_bot.say("u1", "我想问问那个事")
     [reply] = first.replies
     assert reply.options[-1].payload == "/human_agent"
     assert 2 <= len(reply.options) <= 5
     assert await unsure_bot.requests("handoff") == []
     second = await unsure_bot.say("u1", "就是上回说的那个")
-    assert [e["type"] for e in second.events] == ["handoff_requested"]
-    [handoff] = await unsure_bot.requests("handoff")
-    assert handoff.details["reason"] == "unsure"
+    [again] = second.replies
+    assert again.options[0].payload == "/human_agent"  # the second time: a person first
+    assert await unsure_bot.requests("handoff") == []  # offered, not opened unasked
+    chosen = await unsure_bot.say("u1", "1")
+    assert [e["type"] for e in chosen.events] == ["handoff_requested"]
+
+
+async def test_asking_for_a_person_again_keeps_one_ticket(bot: Harness) -> None:
+    await bot.say("u1", "转人工")
+    again = await bot.say("u1", "我要找工作人员")
+    assert "已经请工作人员了" in texts_of(again)
+    assert len(await bot.requests("handoff")) == 1
 
 
 async def test_a_clarifying_choice_is_taken(unsure_bot: Harness) -> None:

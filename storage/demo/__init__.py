@@ -53,6 +53,7 @@ _PEOPLE = [
     ("沈天明", "lixiu", "市邮电局", "工业园区", "韦春花", False, 1931),
     ("董永福", "tuixiu", "市粮食局", "高新区", None, True, 1942),
 ]
+_WOMEN = {"孙丽华", "朱秀珍", "梁淑英", "曹玉珍", "蒋桂英"}
 _HOSPITALS = [
     ("省人民医院", ["省人医", "省医院"], True),
     ("市第一人民医院", ["市一院", "一院", "第一人民医院"], True),
@@ -150,6 +151,7 @@ async def seed_roster(uow: UnitOfWork, count: int, now: datetime, start: int = 0
                 phone=demo_phone(i),
                 address=f"{district}示范路{i + 1}号",
                 birth_date=date(year, 1 + i % 12, 1 + i % 28),
+                gender="F" if name in _WOMEN else "M",
                 spouse_name=spouse,
                 lives_alone=alone,
                 emergency_contact="家属（示例）",
