@@ -155,6 +155,11 @@ def _cases_from_examples(examples: Iterable[Example], synonyms: dict[str, str]) 
     ]
 
 
+# Intents this engine adds to ../shared/spec/intents.md, and the contract's name for them:
+# a set written against the contract labels loneliness out_of_scope.
+CONTRACT_PARENT = {"lonely": "out_of_scope"}
+
+
 def evaluate(
     parse: Callable[[str, datetime | None], ParseDict],
     cases: Sequence[Case],
@@ -166,6 +171,8 @@ def evaluate(
     for case in cases:
         result = parse(case.text, now)
         predicted = result["intent"]["name"]
+        if CONTRACT_PARENT.get(predicted) == case.intent:
+            predicted = case.intent  # an intent added to the contract, scored as its parent
         report.total += 1
         report.correct += predicted == case.intent
         report.pairs.append((case.intent, predicted, case.text))

@@ -61,7 +61,8 @@ _STRONG = _any(
     "翻白眼", "叫也不应", "喊也不应", "不应声", "半天没出来",
     # stroke signs
     "嘴.{0,3}歪", "口眼歪斜", "半边身子", "半身不能动", "说不出话", "说不了话", "舌头发硬",
-    "口齿不清", "说话.{0,3}不清", "手脚不听使唤", "一边手脚", "筷子掉了",
+    "口齿不清", "说话.{0,3}不清", "手脚不听使唤", "一边手脚", "筷子掉了", "说话不利索",
+    "口齿不利索", "说话含糊", "突然.{0,4}(?:手|脚|半边|一边).{0,4}(?:麻|没劲|不听使唤|动不了)",
     # bleeding
     "流血不止", "血止不住", "止不住血", "大出血", "吐血", "好多血", "一直流血", "满地是血",
     "血流不止", "流了好多血", "流了一地血", "头破了", "头破血流", "冒血", "全是血", "血糊糊",
@@ -104,7 +105,8 @@ _MILD = _any(
 )  # fmt: skip
 _SEVERE_WORDS = (
     "厉害", "得很", "受不了", "突然", "一下子", "剧烈", "要命", "不得了", "止不住", "越来越",
-    "站不住", "看不清", "直冒冷汗", "冒冷汗", "一直吐", "赶紧", "马上", "好难受", "太难受",
+    "站不住", "看不清", "直冒冷汗", "冒冷汗", "出冷汗", "一身冷汗",
+    "一直吐", "赶紧", "马上", "好难受", "太难受",
     "难受得", "难受死", "好痛", "好疼", "太痛", "太疼", "痛得", "疼得",
 )  # fmt: skip
 # A cry over a gadget ("救命啊 这个小程序咋这么难用"), and questions about money.
@@ -273,10 +275,11 @@ def assess(text: str) -> Assessment:
     serious = _SERIOUS.search(text)
     if serious:
         # Said to be happening now ("我现在心脏这里绞着疼"), a plan or a question about it
-        # does not make it calm; a past event, someone cared for, a story does.
+        # does not make it calm; a past event, someone cared for, a story does. Nor does it
+        # when said to be severe ("心口疼 出冷汗 要不要约个心内科"): danger now, whatever else.
         if handled or story or (past and not present):
             return Assessment(False, True, f"serious:{serious[0]}+context")
-        if (plan or question) and not present:
+        if (plan or question) and not present and not _SEVERE.search(text):
             return Assessment(False, True, f"serious:{serious[0]}+question")
         return Assessment(True, False, f"serious:{serious[0]}")
     mild = _MILD.search(text)
