@@ -3,7 +3,7 @@ oneself and/or the spouse with seats and a waitlist, and cancelling any booking.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from handlers import phrases, texts
@@ -57,6 +57,17 @@ async def _upcoming(ctx: Ctx, limit: int = LIST_SIZE) -> list[Activity]:
 
 
 # -------------------------------------------------------------------- list
+def _week_said(ctx: Ctx, text: str) -> tuple[date, date] | None:
+    """The days of "这周" (today to Sunday) or "下周" (next Monday to Sunday), if said."""
+    today = ctx.today
+    if phrases.NEXT_WEEK.search(text):
+        monday = today + timedelta(days=7 - today.weekday())
+        return monday, monday + timedelta(days=6)
+    if phrases.THIS_WEEK.search(text):
+        return today, today + timedelta(days=6 - today.weekday())
+    return None
+
+
 async def about_named(ctx: Ctx) -> list[Reply] | None:
     """A question about one activity named in the message ("太极拳在哪儿练 几点",
     "离休干部座谈会谁能参加"): when, where, seats or waiting list, who may join, and to
@@ -88,6 +99,18 @@ async def activity_list(ctx: Ctx) -> list[Reply]:
     if named is not None:
         return named
     upcoming = await _upcoming(ctx, limit=50)
+    text = ctx.turn.text or ""
+    span = _week_said(ctx, text)
+    kinds = [words for pattern, words in phrases.ACTIVITY_KINDS if pattern.search(text)]
+    if span is not None or kinds:
+        local = ctx.local_now.tzinfo
+        picked = [
+            a for a in upcoming
+            if (span is None or span[0] <= a.starts_at.astimezone(local).date() <= span[1])
+            and (not kinds or any(w in a.title or w == a.category for ws in kinds for w in ws))
+        ]  # fmt: skip
+        if picked:  # "下周有啥活动", "有没有唱歌的": only those
+            return [Reply(texts.ACT_LIST_HEAD, _signup_options(ctx, picked[:LIST_SIZE]))]
     days = ctx.turn.values("date")
     if days:
         wanted = {date.fromisoformat(d) for d in days}
@@ -288,14 +311,32 @@ def _matches(ctx: Ctx, facts: dict[str, Any]) -> bool:
     return bool(mentioned) and all(fact in values for values, fact in mentioned)
 
 
+BOTH_KEYS = "+"  # "reg:3+reg:4": a couple's two seats at one activity, cancelled together
+
+
+def _couples(items: list[tuple[str, str, dict[str, Any]]]) -> list[tuple[str, str]]:
+    """(joined key, label) for each activity both of a couple are signed up for."""
+    seats: dict[str, list[str]] = {}
+    for key, _, facts in items:
+        if key.startswith("reg:") and facts.get("activity"):
+            seats.setdefault(str(facts["activity"]), []).append(key)
+    return [
+        (BOTH_KEYS.join(keys), texts.CANCEL_ITEM_BOTH.format(title=title))
+        for title, keys in seats.items()
+        if len(keys) == 2  # noqa: PLR2004 - the retiree and the spouse
+    ]
+
+
 async def _ask_booking(ctx: Ctx, slots: Slots) -> Reply:
     items = await _cancellable(ctx)
-    return Reply(texts.CANCEL_ASK, tuple(BOOKING.option(label, key) for key, label, _ in items))
+    options = [BOOKING.option(label, key) for key, label, _ in items]
+    options += [BOOKING.option(label, key) for key, label in _couples(items)]
+    return Reply(texts.CANCEL_ASK, tuple(options))
 
 
 async def _check_booking(ctx: Ctx, value: object, slots: Slots) -> Rejection | None:
     keys = {key for key, _, _ in await _cancellable(ctx)}
-    if value in keys:
+    if all(part in keys for part in str(value).split(BOTH_KEYS)):
         return None
     reply = await _ask_booking(ctx, slots)
     return Rejection(reply.text, reply.options)
@@ -303,12 +344,24 @@ async def _check_booking(ctx: Ctx, value: object, slots: Slots) -> Rejection | N
 
 async def _cancel_summary(ctx: Ctx, slots: Slots) -> str:
     labels = {key: label for key, label, _ in await _cancellable(ctx)}
-    return texts.CANCEL_SUMMARY.format(item=labels.get(str(slots["booking"]), ""))
+    parts = str(slots["booking"]).split(BOTH_KEYS)
+    item = texts.LIST_SEPARATOR.join(labels.get(part, "") for part in parts)
+    return texts.CANCEL_SUMMARY.format(item=item)
 
 
 async def _cancel(ctx: Ctx, slots: Slots) -> list[Reply]:
-    key = str(slots["booking"])
     labels = {k: label for k, label, _ in await _cancellable(ctx)}
+    keys = str(slots["booking"]).split(BOTH_KEYS)
+    for key in keys:
+        done = await _cancel_one(ctx, key)
+        if done is not None:
+            return done
+    item = texts.LIST_SEPARATOR.join(labels.get(key, "") for key in keys)
+    return [menu_reply(texts.CANCEL_DONE.format(item=item), ctx.config)]
+
+
+async def _cancel_one(ctx: Ctx, key: str) -> list[Reply] | None:
+    """Cancel one booking or seat; a reply only when it is gone already."""
     kind, _, raw_id = key.partition(":")
     if kind == "reg":
         registration = await ctx.uow.activities.registration(int(raw_id))
@@ -334,7 +387,7 @@ async def _cancel(ctx: Ctx, slots: Slots) -> list[Reply]:
             await ctx.uow.catalog.release_slot(int(request.details["slot_id"]))
         await ctx.uow.requests.set_status(request, "cancelled", now=ctx.now, actor=ctx.actor)
         ctx.emit(BookingCancelled(kind=request.kind, id=request.id))
-    return [menu_reply(texts.CANCEL_DONE.format(item=labels.get(key, "")), ctx.config)]
+    return None
 
 
 BOOKING = Slot("booking", texts.CANCEL_SLOT, _ask_booking, validate=_check_booking)
@@ -347,11 +400,34 @@ CANCEL = Flow(
 )
 
 
+def _days_to_keep(ctx: Ctx) -> set[str]:
+    """Days named in a part of the message that keeps them ("后天的还要")."""
+    text = ctx.turn.text or ""
+    kept: set[str] = set()
+    for clause in phrases.CLAUSES.finditer(text):
+        if phrases.KEEP.search(clause[0]):
+            kept |= {
+                str(e["value"])
+                for e in ctx.turn.entities
+                if e["entity"] == "date"
+                and clause.start() <= int(e.get("start") or 0) < clause.end()
+            }
+    return kept
+
+
 async def booking_cancel(ctx: Ctx) -> list[Reply]:
     """Cancel a sign-up or a booking; a freed seat goes to the first on the waitlist."""
     items = await _cancellable(ctx)
     if not items:
         return [menu_reply(texts.CANCEL_NOTHING, ctx.config)]
     chosen = [key for key, _, facts in items if _matches(ctx, facts)]
+    kept_days = _days_to_keep(ctx)
+    if len(chosen) > 1 and kept_days:  # "明天的送饭不要了 后天的还要"
+        facts_of = {key: facts for key, _, facts in items}
+        left = [k for k in chosen if str(facts_of[k].get("date")) not in kept_days]
+        chosen = left or chosen
+    both = [joined for joined, _ in _couples(items) if set(joined.split(BOTH_KEYS)) == set(chosen)]
     slots: Slots = {"booking": chosen[0]} if len(chosen) == 1 else {}
+    if both and phrases.COUPLE.search(ctx.turn.text):
+        slots = {"booking": both[0]}  # "合唱团 俩人都不去了"
     return await start_flow(ctx, CANCEL, slots)

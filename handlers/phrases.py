@@ -141,3 +141,19 @@ CLAIM_WORDS: Final = re.compile(r"单子|单据|票据|发票|报销")  # handin
 TAKE_THE_OFFER: Final = frozenset(
     {"对", "对的", "是", "是的", "行", "可以", "要", "确认", "报吧", "报上", "报名"}
 )
+# Parts of a message, and a part that keeps something ("后天的还要", "周五的照常").
+CLAUSES: Final = re.compile(r"[^，,。；;\s]+")
+KEEP: Final = re.compile(r"还要|留着|不变|照常|照旧|别取消|不取消|保留")
+# Lists said in words: a week, and kinds of activity (words of their titles or categories).
+NEXT_WEEK: Final = re.compile(r"下周|下礼拜|下星期|下个礼拜|下个星期")
+THIS_WEEK: Final = re.compile(r"这周|本周|这礼拜|这个礼拜|这星期|这个星期")
+ACTIVITY_KINDS: Final = (
+    (re.compile(r"唱歌|唱的|合唱|唱戏|听戏|戏曲"), ("合唱", "戏曲")),
+    (re.compile(r"画画|画的|书法|写字|书画"), ("书法", "国画")),
+    (re.compile(r"锻炼|运动|健身|太极|打拳"), ("太极",)),
+    (re.compile(r"旅游|出去玩|出游|一日游|游玩"), ("trip",)),
+    (re.compile(r"讲座|听课|健康知识"), ("lecture",)),
+    (re.compile(r"电影|看片"), ("电影",)),
+    (re.compile(r"党日|党员活动|组织生活"), ("party_day",)),
+    (re.compile(r"志愿|义务"), ("volunteer",)),
+)

@@ -325,9 +325,10 @@ CANCEL_ITEM_ACTIVITY: Final = "{title} {when}（{who}）"
 CANCEL_ITEM_ESCORT: Final = "看病陪诊 {hospital}{department} {when}"
 CANCEL_ITEM_CARE: Final = "上门{service} {when}"
 CANCEL_ITEM_CLAIM: Final = "交报销单据 {when}"
+CANCEL_ITEM_BOTH: Final = "{title}（两位都取消）"
 
 # ---------------------------------------------------------------- records
-RECORDS_HEAD: Final = "您的预约和记录（最新的在前）：\n{lines}"
+RECORDS_HEAD: Final = "您的预约和记录（按日子，最近的在前）：\n{lines}"
 RECORDS_NONE: Final = "您现在没有预约或在办的事。"
 RECORDS_ACTIVITY: Final = "{title} {when}，{who}（{status}）"
 RECORDS_REQUEST: Final = "{what}（{status}）"

@@ -132,10 +132,16 @@ class Gazetteer:
             entity, value = self._table[m[0]]
             found.append(Entity(entity, value, m.start(), m.end(), m[0]))
             covered[m.start() : m.end()] = [True] * (m.end() - m.start())
-        found.extend(self._find_by_sound(text, covered))
+        exact = [(e.start, e.end) for e in found]
+        found.extend(self._find_by_sound(text, covered, exact))
         return found
 
-    def _find_by_sound(self, text: str, covered: list[bool]) -> list[Entity]:
+    def _find_by_sound(
+        self, text: str, covered: list[bool], exact: list[tuple[int, int]]
+    ) -> list[Entity]:
+        """Names heard in the text ("生人民医院" for 省人民医院 by voice input): a window may
+        take in an exact match it wholly contains (a longer name beats a shorter one), never
+        cut through one."""
         if not self._by_sound:
             return []
         sounds = [self._pinyin.get(ch) for ch in text]
@@ -144,7 +150,14 @@ class Gazetteer:
             for start in range(len(text) - size + 1):
                 end = start + size
                 window = sounds[start:end]
-                if any(covered[start:end]) or any(s is None for s in window):
+                if any(s is None for s in window):
+                    continue
+                inside = [(a, b) for a, b in exact if a < end and b > start]
+                if any(a < start or b > end or b - a >= size for a, b in inside):
+                    continue
+                if any(
+                    covered[i] for i in range(start, end) if not any(a <= i < b for a, b in inside)
+                ):
                     continue
                 hit = self._by_sound.get(tuple(s for s in window if s is not None))
                 if hit:
