@@ -326,6 +326,14 @@ async def _handle(ctx: Ctx, parked: dict[str, object] | None, confident: bool) -
     moved = _move_target(ctx)
     if moved is not None:
         return await ROUTES[moved](ctx)  # "下礼拜三那个陪诊 改到礼拜四": that booking, moved
+    if (
+        turn.intent in {"my_records", "medical_escort", "eldercare_booking", "reimbursement"}
+        and turn.payload is None
+        and phrases.ASKS_WHO_WHEN.search(turn.text)
+    ):
+        answer = await records.who_and_when(ctx)
+        if answer is not None:
+            return answer  # "谁陪我去 / 几点来": from the booking's assignment
     if turn.intent in {"policy_question", "out_of_scope"} and not turn.payload:
         about = await activities.about_named(ctx)
         if about is not None:

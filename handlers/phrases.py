@@ -157,3 +157,8 @@ ACTIVITY_KINDS: Final = (
     (re.compile(r"党日|党员活动|组织生活"), ("party_day",)),
     (re.compile(r"志愿|义务"), ("volunteer",)),
 )
+# Asking who will come, or when, about one's own booking ("谁陪我去", "几点到", "人定了没").
+ASKS_WHO_WHEN: Final = re.compile(
+    r"谁陪|谁来|谁去|是谁|叫啥|叫什么|哪位|定了没|定下来没|安排了没|安排好了没"
+    r"|几点(?:来|到|过来|上门)|啥时候(?:来|到)|什么时候(?:来|到)"
+)

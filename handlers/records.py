@@ -10,7 +10,7 @@ from handlers.base import TZ, Ctx, Reply
 from handlers.slots import who_phrase
 from handlers.wording import format_when, menu_reply, status_name
 
-__all__ = ["my_records"]
+__all__ = ["my_records", "who_and_when"]
 
 SHOWN = 8
 # Requests worth showing while open, and closed ones from the last while.
@@ -64,3 +64,41 @@ async def my_records(ctx: Ctx) -> list[Reply]:
     return [
         Reply(texts.RECORDS_HEAD.format(lines="\n".join(lines)) + "\n" + texts.RECORDS_CANCEL_HINT)
     ]
+
+
+_BOOKED = ("medical_escort", "eldercare", "reimbursement")
+
+
+async def who_and_when(ctx: Ctx) -> list[Reply] | None:
+    """ "谁陪我去 / 几点来 / 人定了没": the nearest matching booking, with the staff member
+    assigned (or that nobody is yet, and when they will be); None without an open booking."""
+    if ctx.person is None:
+        return None
+    turn = ctx.turn
+    booked = [
+        r
+        for r in await ctx.uow.requests.for_person(ctx.person.id, kinds=_BOOKED, open_only=True)
+        if r.scheduled_date is not None and r.scheduled_date >= ctx.today
+    ]
+    days = set(turn.values("date"))
+    services = set(turn.values("service_type"))
+    named = [
+        r for r in booked
+        if (not days or r.scheduled_date.isoformat() in days)  # type: ignore[union-attr]
+        and (not services or r.details.get("service") in services)
+    ]  # fmt: skip
+    if not named:
+        return None
+    request = min(named, key=lambda r: (r.scheduled_date, r.id))
+    name = texts.REQUEST_KINDS.get(request.kind, request.kind)
+    detail = request.details.get("service_name") or request.details.get("hospital") or ""
+    what = " ".join(p for p in (name, detail) if p)
+    when = format_when(request.scheduled_date, request.scheduled_time)
+    staff = (
+        await ctx.uow.staff.get(request.assigned_staff_id) if request.assigned_staff_id else None
+    )
+    if staff is not None:
+        text = texts.WHO_ASSIGNED.format(what=what, when=when, staff=staff.name)
+    else:
+        text = texts.WHO_NOT_YET.format(what=what, when=when)
+    return [Reply(text)]

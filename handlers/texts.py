@@ -328,6 +328,8 @@ CANCEL_ITEM_CLAIM: Final = "交报销单据 {when}"
 CANCEL_ITEM_BOTH: Final = "{title}（两位都取消）"
 
 # ---------------------------------------------------------------- records
+WHO_ASSIGNED: Final = "{what}：{when}。\n负责的工作人员是{staff}，会提前打电话给您。"
+WHO_NOT_YET: Final = "{what}：{when}。\n还没安排具体的人，安排好了会提前打电话告诉您是谁、几点到。"
 RECORDS_HEAD: Final = "您的预约和记录（按日子，最近的在前）：\n{lines}"
 RECORDS_NONE: Final = "您现在没有预约或在办的事。"
 RECORDS_ACTIVITY: Final = "{title} {when}，{who}（{status}）"
