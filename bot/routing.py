@@ -246,6 +246,9 @@ async def route(ctx: Ctx) -> list[Reply]:
         return await staff.staff(ctx)  # e.g. raising an emergency for a retiree
     if turn.payload is not None and turn.intent in {"sos_confirm", "sos_deny"}:
         return await _sos_answer(ctx, turn.intent == "sos_confirm", _request_number(turn))
+    pending = ctx.person is None and ctx.account is not None and ctx.account.pending_person_id
+    if pending and turn.payload is None and phrases.SMS_CODE.match(turn.text.strip()):
+        return await binding.pending(ctx)  # six digits are the code, even "120119"
     level = urgency(turn)
     if conv.pending_sos is not None and turn.payload is None:
         # Answered in words ("是的", "不是"), or not answered but written of something else.
