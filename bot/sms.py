@@ -78,19 +78,13 @@ def aliyun_signature(params: dict[str, str], secret: str, method: str = "POST") 
     return base64.b64encode(digest).decode()
 
 
-class AliyunSms:
-    """阿里云短信服务 (dysmsapi SendSms)."""
+class _HttpsSms:
+    """What the provider adapters share: the settings and one HTTP client, made on the
+    first send (``yinling check`` only builds an adapter to validate the settings)."""
 
-    def __init__(self, settings: SmsSettings, client: httpx.AsyncClient | None = None) -> None:
-        if not (settings.access_key_id and settings.access_key_secret and settings.sign_name
-                and settings.template):  # fmt: skip
-            raise ValueError(
-                "YINLING_SMS__PROVIDER=aliyun needs YINLING_SMS__ACCESS_KEY_ID, "
-                "__ACCESS_KEY_SECRET, __SIGN_NAME and __TEMPLATE"
-            )
+    def __init__(self, settings: SmsSettings, client: httpx.AsyncClient | None) -> None:
         self.settings = settings
-        self.endpoint = settings.endpoint or "https://dysmsapi.aliyuncs.com"
-        self._client = client  # made on the first send (``yinling check`` only validates)
+        self._client = client
 
     @property
     def client(self) -> httpx.AsyncClient:
@@ -103,6 +97,20 @@ class AliyunSms:
         """Close the HTTP client."""
         if self._client is not None:
             await self._client.aclose()
+
+
+class AliyunSms(_HttpsSms):
+    """阿里云短信服务 (dysmsapi SendSms)."""
+
+    def __init__(self, settings: SmsSettings, client: httpx.AsyncClient | None = None) -> None:
+        if not (settings.access_key_id and settings.access_key_secret and settings.sign_name
+                and settings.template):  # fmt: skip
+            raise ValueError(
+                "YINLING_SMS__PROVIDER=aliyun needs YINLING_SMS__ACCESS_KEY_ID, "
+                "__ACCESS_KEY_SECRET, __SIGN_NAME and __TEMPLATE"
+            )
+        super().__init__(settings, client)
+        self.endpoint = settings.endpoint or "https://dysmsapi.aliyuncs.com"
 
     async def send(self, phone: str, code: str) -> bool:
         """POST the signed parameters; True when the answer's Code is OK."""
@@ -165,7 +173,7 @@ def tencent_authorization(
     )
 
 
-class TencentSms:
+class TencentSms(_HttpsSms):
     """腾讯云短信 (SMS API 3.0 SendSms)."""
 
     def __init__(self, settings: SmsSettings, client: httpx.AsyncClient | None = None) -> None:
@@ -175,22 +183,9 @@ class TencentSms:
                 "YINLING_SMS__PROVIDER=tencent needs YINLING_SMS__ACCESS_KEY_ID (SecretId), "
                 "__ACCESS_KEY_SECRET (SecretKey), __SDK_APP_ID, __SIGN_NAME and __TEMPLATE"
             )
-        self.settings = settings
+        super().__init__(settings, client)
         self.endpoint = settings.endpoint or "https://sms.tencentcloudapi.com"
         self.host = httpx.URL(self.endpoint).host
-        self._client = client  # made on the first send (``yinling check`` only validates)
-
-    @property
-    def client(self) -> httpx.AsyncClient:
-        """The HTTP client (made on first use)."""
-        if self._client is None:
-            self._client = httpx.AsyncClient(timeout=self.settings.timeout)
-        return self._client
-
-    async def aclose(self) -> None:
-        """Close the HTTP client."""
-        if self._client is not None:
-            await self._client.aclose()
 
     async def send(self, phone: str, code: str) -> bool:
         """POST the signed JSON; True when the one send status is Ok."""
