@@ -118,7 +118,7 @@ def is_duplicate_message(error: BaseException) -> bool:
 
 
 # Statuses after which a request needs nothing more.
-CLOSED_STATUSES = frozenset({"done", "cancelled", "resolved", "closed", "rejected"})
+CLOSED_STATUSES = frozenset({"done", "cancelled", "resolved", "closed", "rejected", "paid"})
 
 
 def digits(phone: str) -> str:
