@@ -139,7 +139,17 @@ async def test_yinling_serve_opens_the_admin_listener_beside_the_public_port(
             parse = await client.post(f"{serve.url}/model/parse", json={"text": "你好"})
             assert parse.status_code == 404
             listener = f"http://127.0.0.1:{admin}"
-            assert "yinling_messages" in (await client.get(f"{listener}/metrics")).text
+            # The listener opens once the app's runtime is up, a moment after the public
+            # port answers: wait for it (as a scraper would retry), then ask.
+            for _ in range(100):
+                try:
+                    metrics = await client.get(f"{listener}/metrics")
+                    break
+                except httpx.ConnectError:
+                    await asyncio.sleep(0.1)
+            else:
+                pytest.fail("the admin listener never opened")
+            assert "yinling_messages" in metrics.text
             parsed = await client.post(f"{listener}/model/parse", json={"text": "你好"})
             assert parsed.json()["intent"]["name"] == "greet"
     finally:
