@@ -8,6 +8,11 @@ had not read the guard, the handlers or the training data (tests/nlu/SOS_SETS.md
 is read as the pipeline reads it (the embedded engine, the guard, ``bot.routing.urgency``)
 from a bound retiree with no flow open.
 
+``--by-writer`` measures each development set of nlu/data/emergency/ (one per writer) on an
+engine trained without it: how the emergency model carries to a writer it never saw. With
+``--grid`` it prints the same figures for other thresholds of the router, the way
+EMERGENCY_DOUBT, EMERGENCY_LIKELY and EMERGENCY_AGREED were chosen (never on a blind set).
+
 Printed per set: recall (emergencies paged, at once or after the unanswered question) and
 recall at once; precision (of the messages paged at once, how many were emergencies); how
 many look-alikes were asked about; and the misses by kind (never their text for the blind
@@ -26,9 +31,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bot import routing  # noqa: E402
 from bot.routing import ASK, NOW, urgency  # noqa: E402
 from handlers.base import Turn  # noqa: E402
-from nlu.engine import EmbeddedEngine  # noqa: E402
+from nlu import data as nlu_data  # noqa: E402
+from nlu.engine import EmbeddedEngine, domain_words  # noqa: E402
+from nlu.features import Featurizer  # noqa: E402
 
 NOW_AT = datetime.fromisoformat("2026-12-07T10:00:00+08:00")
 DEFAULT = [REPO / "tests" / "nlu" / "sos_blind.jsonl"]
@@ -45,12 +53,17 @@ def decide(engine: EmbeddedEngine, text: str) -> str | None:
         ranking=tuple((r["name"], float(r["confidence"])) for r in parsed["intent_ranking"]),
         guard=emergency["guard"],
         classifier_sos=float(emergency["classifier"]),
+        emergency_now=emergency.get("now"),
     )
     return urgency(turn)
 
 
-def measure(engine: EmbeddedEngine, path: Path, show_text: bool) -> dict[str, float]:
+def measure(
+    engine: EmbeddedEngine, path: Path, show_text: bool, grid: bool = False
+) -> dict[str, float]:
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    if grid:
+        _grid(engine, rows)
     seen: Counter[tuple[bool, str | None]] = Counter()
     missed: Counter[str] = Counter()
     alarmed: Counter[str] = Counter()
@@ -95,16 +108,73 @@ def measure(engine: EmbeddedEngine, path: Path, show_text: bool) -> dict[str, fl
     return figures
 
 
+GRID = [
+    (doubt, likely, agreed)
+    for doubt in (0.0, 0.3)
+    for likely in (0.3, 0.4, 0.5, 1.01)
+    for agreed in (0.9, 1.01)
+]
+_KNOBS = ("EMERGENCY_DOUBT", "EMERGENCY_LIKELY", "EMERGENCY_AGREED")
+
+
+def _grid(engine: EmbeddedEngine, rows: list[dict[str, object]]) -> None:
+    """Recall, recall at once, precision and look-alikes asked for other router thresholds
+    (1.01: that reading switched off)."""
+    saved = [getattr(routing, knob) for knob in _KNOBS]
+    print("  doubt likely agreed  recall  at-once  precision  asked")
+    try:
+        for values in GRID:
+            for knob, value in zip(_KNOBS, values, strict=True):
+                setattr(routing, knob, value)
+            seen = Counter((bool(r["emergency"]), decide(engine, str(r["text"]))) for r in rows)
+            emergencies = sum(n for (e, _), n in seen.items() if e)
+            others = sum(n for (e, _), n in seen.items() if not e)
+            paged = seen[(True, NOW)] + seen[(False, NOW)]
+            doubt, likely, agreed = values
+            print(
+                f"  {doubt:5.2f} {likely:6.2f} {agreed:6.2f}  "
+                f"{(seen[(True, NOW)] + seen[(True, ASK)]) / emergencies:6.1%}  "
+                f"{seen[(True, NOW)] / emergencies:7.1%}  "
+                f"{seen[(True, NOW)] / paged if paged else 1.0:9.1%}  "
+                f"{seen[(False, ASK)] / others:5.1%}"
+            )
+    finally:
+        for knob, value in zip(_KNOBS, saved, strict=True):
+            setattr(routing, knob, value)
+
+
+def by_writer(show: bool, grid: bool) -> None:
+    """Each writer's set measured on an engine trained on everything else."""
+    training = nlu_data.load_training_data()
+    featurizer = Featurizer.build(domain_words(training))
+    files = nlu_data.emergency_files()
+    for held in files:
+        others = nlu_data.load_emergency_examples(f for f in files if f != held)
+        engine = EmbeddedEngine.train(training, featurizer, emergencies=others)
+        print(f"held out: {held.name} (trained on {len(others)} labelled messages of the others)")
+        measure(engine, held, show_text=show, grid=grid)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sets", nargs="*", type=Path, default=DEFAULT)
     parser.add_argument(
         "--show", action="store_true", help="print the texts of misses (never for the blind set)"
     )
+    parser.add_argument(
+        "--by-writer", action="store_true", help="hold out each development set in turn"
+    )
+    parser.add_argument("--grid", action="store_true", help="figures for other thresholds too")
     args = parser.parse_args()
+    if args.by_writer:
+        by_writer(args.show, args.grid)
+        flags = " --by-writer" + (" --grid" if args.grid else "")
+        print(f"reproduce: {sys.executable} benchmarks/sos_blind.py{flags}")
+        return 0
     engine = EmbeddedEngine.load()
     for path in args.sets:
-        measure(engine, path, show_text=args.show and "blind" not in path.name)
+        blind = "blind" in path.name
+        measure(engine, path, show_text=args.show and not blind, grid=args.grid and not blind)
     print(f"reproduce: {sys.executable} benchmarks/sos_blind.py " + " ".join(map(str, args.sets)))
     return 0
 

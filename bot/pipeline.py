@@ -381,6 +381,7 @@ class Pipeline:
             ranking,
             emergency["guard"],
             float(emergency["classifier"]),
+            emergency.get("now"),
         )
 
     async def _understand(

@@ -67,6 +67,8 @@ class Turn:
     # confidence before it: the router pages, asks first, or neither (bot/routing.py).
     guard: str = "none"
     classifier_sos: float = 0.0
+    # The emergency model's probability of an emergency now (None: the engine has none).
+    emergency_now: float | None = None
 
     def entity(self, name: str) -> EntityDict | None:
         """The first entity of a type."""

@@ -22,6 +22,8 @@ __all__ = [
     "Example",
     "TrainingData",
     "data_files",
+    "emergency_files",
+    "load_emergency_examples",
     "load_training_data",
     "parse_example",
 ]
@@ -126,6 +128,23 @@ def _examples_block(block: str) -> list[str]:
 def data_files(directory: Path = DATA_DIR) -> list[Path]:
     """The YAML files of a data directory, in a stable order."""
     return sorted(directory.glob("*.yml"))
+
+
+def emergency_files(directory: Path = DATA_DIR) -> list[Path]:
+    """The labelled emergency sets (``emergency/*.jsonl``) of a data directory, in order."""
+    return sorted((directory / "emergency").glob("*.jsonl"))
+
+
+def load_emergency_examples(paths: Iterable[Path]) -> list[tuple[str, bool]]:
+    """Messages labelled "is this an emergency happening now?" (one JSON object a line with
+    ``text`` and ``emergency``), for the emergency model beside the intent classifier."""
+    rows: list[tuple[str, bool]] = []
+    for path in paths:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                row = json.loads(line)
+                rows.append((str(row["text"]), bool(row["emergency"])))
+    return rows
 
 
 def load_training_data(paths: Iterable[Path] | None = None) -> TrainingData:

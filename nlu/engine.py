@@ -1,4 +1,11 @@
-"""The embedded NLU engine: classifier + emergency guard + entities, in Rasa's parse format."""
+"""The embedded NLU engine: classifier + emergency guard + entities, in Rasa's parse format.
+
+Beside the intent classifier, a second linear model over the same features answers one
+question: is something happening now that needs someone to come? It is trained on the
+``sos`` examples against all others and on the labelled emergency sets of
+``nlu/data/emergency/`` (messages written by several people, each labelled by whether a
+duty officer would want a call now). The router weighs it with the rules (bot/routing.py).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +14,7 @@ import logging
 import os
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,6 +44,10 @@ VETOED_CONFIDENCE = 0.02
 # Sources whose change must retrain the cached model.
 _CODE_FILES = ("features.py", "model.py", "entities.py", "engine.py")
 _SVM_C = 1.0
+# The emergency model's two classes and its regularisation (C), chosen by holding out one
+# writer's emergency set at a time (benchmarks/sos_blind.py --by-writer).
+_NOW, _NOT = "now", "not"
+_EMERGENCY_C = 0.5
 
 
 class Parser(Protocol):
@@ -91,9 +102,11 @@ class EmbeddedEngine:
         model: LinearModel,
         gazetteer: Mapping[str, Mapping[str, str]],
         guard: bool = True,
+        emergency_model: LinearModel | None = None,
     ) -> None:
         self.featurizer = featurizer
         self.model = model
+        self.emergency_model = emergency_model
         self.guard = guard
         self._gazetteer = Gazetteer(featurizer.pinyin)
         self._tables = {k: dict(v) for k, v in gazetteer.items()}
@@ -109,20 +122,31 @@ class EmbeddedEngine:
         featurizer: Featurizer | None = None,
         c: float = _SVM_C,
         guard: bool = True,
+        emergencies: Sequence[tuple[str, bool]] = (),
     ) -> EmbeddedEngine:
-        """Train from training data (a few seconds); a featurizer may be shared across folds."""
+        """Train from training data (a few seconds); a featurizer may be shared across folds.
+        ``emergencies``: messages labelled emergency-now or not, for the emergency model."""
         featurizer = featurizer or Featurizer.build(domain_words(training))
         texts = [e.text for e in training.examples]
         labels = [e.intent for e in training.examples]
         model = train_linear(texts, labels, featurizer.features, c=c)
-        return cls(featurizer, model, _gazetteer_tables(training), guard=guard)
+        urgent = [_NOW if e.intent == SOS else _NOT for e in training.examples]
+        urgent += [_NOW if now else _NOT for _, now in emergencies]
+        emergency_model = None
+        if len(set(urgent)) == 2:  # noqa: PLR2004 - data without emergencies has no such model
+            emergency_model = train_linear(
+                texts + [text for text, _ in emergencies],
+                urgent,
+                featurizer.features,
+                c=_EMERGENCY_C,
+            )
+        tables = _gazetteer_tables(training)
+        return cls(featurizer, model, tables, guard=guard, emergency_model=emergency_model)
 
     @classmethod
     def cached(cls, data_dir: Path | None = None, cache_dir: Path | None = None) -> bool:
         """Whether ``load`` will find a model for the current data (else it trains one)."""
-        files = nlu_data.data_files(data_dir or nlu_data.DATA_DIR)
-        code = [(Path(__file__).parent / name).read_text(encoding="utf-8") for name in _CODE_FILES]
-        key = nlu_data.fingerprint(files, *code)
+        key = _cache_key(data_dir or nlu_data.DATA_DIR)
         return ((cache_dir or default_cache_dir()) / f"model-{key}" / "meta.json").exists()
 
     @classmethod
@@ -133,9 +157,8 @@ class EmbeddedEngine:
         retrain: bool = False,
     ) -> EmbeddedEngine:
         """Load the cached model for the current data, training and caching it if needed."""
-        files = nlu_data.data_files(data_dir or nlu_data.DATA_DIR)
-        code = [(Path(__file__).parent / name).read_text(encoding="utf-8") for name in _CODE_FILES]
-        key = nlu_data.fingerprint(files, *code)
+        directory = data_dir or nlu_data.DATA_DIR
+        key = _cache_key(directory)
         cache = (cache_dir or default_cache_dir()) / f"model-{key}"
         if not retrain and (cache / "meta.json").exists():
             try:
@@ -143,7 +166,10 @@ class EmbeddedEngine:
             except (OSError, ValueError, KeyError) as e:
                 log.warning("nlu_cache_unreadable path=%s error=%s", cache, e)
         started = time.perf_counter()
-        engine = cls.train(nlu_data.load_training_data(files))
+        engine = cls.train(
+            nlu_data.load_training_data(nlu_data.data_files(directory)),
+            emergencies=nlu_data.load_emergency_examples(nlu_data.emergency_files(directory)),
+        )
         log.info("nlu_trained seconds=%.1f", time.perf_counter() - started)
         engine._write(cache)
         return engine
@@ -158,6 +184,14 @@ class EmbeddedEngine:
             weights=arrays["weights"],
             bias=arrays["bias"],
         )
+        if self.emergency_model is not None:
+            emergency = self.emergency_model.to_arrays()
+            np.savez(
+                staging / "emergency.npz",
+                idf=emergency["idf"],
+                weights=emergency["weights"],
+                bias=emergency["bias"],
+            )
         meta = {
             "classes": arrays["classes"],
             "vocabulary": arrays["vocabulary"],
@@ -165,6 +199,13 @@ class EmbeddedEngine:
             "featurizer": self.featurizer.to_json(),
             "gazetteer": self._tables,
         }
+        if self.emergency_model is not None:
+            emergency = self.emergency_model.to_arrays()
+            meta["emergency"] = {
+                "classes": emergency["classes"],
+                "vocabulary": emergency["vocabulary"],
+                "temperature": emergency["temperature"],
+            }
         (staging / "meta.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
         try:
             staging.rename(cache)
@@ -188,7 +229,14 @@ class EmbeddedEngine:
                     "bias": arrays["bias"],
                 }
             )
-        return cls(Featurizer.from_json(meta["featurizer"]), model, meta["gazetteer"])
+        emergency_model = None
+        if "emergency" in meta:
+            with np.load(cache / "emergency.npz") as arrays:
+                emergency_model = LinearModel.from_arrays(
+                    {**meta["emergency"], **{k: arrays[k] for k in ("idf", "weights", "bias")}}
+                )
+        featurizer = Featurizer.from_json(meta["featurizer"])
+        return cls(featurizer, model, meta["gazetteer"], emergency_model=emergency_model)
 
     # --------------------------------------------------------------- lookups
     def add_lookup(self, entity: str, table: Mapping[str, str]) -> None:
@@ -198,9 +246,10 @@ class EmbeddedEngine:
         self._gazetteer.add(entity, table)
 
     # --------------------------------------------------------------- parsing
-    def classify(self, text: str) -> list[IntentDict]:
+    def classify(self, text: str, features: list[str] | None = None) -> list[IntentDict]:
         """Intent ranking from the classifier alone, best first."""
-        probs = self.model.probabilities(self.featurizer.features(text))
+        features = self.featurizer.features(text) if features is None else features
+        probs = self.model.probabilities(features)
         classes, confidences = self.model.classes, probs.tolist()
         return [
             {"name": classes[i], "confidence": round(confidences[i], 4)}
@@ -213,10 +262,15 @@ class EmbeddedEngine:
         clean = normalize(text)
         if not clean.strip():
             return parse_dict(text, [{"name": "out_of_scope", "confidence": 1.0}], [])
-        ranking = self.classify(clean)
+        features = self.featurizer.features(clean)
+        ranking = self.classify(clean, features)
         emergency = None
         if self.guard:
             ranking, emergency = apply_guard(clean, ranking)
+            if self.emergency_model is not None and "now" not in emergency:
+                model = self.emergency_model
+                probability = model.probabilities(features)[model.classes.index(_NOW)]
+                emergency["now"] = round(float(probability), 4)
         # Offsets are shared by the raw and the normalised text; report the raw words.
         entities = [
             replace(e, text=text[e.start : e.end]) for e in self.extractor.extract(clean, now)
@@ -252,7 +306,10 @@ def apply_guard(clean: str, ranking: list[IntentDict]) -> tuple[list[IntentDict]
         if top["name"] == SOS and len(ranking) > 1:
             # Likely not an emergency: the other intents share what sos had.
             ranking = _with_sos(ranking, VETOED_CONFIDENCE, first=False)
-    return ranking, {"guard": guard, "classifier": classifier}
+    emergency: EmergencyDict = {"guard": guard, "classifier": classifier}
+    if guard == "force" and verdict.grave:
+        emergency["now"] = 1.0  # thoughts of ending one's life: no model may doubt them
+    return ranking, emergency
 
 
 def _with_sos(ranking: list[IntentDict], confidence: float, first: bool) -> list[IntentDict]:
@@ -264,6 +321,13 @@ def _with_sos(ranking: list[IntentDict], confidence: float, first: bool) -> list
     ]
     sos: IntentDict = {"name": SOS, "confidence": confidence}
     return [sos, *scaled] if first else [*scaled, sos]
+
+
+def _cache_key(directory: Path) -> str:
+    """The model cache's key: the training files' and the engine code's contents."""
+    files = nlu_data.data_files(directory) + nlu_data.emergency_files(directory)
+    code = [(Path(__file__).parent / name).read_text(encoding="utf-8") for name in _CODE_FILES]
+    return nlu_data.fingerprint(files, *code)
 
 
 def engine_info(engine: EmbeddedEngine) -> dict[str, Any]:

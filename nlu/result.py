@@ -35,6 +35,9 @@ class EmergencyDict(TypedDict):
 
     guard: Literal["force", "calm", "none"]  # danger now | past, plan, question, over | neither
     classifier: float
+    # The emergency model's probability that something is happening now that needs someone
+    # to come (nlu/engine.py); absent when the engine has none.
+    now: NotRequired[float]
 
 
 class ParseDict(TypedDict):

@@ -42,12 +42,7 @@ _STRONG = _any(
     "躺不下", "喘得.{0,3}(?:说不出|不行|厉害)", "^救[…。.!！\\s]*$", "(?:不行了){2}", "快派人",
     "赶紧派人", "快来帮忙", f"按了.{{0,3}}{_DEVICE_WORD}",
     f"{_DEVICE_WORD}.{{0,4}}(?:呼叫|按了|喂|快|救|帮帮)",
-    # thoughts of ending one's life
-    "活着没意思", "不想活", "活不下去", "想死", "寻死", "自杀", "轻生", "一了百了", "跳楼", "割腕",
-    "想不开", "药.{0,4}准备好了", "农药", "安眠药.{0,8}(?:吃了|都吃|一瓶)",
-    "吃了.{0,4}(?:一瓶|整瓶|半瓶|一把).{0,4}药",
-    "(?:拿着?|举着|带着)刀", "砍人", "踹门", "砸门", "药.{0,3}攒", "攒.{0,6}药", "遗书", "不打算活",
-    "了断",
+    "(?:拿着?|举着|带着)刀", "砍人", "踹门", "砸门",
     # on the floor
     "起不来", "爬不起来", "站不起来", "坐不起来", "起不了身", "倒在地上", "倒地上", "躺在地上",
     "倒在卫生间", "倒在厕所", "摔在地上", "瘫在地上", "动不了了", "动弹不得", "坐在地上", "坐地上",
@@ -89,6 +84,24 @@ _STRONG = _any(
     # generic severe
     "快不行了", "要不行了", "人不行了", "要死了", "疼死了", "痛死了", "难受死了", "受不了了",
     "快点来人", "赶紧来人", "马上来人", "快来啊", "快来呀", "快过来", "赶紧过来",
+)  # fmt: skip
+
+# Thoughts of ending one's life, and their warning signs said without its words: a
+# farewell, the last word, being a burden, joining the dead, affairs put in order, the means
+# made ready. Grave: they page at once, and no model's doubt makes them a question ("是紧急
+# 情况吗？" answered "不是" by someone in despair would page nobody).
+_SELF_HARM = _any(
+    "活着没意思", "不想活", "活不下去", "想死", "寻死", "自杀", "轻生", "一了百了", "跳楼", "割腕",
+    "想不开", "药.{0,4}准备好了", "农药", "安眠药.{0,8}(?:吃了|都吃|一瓶)",
+    "吃了.{0,4}(?:一瓶|整瓶|半瓶|一把).{0,4}药", "药.{0,3}攒", "攒.{0,6}药", "遗书", "不打算活",
+    "了断",
+    "最后一(?:句|次|面)(?:话)?(?!.{0,4}(?:课|班|场|天|期|名|个名额))", "永别", "来世", "下辈子见",
+    "(?:不想|不愿|不能)(?:再)?拖累", "活着.{0,4}(?:拖累|累赘|受罪|多余)", "是个累赘",
+    "(?:陪|找|见)(?:走了的|过世的|去世的|死去的|地下的|那边的)(?:老伴|老头|老太婆|老婆|爱人)",
+    "后事.{0,6}交代", "交代(?:好)?(?:了)?后事",
+    "以后不用再.{0,4}(?:打电话|管我|来看我)", "不用再管我了",
+    "(?:绳子|刀|药|煤气).{0,4}(?:准备好了|系好了|挂好了|在手边|就在手边|都倒出来|开着呢)",
+    "(?:存折|钱|东西|房子).{0,8}(?:分好了|留给.{0,4}了|交代好了)",
 )  # fmt: skip
 
 # Serious, but said also of the past or when asking for a check-up.
@@ -151,7 +164,8 @@ _PLAN_EXTRA = _any(
 )  # fmt: skip
 # The person is already being cared for: in hospital, treated, or better.
 _HANDLED = _any(
-    "住院", "注院", "住的院", "住着(?!个|一个|人|两个)", "收进去", "收住院",
+    "住院(?!报备|手续|要什么|的材料|怎么)", "注院", "住的院", "住着(?!个|一个|人|两个)", "收进去",
+    "收住院",
     "住在.{0,8}(?:医院|院|科|病房|病床)", "现住", "住进", "住下",
     "送进", "拉到", "在医院(?!门口|外面|附近|旁边|路上)", "病房", "病床", "icu", "ccu",
     "(?<![没不未])抢救过来", "抢过来", "(?<![没不未])稳住了", "(?<![没不未])止住了", "打着石膏",
@@ -238,16 +252,37 @@ class Assessment:
     veto: bool
     reason: str
     cry_only: bool = False  # forced by a cry for help alone, with no other danger word
+    grave: bool = False  # thoughts of ending one's life: never made a question by a model
 
 
 def _blank(m: re.Match[str]) -> str:
     return " " * len(m[0])
 
 
+# The clauses of a message: a question or a booking in one does not calm danger told in
+# another ("请问住院报备要什么材料？我妈现在叫不醒").
+_CLAUSES = re.compile("[，,。！？!?；;…~、\\s]+|另外|还有|顺便|对了|等等|哦对")
+
+
 def assess(text: str) -> Assessment:
-    """Judge normalised text for an emergency happening now."""
+    """Judge normalised text for an emergency happening now: the message as a whole, then
+    (where a danger word is calmed by the words around it) each clause on its own — unless
+    the danger is over, someone is cared for already, or it is a story, which calm it all."""
     idiom = bool(_IDIOMS.search(text) or _TOPIC.search(text))
     text = _TOPIC.sub(_blank, _IDIOMS.sub(_blank, text))
+    whole = _judge(text, idiom)
+    if whole.force or not (_STRONG.search(text) or _SELF_HARM.search(text)):
+        return whole
+    if _HANDLED.search(text) or _STORY.search(text):
+        return whole
+    for clause in _CLAUSES.split(text):
+        part = _judge(clause, idiom=False)
+        if part.force and not part.cry_only and part.reason.startswith("strong:"):
+            return Assessment(True, False, f"clause {part.reason}", grave=part.grave)
+    return whole
+
+
+def _judge(text: str, idiom: bool) -> Assessment:
     story = bool(_STORY.search(text))
     present = bool(_PRESENT.search(text))
     past = bool(_PAST.search(text))
@@ -257,7 +292,7 @@ def assess(text: str) -> Assessment:
     device = bool(_DEVICE.search(text) and _DEVICE_QUESTION.search(text))
     knowledge = bool(_KNOWLEDGE.search(text))
     question = asking or device or knowledge
-    strong = _STRONG.search(text)
+    strong = _STRONG.search(text) or _SELF_HARM.search(text)
     cry = _CRIES.search(text)
     hit = strong or cry
     if hit:
@@ -271,7 +306,8 @@ def assess(text: str) -> Assessment:
         danger = bool(strong or _SERIOUS.search(text) or _MILD.search(text))
         if not danger and _TECH.search(text):  # a cry over a phone or an app
             return Assessment(False, True, f"cry:{hit[0]}+gadget")
-        return Assessment(True, False, f"strong:{hit[0]}", cry_only=not danger)
+        grave = bool(_SELF_HARM.search(text))
+        return Assessment(True, False, f"strong:{hit[0]}", cry_only=not danger, grave=grave)
     serious = _SERIOUS.search(text)
     if serious:
         # Said to be happening now ("我现在心脏这里绞着疼"), a plan or a question about it

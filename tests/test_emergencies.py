@@ -20,10 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from bot import pipeline as pipeline_module
 from bot.messages import InboundMessage
 from bot.pipeline import Pipeline
-from bot.routing import ASK, urgency
+from bot.routing import ASK, NOW, urgency
 from bot.spool import Spool
 from handlers import texts
-from handlers.base import Ctx, Reply, ServiceConfig
+from handlers.base import Ctx, Reply, ServiceConfig, Turn
 from nlu.engine import EmbeddedEngine
 from storage.db import AsyncSession, make_engine, make_sessions
 from storage.demo import seed_demo
@@ -338,3 +338,40 @@ async def test_loneliness_gets_a_warm_word_and_company_not_the_emergency_text(
     labels = [o.label for o in response.replies[-1].options]
     assert labels == [texts.LONELY_VISIT, texts.LONELY_CALL, texts.LONELY_NO]
     assert await _counts(bot.sessions) == (0, 0, 0)
+
+
+# ------------------------------------------------------------ the emergency model's say
+def _turn(intent: str, confidence: float, guard: str, classifier: float, model: float | None):
+    return Turn(
+        "…", intent=intent, confidence=confidence, guard=guard,
+        classifier_sos=classifier, emergency_now=model,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("turn", "expected"),
+    [
+        # the rules force an emergency: at once, unless the emergency model doubts it
+        (_turn("sos", 0.95, "force", 0.4, 0.9), NOW),
+        (_turn("sos", 0.95, "force", 0.4, 0.1), ASK),
+        (_turn("sos", 0.95, "force", 0.4, None), NOW),  # an engine without the model
+        # the classifier sure and nothing calming: at once, unless doubted
+        (_turn("sos", 0.9, "none", 0.9, 0.6), NOW),
+        (_turn("sos", 0.9, "none", 0.9, 0.2), ASK),
+        # the rules found a booking or a question around it: asked, unless both models agree
+        (_turn("sos", 0.02, "calm", 0.95, 0.5), ASK),
+        (_turn("sos", 0.02, "calm", 0.95, 0.97), NOW),
+        (_turn("medical_escort", 0.7, "calm", 0.5, 0.99), ASK),
+        # only the emergency model finds it likely: asked, never routed as something else
+        (_turn("lonely", 0.8, "none", 0.1, 0.7), ASK),
+        (_turn("lonely", 0.8, "none", 0.1, 0.2), None),
+    ],
+)
+def test_the_emergency_model_weighs_in(turn: Turn, expected: str | None) -> None:
+    assert urgency(turn) == expected
+
+
+async def test_a_farewell_without_the_words_of_dying_pages_at_once(bot: Harness) -> None:
+    """Warning signs of ending one's life, said indirectly, are an emergency now."""
+    for text in ("不想再拖累儿女了 今天跟大家告个别", "后事我都交代好了 你们以后不用再来看我"):
+        assert await _read_as(bot, text) == NOW, text

@@ -134,3 +134,14 @@ def test_changed_data_retrains(tmp_path: Path) -> None:
     second = EmbeddedEngine.load(data, cache)
     assert second.model.classes == ["greet", "stop", "thanks_bye"]
     assert len(list(cache.glob("model-*"))) == 2
+
+
+def test_the_emergency_model_says_how_likely_an_emergency_now_is(
+    engine_nlu: EmbeddedEngine,
+) -> None:
+    """Trained beside the intent classifier on the labelled emergency sets: high for danger
+    now, low for the same words about the past or a class."""
+    now = engine_nlu.parse("我老伴倒在卫生间 叫不醒")["emergency"]
+    past = engine_nlu.parse("去年老伴在卫生间摔过一跤 现在挺好的 想约个复查")["emergency"]
+    assert now.get("now", 0.0) > 0.9
+    assert past.get("now", 1.0) < 0.1
