@@ -142,12 +142,15 @@ def urgency(turn: Turn) -> str | None:
     The emergency rules (nlu/sos.py) finding danger now page at once; so does the classifier
     alone when it is sure and the rules found nothing calming — unless the emergency model
     doubts it, which makes it a question first — and the classifier and the emergency
-    model both sure, whatever the rules found. A classifier that is not sure, or whose
-    emergency the rules found to be a past event, a plan, a question or a false alarm, and
-    a message the emergency model alone finds likely, make the bot ask — never route it as
-    a booking."""
+    model both sure, whatever the rules found, unless the rules found its danger words
+    denied ("不是那种突然晕倒的"), which the models cannot read. A classifier that is not
+    sure, or whose emergency the rules found to be a past event, a plan, a question or a
+    false alarm, and a message the emergency model alone finds likely, make the bot ask —
+    never route it as a booking."""
     if turn.payload is not None:
         return NOW if turn.intent == "sos" else None
+    if turn.guard == "denied":
+        return None  # "不是那种突然晕倒的": the words the models react to, denied
     model = turn.emergency_now
     doubted = model is not None and model < EMERGENCY_DOUBT
     top = turn.intent == "sos" and turn.confidence >= SOS_CONFIDENCE

@@ -294,7 +294,7 @@ def apply_guard(clean: str, ranking: list[IntentDict]) -> tuple[list[IntentDict]
     verdict = assess(clean)
     top = ranking[0]
     classifier = next((r["confidence"] for r in ranking if r["name"] == SOS), 0.0)
-    guard: Literal["force", "calm", "none"] = "none"
+    guard: Literal["force", "calm", "denied", "none"] = "none"
     # "救命 孙子的数学作业我也不会": a bare cry before something the classifier is sure of.
     trivial = top["name"] == "out_of_scope" and top["confidence"] >= TRIVIAL_CONFIDENCE
     if verdict.force and not (verdict.cry_only and trivial):
@@ -302,7 +302,7 @@ def apply_guard(clean: str, ranking: list[IntentDict]) -> tuple[list[IntentDict]
         if top["name"] != SOS or top["confidence"] < GUARD_CONFIDENCE:
             ranking = _with_sos(ranking, max(GUARD_CONFIDENCE, classifier), first=True)
     elif verdict.veto:
-        guard = "calm"
+        guard = "denied" if verdict.denied else "calm"
         if top["name"] == SOS and len(ranking) > 1:
             # Likely not an emergency: the other intents share what sos had.
             ranking = _with_sos(ranking, VETOED_CONFIDENCE, first=False)

@@ -33,7 +33,8 @@ class EmergencyDict(TypedDict):
     """What the emergency guard made of a message, and the classifier's own ``sos``
     confidence before the guard (a Yinling key beside Rasa's: a Rasa client ignores it)."""
 
-    guard: Literal["force", "calm", "none"]  # danger now | past, plan, question, over | neither
+    # danger now | past, plan, question, over | its only danger words denied | neither
+    guard: Literal["force", "calm", "denied", "none"]
     classifier: float
     # The emergency model's probability that something is happening now that needs someone
     # to come (nlu/engine.py); absent when the engine has none.

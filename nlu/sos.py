@@ -93,7 +93,8 @@ _STRONG = _any(
 _SELF_HARM = _any(
     "活着没意思", "不想活", "活不下去", "想死", "寻死", "自杀", "轻生", "一了百了", "跳楼", "割腕",
     "想不开", "药.{0,4}准备好了", "农药", "安眠药.{0,8}(?:吃了|都吃|一瓶)",
-    "吃了.{0,4}(?:一瓶|整瓶|半瓶|一把).{0,4}药", "药.{0,3}攒", "攒.{0,6}药", "遗书", "不打算活",
+    "吃了.{0,4}(?:一瓶|整瓶|半瓶|一把).{0,4}药", "药(?!费|钱|单|发票).{0,3}攒",
+    "攒.{0,6}药(?!费|钱|单|发票|票)", "遗书", "不打算活",
     "了断",
     "最后一(?:句|次|面)(?:话)?(?!.{0,4}(?:课|班|场|天|期|名|个名额))", "永别", "来世", "下辈子见",
     "(?:不想|不愿|不能)(?:再)?拖累", "活着.{0,4}(?:拖累|累赘|受罪|多余)", "是个累赘",
@@ -145,7 +146,8 @@ _PRESENT = _any(
 
 # Past events, plans and questions: reasons the words above are not an emergency.
 _PAST = _any(
-    "上周", "上个星期", "上星期", "上礼拜", "上个礼拜", "上个月", "上月", "前几天", "前些天",
+    "上周", "上个星期", "上星期", "上礼拜", "上个礼拜", "上个月", "上月", "前几天", "前两天",
+    "前些天", "前一阵",
     "前阵子", "前段时间", "前些日子", "去年", "前年", "以前", "之前", "那次", "上次", "上回",
     "好几天了", "好些天", "几天了", "好久了", "老毛病", "几天前", "个月前", "年前", "曾经", "当时",
     "那时候", "后来", "已经好了", "好多了", "没事了", "出院", "自从", "[病风梗折伤]后", "后遗症",
@@ -222,6 +224,7 @@ _STORY = _any(
 )  # fmt: skip
 # Figures of speech that borrow emergency words.
 _IDIOMS = _any(
+    "救救急", "救个急", "救急",
     "救命稻草", "救命钱", "救命恩人", "救命之恩", "心疼死", "心疼", "热得要命", "冷得要命",
     "忙得要命", "累得要命", "贵得要命", "要命的是", "笑死", "热死", "累死", "气死", "饿死", "烦死",
     "无聊死", "吓死", "急性子", "美死", "困死", "闷死", "渴死", "冻死我了", "摔了个碗",
@@ -253,6 +256,7 @@ class Assessment:
     reason: str
     cry_only: bool = False  # forced by a cry for help alone, with no other danger word
     grave: bool = False  # thoughts of ending one's life: never made a question by a model
+    denied: bool = False  # the only danger words are denied ("不是那种突然晕倒的")
 
 
 def _blank(m: re.Match[str]) -> str:
@@ -261,6 +265,8 @@ def _blank(m: re.Match[str]) -> str:
 
 # The clauses of a message: a question or a booking in one does not calm danger told in
 # another ("请问住院报备要什么材料？我妈现在叫不醒").
+_DENIED = re.compile("不是|没有|并非|不像|不会|倒不")
+_DENIAL_REACH = 6  # characters before a danger word where a denial counts
 _CLAUSES = re.compile("[，,。！？!?；;…~、\\s]+|另外|还有|顺便|对了|等等|哦对")
 
 
@@ -270,7 +276,11 @@ def assess(text: str) -> Assessment:
     the danger is over, someone is cared for already, or it is a story, which calm it all."""
     idiom = bool(_IDIOMS.search(text) or _TOPIC.search(text))
     text = _TOPIC.sub(_blank, _IDIOMS.sub(_blank, text))
+    said = text
+    text = _without_denied(text)
     whole = _judge(text, idiom)
+    if text != said and not whole.force:
+        return Assessment(False, True, "denied", denied=True)
     if whole.force or not (_STRONG.search(text) or _SELF_HARM.search(text)):
         return whole
     if _HANDLED.search(text) or _STORY.search(text):
@@ -280,6 +290,20 @@ def assess(text: str) -> Assessment:
         if part.force and not part.cry_only and part.reason.startswith("strong:"):
             return Assessment(True, False, f"clause {part.reason}", grave=part.grave)
     return whole
+
+
+def _without_denied(text: str) -> str:
+    """The text with each danger denied just before it in its clause blanked, from the
+    denial on ("不是那种突然晕倒的")."""
+    for pattern in (_STRONG, _SERIOUS):  # talk of ending one's life is never set aside
+        for m in pattern.finditer(text):
+            start = max(0, m.start() - _DENIAL_REACH)
+            before = _CLAUSES.split(text[start : m.start()])[-1]
+            denial = _DENIED.search(before)
+            if denial:
+                begin = m.start() - len(before) + denial.start()
+                text = text[:begin] + " " * (m.end() - begin) + text[m.end() :]
+    return text
 
 
 def _judge(text: str, idiom: bool) -> Assessment:

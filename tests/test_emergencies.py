@@ -365,6 +365,8 @@ def _turn(intent: str, confidence: float, guard: str, classifier: float, model: 
         # only the emergency model finds it likely: asked, never routed as something else
         (_turn("lonely", 0.8, "none", 0.1, 0.7), ASK),
         (_turn("lonely", 0.8, "none", 0.1, 0.2), None),
+        # the rules found its only danger words denied: the models' sure reading set aside
+        (_turn("sos", 0.99, "denied", 0.99, 0.99), None),
     ],
 )
 def test_the_emergency_model_weighs_in(turn: Turn, expected: str | None) -> None:

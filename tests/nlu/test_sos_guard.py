@@ -53,6 +53,10 @@ def test_danger_now_forces_sos(text: str) -> None:
         # a false alarm, or one that is over
         "紧急呼叫器误报了怎么办",
         "楼下着火了 虚惊一场 人都没事",
+        # money for medicine is no hoard of pills; "救急" is a favour; days ago is the past
+        "我妈攒了好些药费单子 想约个时间交",
+        "帮忙救个急 明天来个人打扫一下",
+        "我前两天摔了一跤 膝盖青了 想约个骨科",
     ],
 )
 def test_past_plans_and_idioms_do_not_force(text: str) -> None:
@@ -85,3 +89,28 @@ def test_past_events_route_to_their_service(
     engine_nlu: EmbeddedEngine, text: str, intent: str
 ) -> None:
     assert engine_nlu.parse(text)["intent"]["name"] == intent
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "请问住院报备要什么材料？我老伴现在叫不醒",  # a question, then danger in its own clause
+        "顺便约个下周的理发 另外我爸倒在卫生间起不来了",
+        "不想再拖累孩子们了 后事都交代好了",  # a farewell without the words of dying
+    ],
+)
+def test_danger_in_a_clause_of_its_own_or_a_farewell_forces(text: str) -> None:
+    assert assess(normalize(text)).force
+
+
+def test_an_acknowledgement_is_not_an_emergency(engine_nlu: EmbeddedEngine) -> None:
+    for text in ("知道了", "好 知道了", "哦 晓得了"):
+        parsed = engine_nlu.parse(text)
+        assert parsed["intent"]["name"] != "sos", text
+
+
+def test_a_danger_denied_is_set_aside_but_not_one_said_after() -> None:
+    denied = assess(normalize("我爸最近老说头晕 不是那种突然晕倒的 想约个神经内科"))
+    assert (denied.force, denied.denied) == (False, True)
+    assert assess(normalize("不是他晕倒了 是我晕倒了 起不来")).force
+    assert assess(normalize("我不是想自杀 就是活着没意思")).force  # never set aside
