@@ -117,9 +117,15 @@ def _candidate(ctx: Ctx, slot: Slot) -> Any:
     if not values:
         return slot.infer(ctx) if slot.infer is not None and turn.payload is None else None
     current = ctx.conv.slots.get(slot.name)
-    moved = phrases.MOVE_TO.search(turn.text) if len(values) > 1 else None
+    moved = None
+    if len(values) > 1:
+        name = slot.name if turn.intent == "inform" else (slot.entity or slot.name)
+        first = min(int(e.get("start") or 0) for e in turn.entities if e["entity"] == name)
+        corrected = [m for m in phrases.SAID_WRONG.finditer(turn.text) if m.start() > first]
+        moved = phrases.MOVE_TO.search(turn.text) or (corrected[-1] if corrected else None)
     if moved is not None:
-        # "后天洗澡那个 改到下礼拜五下午": the value after "改到" is the new one.
+        # "后天洗澡那个 改到下礼拜五下午": the value after "改到" is the new one; so is the one
+        # after a slip put right ("下礼拜一不对下礼拜二").
         name = slot.name if turn.intent == "inform" else (slot.entity or slot.name)
         after = [
             str(e["value"])

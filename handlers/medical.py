@@ -336,7 +336,7 @@ async def _book_claim(ctx: Ctx, slots: Slots) -> list[Reply]:
 CLAIM = Flow(
     name="reimbursement",
     title=texts.CLAIM_TITLE,
-    slots=(date_slot(earliest=1, latest=30), part_slot()),
+    slots=(date_slot(earliest=1, latest=30), part_slot(exact_times=True)),
     summary=_claim_summary,
     complete=_book_claim,
 )

@@ -135,6 +135,14 @@ PICK_FROM_END: Final = re.compile(r"倒数第([一二三四五六七八九\d])")
 UNDECIDED: Final = re.compile(r"待定|帮我定|你们定|给定|不知道|不清楚|说不好|随便")
 HOSPITAL_WORDS: Final = re.compile(r"医院|院|卫生|中心|诊所|保健")
 MONTH_SAID: Final = re.compile(r"月|[-/.]")  # a date said with its month
+SAID_WRONG: Final = re.compile(r"不对|说错了|说错|哦不|不不|搞错了|记错了")  # a slip put right
+NEXT_SAID: Final = re.compile(r"下|明|后天|大后天|今")  # a day said to come ("下礼拜三", "明天")
+WEEKDAY_SAID: Final = re.compile(r"(?:礼拜|星期|周)[一二三四五六日天1-7]")
+# A stay still to come, said as planned ("下礼拜三要住进二院", "准备住院做手术").
+STAY_PLANNED: Final = re.compile(
+    r"(?:要|准备|打算|安排|将|约了|定了|预约).{0,8}(?:住|入院)|住进去做|先报备"
+)
+STAY_VERB: Final = re.compile(r"住(?:进|院|的院|下|了)|入院|收进")  # the word of a hospital stay
 CLAIM_WORDS: Final = re.compile(r"单子|单据|票据|发票|报销")  # handing in bills
 # Taking the one thing just offered ("报名戏曲沙龙" shown, "对" typed): plain yeses only —
 # "好" alone may only mean "I see".

@@ -8,6 +8,7 @@ from handlers import phrases, texts
 from handlers.base import Ctx, Reply
 from handlers.flows import Rejection, Slot, Slots, Validate
 from handlers.wording import format_date
+from nlu.result import EntityDict
 
 __all__ = ["date_slot", "part_slot", "who_phrase", "who_slot"]
 
@@ -109,17 +110,39 @@ def _future_pick(ctx: Ctx, values: list[str]) -> str:
     return upcoming[0] if upcoming else values[-1]
 
 
+def _end(entity: EntityDict) -> int:
+    return int(entity.get("end") or 0)
+
+
 def _past_pick(ctx: Ctx, values: list[str]) -> str:
+    """The day of a stay: of the days said, the one told with the stay ("前天摔了 昨天住进去"
+    is yesterday), a past one before one to come; a bare weekday or day of the month still
+    to come is the last one that has been ("礼拜五住进去的" on a Sunday is two days ago); a
+    day said to come ("下礼拜三要住进去") stays, a stay planned."""
+    said = {
+        str(e["value"]): (str(e.get("text") or ""), int(e.get("start") or 0), _end(e))
+        for e in ctx.turn.entities
+        if e["entity"] == "date" and str(e["value"]) in values
+    }
+    stays = [m.start() for m in phrases.STAY_VERB.finditer(ctx.turn.text)]
     past = [v for v in values if v <= ctx.today.isoformat()]
+    if len(past) > 1 and stays:
+        # the day nearest before the word of the stay
+        def gap(value: str) -> int:
+            end = said.get(value, ("", 0, 0))[2]
+            after = [s - end for s in stays if s >= end]
+            return min(after) if after else 10_000
+
+        return min(past, key=gap)
     if past:
         return past[0]
-    # "20号住进去的" read on 11-22 resolves to 12-20: a day that has been, last month's.
     day = date.fromisoformat(values[0])
-    said = next((str(e.get("text") or "") for e in ctx.turn.entities
-                 if e["entity"] == "date" and e["value"] == values[0]), "")  # fmt: skip
-    if phrases.MONTH_SAID.search(said):
-        return values[0]  # "12月5号": that day, as said (and refused if still to come)
-    if (day - ctx.today).days <= 31:  # noqa: PLR2004 - a month ahead at most
+    text = said.get(values[0], ("", 0, 0))[0]
+    if phrases.MONTH_SAID.search(text) or phrases.NEXT_SAID.search(text):
+        return values[0]  # "12月5号", "下礼拜三": that day, as said
+    if phrases.WEEKDAY_SAID.search(text):
+        return (day - timedelta(days=7)).isoformat()
+    if (day - ctx.today).days <= 31:  # noqa: PLR2004 - "20号" read on 11-22: last month's
         month_before = (day.replace(day=1) - timedelta(days=1)).replace(day=1)
         try:
             earlier = month_before.replace(day=day.day)
@@ -155,9 +178,11 @@ def date_slot(
         except ValueError:
             return Rejection(question)
         offset = (day - ctx.today).days
-        if past:
-            if offset > 0:
+        if past:  # a stay that began, or one planned ("要住进去") within ``latest`` days
+            if offset > 0 and not phrases.STAY_PLANNED.search(ctx.turn.text):
                 return Rejection(texts.ADMISSION_FUTURE.format(date=format_date(day)))
+            if offset > latest:
+                return Rejection(texts.ADMISSION_TOO_FAR.format(date=format_date(day)))
             return None
         if offset < 0:
             return Rejection(texts.DATE_PAST.format(date=format_date(day)))

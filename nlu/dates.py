@@ -340,6 +340,8 @@ def _clock(m: re.Match[str], text: str) -> str | None:
             return None
         if bare and _NOT_A_CLOCK_AFTER.match(text, m.end()):
             return None
+        if hour_text == "一" and m[0].endswith(("时半", "時半")) and text.startswith("会", m.end()):
+            return None  # "一时半会" is "a short while"
     if not (0 <= hour <= 24 and 0 <= minute < 60):  # noqa: PLR2004
         return None
     hour = _clock_hour(hour, part) % 24
