@@ -39,6 +39,7 @@ from handlers import phrases, sos, staff, texts
 from handlers.base import Ctx, Reply, ServiceConfig, Turn
 from handlers.wording import apology, menu_reply
 from nlu.engine import Parser
+from nlu.entities import short_names
 from storage.db import AsyncSession
 from storage.identity import IdentityCache
 from storage.models import ChannelAccount, MessageRecord, Person
@@ -237,7 +238,9 @@ class Pipeline:
         table = {h.name: h.name for h in hospitals}
         table.update({alias: h.name for h in hospitals for alias in h.aliases})
         self.parser.add_lookup("hospital", table)
-        self.parser.add_lookup("activity", {title: title for title in titles})
+        activities = {short: title for title in titles for short in short_names(title)}
+        activities.update({title: title for title in titles})
+        self.parser.add_lookup("activity", activities)
         self._lookups_at = time.monotonic()
 
     async def _refresh(self, now: datetime) -> None:

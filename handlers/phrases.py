@@ -113,6 +113,18 @@ COUPLE: Final = re.compile(
     r"爸妈|父母|二老|老两口|两口子|我们俩|咱俩|俩人都|两个人都|两个都|俩都|都去|都报|都参加"
     r"|[我俺]和老伴|[我俺]跟老伴|[我俺]们老两口"
 )
+# One of a couple staying out ("我妈不去了", "我爸在家歇着"), or going alone ("就我一个人").
+STAYS_OUT: Final = re.compile(
+    r"不去|不报|不参加|不用(?:去|报)|就不|在家(?:歇|待|呆|休息)|去不了|算了"
+)
+ALONE: Final = re.compile(r"就我一个|我一个人|就我自己|只报我|我自己去|就我去|只有我")
+SPOUSE_WORDS: Final = re.compile(r"老伴|老头子?|老太婆|爱人|老婆|我家那口子")
+SELF_WORDS: Final = re.compile(r"我|自己")
+BY_SURNAME: Final = "老"  # "老马": an older person called by surname
+CLAUSE_BREAK: Final = re.compile(r"[，,。！？!?；;\s]+")
+# The one a service is for, by pronoun ("能给她订个送餐吗").
+FOR_HER: Final = re.compile(r"(?:给|帮|为|替|让)她")
+FOR_HIM: Final = re.compile(r"(?:给|帮|为|替|让)他")
 # A son's or daughter's words for a parent (and a son- or daughter-in-law's), by gender.
 FATHER: Final = re.compile(r"我爸|爸爸|老爸|我爹|父亲|老爷子|岳父|老丈人|公公|爷爷|外公|姥爷")
 MOTHER: Final = re.compile(r"我妈|妈妈|老妈|我娘|母亲|老太太|岳母|丈母娘|婆婆|奶奶|外婆|姥姥")

@@ -33,23 +33,61 @@ def _named_who(ctx: Ctx) -> str | None:
     person, text = ctx.person, ctx.turn.text
     if person is None or not text:
         return None
+    alone = _one_of_the_couple(ctx) if person.spouse_name else None
+    if alone is not None:
+        return alone
     if person.spouse_name and phrases.COUPLE.search(text):
         return BOTH  # "我跟老伴都去", "老两口", "给我爸妈都报上"
     if person.spouse_name and person.spouse_name in text:
         return SPOUSE
+    surname = person.spouse_name[:1] if person.spouse_name else ""
+    if surname and surname != person.name[:1] and phrases.BY_SURNAME + surname in text:
+        return SPOUSE  # "我家老马" for 马建华: the spouse by surname
     if person.name in text:
         return SELF
     if ctx.account is None or ctx.account.role != "family":
         return None
     father, mother = bool(phrases.FATHER.search(text)), bool(phrases.MOTHER.search(text))
     if father and mother and person.spouse_name:
-        return BOTH  # "给我爸妈都报上"; a flow that takes one person asks which
+        # "我爸住院了 我妈一个人在家 给她订个送餐": the one the service is for, by pronoun
+        her, him = bool(phrases.FOR_HER.search(text)), bool(phrases.FOR_HIM.search(text))
+        if her == him or person.gender not in {"M", "F"}:
+            return BOTH  # "给我爸妈都报上"; a flow that takes one person asks which
+        father, mother = him, her
     if father == mother or person.gender not in {"M", "F"}:
         return None  # both, neither, or no gender on the roster: the retiree, as before
     said = "M" if father else "F"
     if said == person.gender:
         return SELF
     return SPOUSE if person.spouse_name else None
+
+
+def _one_of_the_couple(ctx: Ctx) -> str | None:
+    """One of a couple, told by the other staying out ("我妈不去了 我爸去", "老伴在家歇着")
+    or by going alone ("那就我一个人")."""
+    family = ctx.account is not None and ctx.account.role == "family"
+    person = ctx.person
+    if person is None:
+        return None
+    if not family and phrases.ALONE.search(ctx.turn.text):
+        return SELF
+    for clause in phrases.CLAUSE_BREAK.split(ctx.turn.text):
+        if not phrases.STAYS_OUT.search(clause):
+            continue
+        if family:
+            father = bool(phrases.FATHER.search(clause))
+            mother = bool(phrases.MOTHER.search(clause))
+            if father == mother or person.gender not in {"M", "F"}:
+                continue
+            out = SELF if ("M" if father else "F") == person.gender else SPOUSE
+        elif phrases.SPOUSE_WORDS.search(clause) or person.spouse_name in clause:
+            out = SPOUSE
+        elif phrases.SELF_WORDS.search(clause):
+            out = SELF
+        else:
+            continue
+        return SPOUSE if out == SELF else SELF
+    return None
 
 
 def _pick_who(ctx: Ctx, values: list[str]) -> str:

@@ -23,7 +23,13 @@ from typing import Any, Literal, Protocol
 import numpy as np
 
 from nlu import data as nlu_data
-from nlu.entities import GAZETTEER_ENTITIES, SERVICE_TYPES, EntityExtractor, Gazetteer
+from nlu.entities import (
+    GAZETTEER_ENTITIES,
+    SERVICE_TYPES,
+    EntityExtractor,
+    Gazetteer,
+    short_names,
+)
 from nlu.features import Featurizer
 from nlu.model import LinearModel, train_linear
 from nlu.normalize import normalize
@@ -90,6 +96,10 @@ def _gazetteer_tables(training: nlu_data.TrainingData) -> dict[str, dict[str, st
     for entity in GAZETTEER_ENTITIES:
         known = SERVICE_TYPES if entity == "service_type" else ()
         tables[entity] = training.entity_values(entity, known)
+    names = list(tables["activity"].values())
+    for title in names:
+        for short in short_names(title):
+            tables["activity"].setdefault(short, title)
     return tables
 
 

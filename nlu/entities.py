@@ -15,13 +15,24 @@ from nlu.dates import extract_dates, extract_times, is_holiday
 from nlu.normalize import is_cjk
 from nlu.result import Entity
 
-__all__ = ["SERVICE_TYPES", "EntityExtractor", "Gazetteer"]
+__all__ = ["SERVICE_TYPES", "EntityExtractor", "Gazetteer", "short_names"]
 
 SERVICE_TYPES = (
     "cleaning", "haircut", "bathing", "meal", "repair",
     "massage", "companionship", "counselling", "nursing",
 )  # fmt: skip
 GAZETTEER_ENTITIES = ("hospital", "department", "activity", "service_type")
+# The class word at the end of an activity's name that people leave out ("国画班" -> "国画").
+_CLASS_WORD = re.compile(r"(?:兴趣班|培训班|班|团|队|课|沙龙)$")
+
+
+def short_names(title: str) -> set[str]:
+    """The names people use for an activity besides its title: without the class word
+    ("国画班" -> 国画, "合唱团" -> 合唱, "戏曲沙龙" -> 戏曲), at least two characters."""
+    stem = _CLASS_WORD.sub("", title)
+    return {stem} if stem != title and len(stem) >= 2 else set()  # noqa: PLR2004
+
+
 # Tie-break between overlapping spans of equal length.
 _PRIORITY = {
     "phone": 0, "date": 1, "time": 2, "hospital": 3, "department": 4,
