@@ -249,6 +249,23 @@ def _answers_the_flow(ctx: Ctx) -> bool:
     return flow is not None and ctx.turn.guard != "force" and flows.answers(ctx, flow)
 
 
+def _for_the_flow(ctx: Ctx) -> bool:
+    """A stop or a call for a person that still answers the open flow: a yes with a way to
+    reach them ("对 来之前打我电话139…"), or a day dropped for another ("那明天不弄了 礼拜二
+    上午吧": the value after the words of stopping)."""
+    flow = FLOWS.get(ctx.conv.flow or "")
+    turn = ctx.turn
+    if flow is None or turn.payload is not None:
+        return False
+    if ctx.conv.step == "confirm" and flows.said_yes(turn.text):
+        return True
+    dropped = phrases.DROPPED.search(turn.text)
+    if turn.intent != "stop" or dropped is None:
+        return False
+    later = [e for e in turn.entities if int(e.get("start") or 0) >= dropped.end()]
+    return any(e["entity"] in {"date", "time"} for e in later)
+
+
 def _suspension_over(ctx: Ctx) -> bool:
     parked = ctx.conv.suspended
     until = parked.get("until") if parked else None
@@ -316,7 +333,8 @@ async def route(ctx: Ctx) -> list[Reply]:
         return await binding.owner_answer(ctx, bool(phrases.OWNER_APPROVE.match(said)))
     if asks_to_forget:
         return await binding.forget_me(ctx)
-    if turn.intent in {"stop", "human_agent", "resume"} and (confident or turn.payload):
+    early = turn.intent in {"stop", "human_agent", "resume"} and (confident or turn.payload)
+    if early and not _for_the_flow(ctx):
         return await ROUTES[turn.intent](ctx)
     if not conv.flow and turn.payload is None and phrases.FAMILY_INVITE.search(turn.text):
         return await binding.invite_family(ctx)

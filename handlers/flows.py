@@ -121,7 +121,8 @@ def _candidate(ctx: Ctx, slot: Slot) -> Any:
     if len(values) > 1:
         name = slot.name if turn.intent == "inform" else (slot.entity or slot.name)
         first = min(int(e.get("start") or 0) for e in turn.entities if e["entity"] == name)
-        corrected = [m for m in phrases.SAID_WRONG.finditer(turn.text) if m.start() > first]
+        slips = [*phrases.SAID_WRONG.finditer(turn.text), *phrases.DROPPED.finditer(turn.text)]
+        corrected = sorted((m for m in slips if m.start() > first), key=lambda m: m.start())
         moved = phrases.MOVE_TO.search(turn.text) or (corrected[-1] if corrected else None)
     if moved is not None:
         # "后天洗澡那个 改到下礼拜五下午": the value after "改到" is the new one; so is the one

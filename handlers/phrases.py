@@ -119,6 +119,8 @@ STAYS_OUT: Final = re.compile(
 )
 ALONE: Final = re.compile(r"就我一个|我一个人|就我自己|只报我|我自己去|就我去|只有我")
 SPOUSE_WORDS: Final = re.compile(r"老伴|老头子?|老太婆|爱人|老婆|我家那口子")
+# Words of stopping ("不弄了", "不约了"); a day said after them is another day, not a stop.
+DROPPED: Final = re.compile(r"不(?:弄|办|约|要|做|去|来)了|算了")
 SELF_WORDS: Final = re.compile(r"我|自己")
 BY_SURNAME: Final = "老"  # "老马": an older person called by surname
 CLAUSE_BREAK: Final = re.compile(r"[，,。！？!?；;\s]+")
