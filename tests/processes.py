@@ -54,7 +54,10 @@ def _listening(port: int, seconds: float, what: str) -> None:
 
 def wechat_text(text: str, openid: str, msg_id: str) -> tuple[dict[str, str], bytes]:
     """A plain-mode WeChat text push as WeChat signs it: (query, body)."""
-    timestamp, nonce = str(int(time.time())), msg_id[-9:].rjust(9, "0")
+    # WeChat's nonce is random per push; here one per message (its retries share it), so
+    # that two messages sent in the same second are not taken for a replayed signature.
+    digest = hashlib.sha1(f"{openid}:{msg_id}".encode()).hexdigest()  # noqa: S324
+    timestamp, nonce = str(int(time.time())), str(int(digest, 16))[-9:]
     signature = hashlib.sha1(  # noqa: S324 - WeChat's scheme
         "".join(sorted([WECHAT_TOKEN, timestamp, nonce])).encode()
     ).hexdigest()
