@@ -187,35 +187,13 @@ class EmbeddedEngine:
     def _write(self, cache: Path) -> None:
         cache.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(dir=cache.parent, prefix=".tmp-"))
-        arrays = self.model.to_arrays()
-        np.savez(
-            staging / "weights.npz",
-            idf=arrays["idf"],
-            weights=arrays["weights"],
-            bias=arrays["bias"],
-        )
-        if self.emergency_model is not None:
-            emergency = self.emergency_model.to_arrays()
-            np.savez(
-                staging / "emergency.npz",
-                idf=emergency["idf"],
-                weights=emergency["weights"],
-                bias=emergency["bias"],
-            )
-        meta = {
-            "classes": arrays["classes"],
-            "vocabulary": arrays["vocabulary"],
-            "temperature": arrays["temperature"],
+        meta: dict[str, Any] = {
+            **_save_model(self.model, staging / "weights.npz"),
             "featurizer": self.featurizer.to_json(),
             "gazetteer": self._tables,
         }
         if self.emergency_model is not None:
-            emergency = self.emergency_model.to_arrays()
-            meta["emergency"] = {
-                "classes": emergency["classes"],
-                "vocabulary": emergency["vocabulary"],
-                "temperature": emergency["temperature"],
-            }
+            meta["emergency"] = _save_model(self.emergency_model, staging / "emergency.npz")
         (staging / "meta.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
         try:
             staging.rename(cache)
@@ -331,6 +309,13 @@ def _with_sos(ranking: list[IntentDict], confidence: float, first: bool) -> list
     ]
     sos: IntentDict = {"name": SOS, "confidence": confidence}
     return [sos, *scaled] if first else [*scaled, sos]
+
+
+def _save_model(model: LinearModel, path: Path) -> dict[str, Any]:
+    """Write a model's arrays to ``path``; return what goes into meta.json beside them."""
+    arrays = model.to_arrays()
+    np.savez(path, idf=arrays["idf"], weights=arrays["weights"], bias=arrays["bias"])
+    return {key: arrays[key] for key in ("classes", "vocabulary", "temperature")}
 
 
 def _cache_key(directory: Path) -> str:
