@@ -145,7 +145,17 @@ def who_slot(allow_both: bool = False, ask_always: bool = False) -> Slot:
 
 def _future_pick(ctx: Ctx, values: list[str]) -> str:
     upcoming = [v for v in values if v >= ctx.today.isoformat()]
-    return upcoming[0] if upcoming else values[-1]
+    picked = upcoming[0] if upcoming else values[-1]
+    current = ctx.conv.slots.get("date")
+    said = next((str(e.get("text") or "") for e in ctx.turn.entities
+                 if e["entity"] == "date" and e["value"] == picked), "")  # fmt: skip
+    if current and phrases.WEEKDAY_SAID.search(said) and not phrases.NEXT_SAID.search(said):
+        # "下礼拜三 … 不对 是礼拜四": the weekday of the week being corrected
+        was, day = date.fromisoformat(str(current)), date.fromisoformat(picked)
+        same_week = was + timedelta(days=day.weekday() - was.weekday())
+        if same_week >= ctx.today:
+            return same_week.isoformat()
+    return picked
 
 
 def _end(entity: EntityDict) -> int:
