@@ -63,8 +63,6 @@ EMERGENCY_AGREED = 0.9
 NOW, ASK = "now", "ask"
 # The person's own account answering about a new binding (buttons; or typed, see phrases).
 OWNER_YES, OWNER_NO = "binding_approve", "binding_reject"
-# Below this, an intent is not offered as a choice in a clarifying question.
-OFFER_CONFIDENCE = 0.08
 
 FLOWS: Mapping[str, Flow] = {
     flow.name: flow
@@ -169,7 +167,7 @@ def _other_reading(turn: Turn) -> dict[str, object]:
     """What the message is if not an emergency: its best other intent, to go on with."""
     for name, confidence in turn.ranking:
         if name != "sos" and name in ROUTES and name not in CHANNEL_EVENTS:
-            if confidence < OFFER_CONFIDENCE:
+            if confidence < chat.OFFER_CONFIDENCE:
                 break
             entities = [dict(e) for e in turn.entities]
             return {
@@ -215,21 +213,6 @@ def unsure(turn: Turn, threshold: float, margin: float) -> bool:
     top = turn.confidence
     second = turn.ranking[1][1] if len(turn.ranking) > 1 else 0.0
     return top < threshold or (top - second < margin and top < threshold + 0.2)
-
-
-async def _clarify(ctx: Ctx) -> list[Reply]:
-    """Ask with the two or three likeliest choices and a person; the second time running,
-    a person is offered first (and opened only if chosen)."""
-    conv, turn = ctx.conv, ctx.turn
-    again = conv.misses >= 1
-    conv.misses = 0 if again else conv.misses + 1
-    names = [n for n, c in turn.ranking[:3] if n in texts.INTENT_LABELS and c >= OFFER_CONFIDENCE]
-    if any(n == "sos" for n, c in turn.ranking[:4]):
-        names = ["sos", *[n for n in names if n != "sos"]]
-    names = [n for n in names if n != "human_agent"]
-    names = ["human_agent", *names] if again else [*names, "human_agent"]
-    options = tuple(Option(texts.INTENT_LABELS[n], payload(n)) for n in names)
-    return [Reply(texts.CLARIFY_AGAIN if again else texts.CLARIFY, options)]
 
 
 def _park(ctx: Ctx) -> None:
@@ -380,9 +363,10 @@ async def _handle(ctx: Ctx, parked: dict[str, object] | None, confident: bool) -
         if about is not None:
             return about  # "离休干部座谈会谁能参加": that activity's facts
     if unsure(turn, config.confidence_threshold, config.ambiguity_margin):
-        replies = await _clarify(ctx)
+        replies = chat.clarify(ctx)
     else:
-        conv.misses = 0
+        if turn.intent != "out_of_scope":
+            conv.misses = 0
         replies = await ROUTES.get(turn.intent, chat.out_of_scope)(ctx)
     offer = parked is not None and not conv.flow and conv.suspended is parked
     if parked is not None and offer:

@@ -9,10 +9,21 @@ from handlers.base import Ctx, Option, Reply, payload
 from handlers.events import AlertLocated
 from handlers.wording import ctx_address, greeting, menu_reply
 
-__all__ = ["greet", "location", "lonely", "media", "menu", "out_of_scope", "thanks_bye"]
+__all__ = [
+    "clarify",
+    "greet",
+    "location",
+    "lonely",
+    "media",
+    "menu",
+    "out_of_scope",
+    "thanks_bye",
+]
 
 # An SOS this recent gets the location the person shares next.
 SOS_LOCATION_WINDOW = timedelta(minutes=30)
+# Below this, an intent is not offered as a choice when we did not understand.
+OFFER_CONFIDENCE = 0.08
 
 
 async def greet(ctx: Ctx) -> list[Reply]:
@@ -45,8 +56,32 @@ async def lonely(ctx: Ctx) -> list[Reply]:
 
 
 async def out_of_scope(ctx: Ctx) -> list[Reply]:
-    """A kind sentence and what we can do."""
-    return [menu_reply(texts.OUT_OF_SCOPE, ctx.config)]
+    """A kind sentence, the likeliest things we can do, and a person (not the whole menu)."""
+    return clarify(ctx, texts.OUT_OF_SCOPE, texts.OUT_OF_SCOPE_AGAIN, unsure=False)
+
+
+def clarify(
+    ctx: Ctx,
+    first: str = texts.CLARIFY,
+    again_text: str = texts.CLARIFY_AGAIN,
+    *,
+    unsure: bool = True,
+) -> list[Reply]:
+    """Not understood, or not ours: said once, briefly, with the two or three likeliest
+    choices and a person; the second time running a person is offered first (and opened
+    only if chosen). Where the classifier was unsure, an emergency among its first guesses
+    is always offered."""
+    conv, turn = ctx.conv, ctx.turn
+    again = conv.misses >= 1
+    conv.misses = 0 if again else conv.misses + 1
+    ranking = turn.ranking[:3]
+    names = [n for n, c in ranking if n in texts.INTENT_LABELS and c >= OFFER_CONFIDENCE]
+    if unsure and any(n == "sos" for n, _ in turn.ranking[:4]):
+        names = ["sos", *[n for n in names if n != "sos"]]
+    names = [n for n in names if n != "human_agent"] or ["menu"]
+    names = ["human_agent", *names] if again else [*names, "human_agent"]
+    options = tuple(Option(texts.INTENT_LABELS[n], payload(n)) for n in names)
+    return [Reply(again_text if again else first, options)]
 
 
 async def location(ctx: Ctx) -> list[Reply]:

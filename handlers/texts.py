@@ -69,6 +69,7 @@ INTENT_LABELS: Final = {
     "my_records": "查我的预约",
     "policy_question": "咨询政策",
     "human_agent": "找工作人员",
+    "menu": "看看我能办的所有事",
 }
 
 # ------------------------------------------------------------------- chat
@@ -81,7 +82,8 @@ LONELY: Final = (
 LONELY_VISIT: Final = "约人上门陪我聊聊"
 LONELY_CALL: Final = "请工作人员给我打电话"
 LONELY_NO: Final = "不用了，谢谢"
-OUT_OF_SCOPE: Final = "这件事我帮不上忙，对不起。\n我能帮您办下面这些事，请回复数字："
+OUT_OF_SCOPE: Final = "对不起，这件事我帮不上忙。请回复数字："
+OUT_OF_SCOPE_AGAIN: Final = "对不起，这件事我还是帮不上。\n要请工作人员来帮您吗？请回复数字："
 MENU_AGAIN: Final = "好的。需要时请回复数字选择服务："
 
 # ------------------------------------------------------------------ flows

@@ -466,7 +466,9 @@ async def test_a_stopping_worker_gives_back_what_it_has_not_sent(
 ) -> None:
     """The worker is stopped (its jobs cancelled) mid-broadcast: the recipients it had
     claimed but not yet sent to go back to pending, and the next job sends to them."""
-    tuning.telegram_rate = 2.0  # one message now, the next in half a second
+    # One message now, the next in two seconds: the cancel at 0.25 s falls between them
+    # even on a loaded machine (at 2/s a slow start let the second one out first).
+    tuning.telegram_rate = 0.5
     roster = await add_roster(sessions, now, extra=6)
     created = await create_broadcast(
         sessions, staff_id=roster.leader, text=TEXT, segment={"channel": "telegram"}, now=now

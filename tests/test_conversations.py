@@ -13,7 +13,9 @@ A scenario is a ``##`` heading, optional ``> key: value`` lines and a table:
 * ``replies contain``: fragments separated by `` · `` that must all appear in the replies
   (option labels included); ``!fragment`` must not appear.
 * ``then``: checks separated by ``;`` — ``event TYPE k=v …``, ``no events``,
-  ``intent NAME``, ``options N`` (options of the last reply), and
+  ``intent NAME``, ``options N`` (options of the last reply), ``option N text`` (the
+  last reply's option N contains the text), ``lines N`` (no reply has more than N lines
+  of prose before its options), and
   ``rows TABLE k=v … = N`` (``@me`` is the sender's account id, ``@person`` the retiree's id).
 * ``> as: family``: the sender is a daughter bound as family of retiree 1.
 """
@@ -130,6 +132,15 @@ async def _check(bot: Harness, user: str, response: Response, check: str, where:
         last = [r for r in response.replies if r.options]
         assert last, f"{where}: no options shown"
         assert len(last[-1].options) == int(rest), f"{where}: {[o.label for o in last[-1].options]}"
+    elif kind == "option":
+        number, _, fragment = rest.partition(" ")
+        last = [r for r in response.replies if r.options]
+        assert last, f"{where}: no options shown"
+        labels = [o.label for o in last[-1].options]
+        assert fragment in labels[int(number) - 1], f"{where}: option {number} of {labels}"
+    elif kind == "lines":
+        longest = max(len(r.text.splitlines()) for r in response.replies)
+        assert longest <= int(rest), f"{where}: {longest} lines in {response.replies}"
     elif kind == "rows":
         spec, _, expected = rest.rpartition("=")
         table_name, *pairs = spec.split()
