@@ -36,6 +36,7 @@ from handlers import (
     phrases,
     policy,
     records,
+    slots,
     sos,
     staff,
     texts,
@@ -97,7 +98,7 @@ async def _resume(ctx: Ctx) -> list[Reply]:
         return [menu_reply(texts.NOTHING_TO_RESUME, ctx.config)]
     conv.end_flow()
     conv.flow, conv.slots = flow.name, dict(parked.get("slots") or {})
-    return await flows.reprompt(ctx, flow)
+    return await flows.resume(ctx, flow)  # "好，刚才看病的接着办，下午": and the afternoon
 
 
 ROUTES: Mapping[str, Handler] = {
@@ -338,13 +339,8 @@ async def _handle(ctx: Ctx, parked: dict[str, object] | None, confident: bool) -
     """The intent's handler (or a clarifying question), with a parked flow offered back."""
     turn, conv, config = ctx.turn, ctx.conv, ctx.config
     suspended = conv.suspended
-    if (
-        parked is None
-        and suspended is not None
-        and turn.intent == suspended.get("flow")
-        and (confident or turn.payload)
-    ):
-        return await _resume(ctx)  # "那先把刚才看病的办了": the one that was waiting
+    if parked is None and suspended is not None and _resumes(ctx, suspended, confident):
+        return await _resume(ctx)  # "那先把刚才看病的办了", "好 接着办": the one that was waiting
     if parked is not None:
         conv.suspended = parked
     moved = _move_target(ctx)
@@ -362,12 +358,41 @@ async def _handle(ctx: Ctx, parked: dict[str, object] | None, confident: bool) -
         about = await activities.about_named(ctx)
         if about is not None:
             return about  # "离休干部座谈会谁能参加": that activity's facts
+    if turn.intent in ABOUT_THE_TOPIC and not phrases.LIST_WORDS.search(turn.text):
+        about = await activities.about_topic(ctx)
+        if about is not None:
+            return _offer_back(ctx, about, parked)  # "几点集合 在哪": the one talked about
     if unsure(turn, config.confidence_threshold, config.ambiguity_margin):
         replies = chat.clarify(ctx)
     else:
         if turn.intent != "out_of_scope":
             conv.misses = 0
         replies = await ROUTES.get(turn.intent, chat.out_of_scope)(ctx)
+    return _offer_back(ctx, replies, parked)
+
+
+def _resumes(ctx: Ctx, suspended: dict[str, object], confident: bool) -> bool:
+    """The flow waiting is taken up: asked for by its intent, or by the words of going on
+    ("好，那接着约看病，上午"), or with a yes while it is offered ("行，那就下周二上午交")."""
+    turn, flow = ctx.turn, suspended.get("flow")
+    if turn.intent == flow and (confident or turn.payload):
+        return True
+    if turn.payload is not None or turn.intent in {"sos", "stop", "human_agent", "deny"}:
+        return False
+    if phrases.GO_ON.search(turn.text):
+        return True
+    offered = payload("resume") in ctx.conv.options
+    leading = {name for name, _ in turn.ranking[:2]}
+    return offered and bool({"affirm", flow} & leading)
+
+
+# Intents a question about the activity just talked about is read as, when it names none.
+ABOUT_THE_TOPIC = frozenset({"policy_question", "out_of_scope", "activity_list", "my_records"})
+
+
+def _offer_back(ctx: Ctx, replies: list[Reply], parked: dict[str, object] | None) -> list[Reply]:
+    """The replies, and the flow this message interrupted offered back."""
+    conv = ctx.conv
     offer = parked is not None and not conv.flow and conv.suspended is parked
     if parked is not None and offer:
         title = str(parked["title"])
@@ -386,7 +411,7 @@ def _move_target(ctx: Ctx) -> str | None:
     turn = ctx.turn
     if turn.payload is not None or turn.intent not in BOOKING_INTENTS:
         return None
-    if ctx.person is None or not phrases.RESCHEDULE.search(turn.text):
+    if ctx.person is None or slots.move_said(ctx) is None:
         return None
     if (
         phrases.ESCORT_WORDS.search(turn.text)

@@ -3,6 +3,7 @@ oneself and/or the spouse with seats and a waitlist, and cancelling any booking.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -16,9 +17,21 @@ from handlers.wording import format_date, format_when, menu_reply
 from storage.activities import AlreadyRegistered
 from storage.models import Activity
 
-__all__ = ["CANCEL", "SIGNUP", "activity_list", "activity_time", "booking_cancel", "signup"]
+__all__ = [
+    "CANCEL",
+    "SIGNUP",
+    "about_named",
+    "about_topic",
+    "activity_list",
+    "activity_time",
+    "booking_cancel",
+    "signup",
+]
 
 LIST_SIZE = 6
+# How long the activity last talked about stays "this one" ("给我报上", "几点集合").
+TOPIC_MINUTES = 30
+SIGNUP_NAME = "activity_signup"
 CANCELLABLE = {
     "medical_escort": ("pending", "assigned"),
     "eldercare": ("booked",),
@@ -73,7 +86,9 @@ async def about_named(ctx: Ctx) -> list[Reply] | None:
     "离休干部座谈会谁能参加"): when, where, seats or waiting list, who may join, and to
     sign up; None when no upcoming activity is named."""
     names = ctx.turn.values("activity")
-    if not names:
+    text = ctx.turn.text or ""
+    kinds = [words for pattern, words in phrases.ACTIVITY_KINDS if pattern.search(text)]
+    if not names and not (kinds and phrases.ASKS_DETAIL.search(text)):
         return None
     upcoming = await _upcoming(ctx, limit=50)
     found = {
@@ -82,14 +97,57 @@ async def about_named(ctx: Ctx) -> list[Reply] | None:
         for a in upcoming
         if a.title == name or name in a.title or (len(name) >= 2 and a.title in name)  # noqa: PLR2004
     }
+    if not names:  # "唱戏那个 要交钱不": the one activity of that kind
+        found = {a.id: a for a in upcoming if _of_kinds(a, kinds)}
     if len(found) != 1:
         return None
     [activity] = found.values()
+    return _about(ctx, activity)
+
+
+async def about_topic(ctx: Ctx) -> list[Reply] | None:
+    """A question about the particulars of the activity just talked about, naming none
+    ("几点集合 在哪", "要交钱不"): answered for that one; None otherwise."""
+    turn = ctx.turn
+    if turn.payload is not None or turn.values("activity"):
+        return None
+    if not phrases.ASKS_DETAIL.search(turn.text or ""):
+        return None
+    activity = await topic_activity(ctx)
+    return None if activity is None else _about(ctx, activity)
+
+
+def _about(ctx: Ctx, activity: Activity) -> list[Reply]:
+    """When, where, seats or waiting list, who may join, and to sign up."""
+    remember(ctx, activity)
     who = texts.ACT_ONLY_LIXIU_WHO if activity.eligibility == "lixiu" else texts.ACT_EVERYONE
     text = texts.ACT_ABOUT.format(line=_line(ctx, activity), who=who)
     join = Option(texts.ACT_SIGN_UP.format(title=activity.title),
                   payload("activity_signup", activity=activity.id))  # fmt: skip
     return [Reply(text, (join,))]
+
+
+def remember(ctx: Ctx, activity: Activity) -> None:
+    """The activity now talked about: "this one" for the next half hour."""
+    until = ctx.now + timedelta(minutes=TOPIC_MINUTES)
+    ctx.conv.topic = {"activity": activity.id, "until": until.isoformat()}
+
+
+async def topic_activity(ctx: Ctx) -> Activity | None:
+    """The activity of the sign-up under way, else the one last talked about, if upcoming."""
+    conv = ctx.conv
+    chosen = conv.slots.get("activity") if conv.flow == SIGNUP_NAME else None
+    topic = conv.topic or {}
+    if chosen is None and topic.get("until") and str(topic["until"]) > ctx.now.isoformat():
+        chosen = topic.get("activity")
+    if not isinstance(chosen, int):
+        return None
+    activity = await ctx.uow.activities.get(chosen)
+    return activity if activity is not None and activity.starts_at >= ctx.now else None
+
+
+def _of_kinds(activity: Activity, kinds: Sequence[Sequence[str]]) -> bool:
+    return any(w in activity.title or w == activity.category for ws in kinds for w in ws)
 
 
 async def activity_list(ctx: Ctx) -> list[Reply]:
@@ -107,7 +165,7 @@ async def activity_list(ctx: Ctx) -> list[Reply]:
         picked = [
             a for a in upcoming
             if (span is None or span[0] <= a.starts_at.astimezone(local).date() <= span[1])
-            and (not kinds or any(w in a.title or w == a.category for ws in kinds for w in ws))
+            and (not kinds or _of_kinds(a, kinds))
         ]  # fmt: skip
         if picked:  # "下周有啥活动", "有没有唱歌的": only those
             return [Reply(texts.ACT_LIST_HEAD, _signup_options(ctx, picked[:LIST_SIZE]))]
@@ -150,6 +208,7 @@ async def _check_activity(ctx: Ctx, value: object, slots: Slots) -> Rejection | 
         return Rejection(
             texts.ACT_NOT_ELIGIBLE.format(title=activity.title), _signup_options(ctx, others)
         )
+    remember(ctx, activity)
     return None
 
 
@@ -224,7 +283,7 @@ ACTIVITY = Slot(
     validate=_check_activity,
 )
 SIGNUP = Flow(
-    name="activity_signup",
+    name=SIGNUP_NAME,
     title=texts.ACT_TITLE,
     slots=(ACTIVITY, who_slot(allow_both=True)),
     summary=_signup_summary,
@@ -241,6 +300,10 @@ async def signup(ctx: Ctx) -> list[Reply]:
         chosen = offered[0].split('"activity":', 1)[1].rstrip("}")
         if chosen.strip().isdigit():
             slots["activity"] = int(chosen)
+    if not ctx.turn.values("activity") and "activity" not in slots:
+        topic = await topic_activity(ctx)  # "噶末帮我报一个": the one just asked about
+        if topic is not None:
+            slots["activity"] = topic.id
     return await start_flow(ctx, SIGNUP, slots)
 
 

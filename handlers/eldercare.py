@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from handlers import phrases, texts
+from handlers import texts
 from handlers.base import Ctx, Option, Reply, payload
 from handlers.events import EldercareBooked
 from handlers.flows import Flow, Rejection, Slot, Slots, ask_again, kept, start_flow
-from handlers.slots import date_slot, part_slot, who_phrase, who_slot
+from handlers.slots import date_slot, move_said, part_slot, who_phrase, who_slot
 from handlers.wording import format_when
 from nlu.entities import SERVICE_TYPES
 
@@ -144,7 +144,7 @@ async def eldercare(ctx: Ctx) -> list[Reply]:
     """Book (or move) a home eldercare service."""
     slots: Slots = {}
     codes = ctx.turn.values("service_type")
-    if ctx.person and codes and phrases.RESCHEDULE.search(ctx.turn.text or ""):
+    if ctx.person and codes and move_said(ctx) is not None:
         booked = [
             r
             for r in await ctx.uow.requests.for_person(ctx.person.id, kinds=(SLOT_KIND,))
@@ -152,6 +152,12 @@ async def eldercare(ctx: Ctx) -> list[Reply]:
             and r.scheduled_date >= ctx.today
         ]  # fmt: skip
         if booked:
-            slots["replaces"] = booked[0].id
-            slots["replaces_when"] = format_when(booked[0].scheduled_date, booked[0].scheduled_time)
+            old = booked[0]
+            slots["replaces"] = old.id
+            slots["replaces_when"] = format_when(old.scheduled_date, old.scheduled_time)
+            if ctx.turn.values("shift") and old.scheduled_date is not None:
+                # "打扫卫生那个往后推一天": from that booking's day, at its time
+                slots["date"] = old.scheduled_date.isoformat()
+                slots["time"] = old.scheduled_time
+                slots["who"] = old.beneficiary
     return await start_flow(ctx, CARE, slots)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from handlers import phrases, texts
@@ -107,9 +107,30 @@ def _needed(ctx: Ctx, slot: Slot, slots: Slots) -> bool:
     return slot.needed(ctx, slots) if slot.needed else True
 
 
+# Slots whose check depends on the slots before them.
+RECHECKED = frozenset({"date", "time"})
+
+
+def _shifted(ctx: Ctx, slot: Slot) -> str | None:
+    """A day moved by so many days ("往后推一天", "提前两天"): from the day said with it, else
+    from the day being moved or corrected."""
+    moves = ctx.turn.values("shift") if ctx.turn.payload is None else []
+    if (slot.entity or slot.name) != "date" or not moves:
+        return None
+    said = [str(v) for v in ctx.turn.values("date")]
+    current = ctx.conv.slots.get(slot.name)
+    base = said[0] if said and current not in said else current
+    if base is None:
+        return None
+    return (date.fromisoformat(str(base)) + timedelta(days=int(str(moves[0])))).isoformat()
+
+
 def _candidate(ctx: Ctx, slot: Slot) -> Any:
     """The value this turn offers for a slot (payload or entity), if any."""
     turn = ctx.turn
+    shifted = _shifted(ctx, slot)
+    if shifted is not None:
+        return shifted
     if turn.intent == "inform":
         values = turn.values(slot.name)
     else:
@@ -137,8 +158,10 @@ def _candidate(ctx: Ctx, slot: Slot) -> Any:
             return after[0]
     if len(values) > 1 and current is not None and current in values:
         # A correction naming the old and the new value ("不是三号 是五号", "不是一院 是二院",
-        # "礼拜三有事 改礼拜五"): the new one is the value that is not the current one.
-        return [v for v in values if v != current][-1]
+        # "礼拜三有事 改礼拜五"): the new one is the value that is not the current one;
+        # two words for the same value ("就是洗澡，助浴") leave it as it is.
+        others = [v for v in values if v != current]
+        return others[-1] if others else current
     return slot.pick(ctx, values) if slot.pick else values[0]
 
 
@@ -155,6 +178,10 @@ async def _fill(
             value = slot.parse(ctx, ctx.turn.text)
         if value is not None and slot.normalize is not None:
             value = await slot.normalize(ctx, value)
+        if value is None and changed and slot.name in RECHECKED and slot.validate:
+            # A day or time kept from before is checked again against what changed (the
+            # afternoon still free on the day moved to?).
+            value = slots.pop(slot.name, None)
         if value is None or slots.get(slot.name) == value:
             continue
         rejection = await slot.validate(ctx, value, slots) if slot.validate else None
@@ -357,4 +384,14 @@ async def ask_again(ctx: Ctx, flow: Flow, slots: Slots, prefix: str) -> list[Rep
 
 async def reprompt(ctx: Ctx, flow: Flow) -> list[Reply]:
     """Ask the active flow's current question again (after a resume)."""
+    return await _advance(ctx, flow)
+
+
+async def resume(ctx: Ctx, flow: Flow) -> list[Reply]:
+    """A parked flow taken up again, with what the message resuming it says ("接着办，下午");
+    it is read back before anything is booked."""
+    _keep_words(ctx)
+    _, rejection, slot_name = await _fill(ctx, flow, asked=None)
+    if rejection is not None and slot_name is not None:
+        return await _reject(ctx, flow, rejection, slot_name)
     return await _advance(ctx, flow)

@@ -9,7 +9,7 @@ from handlers import phrases, texts
 from handlers.base import Ctx, Option, Reply, payload
 from handlers.events import EscortBooked, HospitalStayReported, ReimbursementBooked
 from handlers.flows import Flow, Rejection, Slot, Slots, kept, start_flow
-from handlers.slots import date_slot, part_slot, who_phrase, who_slot
+from handlers.slots import date_slot, move_said, part_slot, who_phrase, who_slot
 from handlers.wording import format_date, format_when, status_name
 from storage.repos import CLOSED_STATUSES
 
@@ -107,8 +107,7 @@ async def _moved_from(ctx: Ctx, slots: Slots) -> int | None:
 async def moving(ctx: Ctx, kind: str) -> Slots:
     """A message that moves one of the person's bookings ("下礼拜三那个陪诊 改到礼拜四"):
     the old booking's slots to carry over, and which booking it replaces; {} otherwise."""
-    text = ctx.turn.text or ""
-    marker = phrases.RESCHEDULE.search(text)
+    marker = move_said(ctx)
     if ctx.person is None or marker is None:
         return {}
     booked = [
@@ -119,8 +118,7 @@ async def moving(ctx: Ctx, kind: str) -> Slots:
     said_before = {
         str(e["value"])
         for e in ctx.turn.entities
-        if e["entity"] in {"date", "hospital", "department"}
-        and int(e.get("start") or 0) < marker.start()
+        if e["entity"] in {"date", "hospital", "department"} and int(e.get("start") or 0) < marker
     }
     named = [
         r for r in booked

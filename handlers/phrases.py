@@ -170,7 +170,9 @@ KEEP: Final = re.compile(r"还要|留着|不变|照常|照旧|别取消|不取�
 NEXT_WEEK: Final = re.compile(r"下周|下礼拜|下星期|下个礼拜|下个星期")
 THIS_WEEK: Final = re.compile(r"这周|本周|这礼拜|这个礼拜|这星期|这个星期")
 ACTIVITY_KINDS: Final = (
-    (re.compile(r"唱歌|唱的|合唱|唱戏|听戏|戏曲"), ("合唱", "戏曲")),
+    (re.compile(r"唱歌|唱的"), ("合唱", "戏曲")),
+    (re.compile(r"合唱|歌咏"), ("合唱",)),
+    (re.compile(r"唱戏|听戏|戏曲|京剧|越剧|昆曲|评弹|锡剧|沪剧"), ("戏曲",)),
     (re.compile(r"画画|画的|书法|写字|书画"), ("书法", "国画")),
     (re.compile(r"锻炼|运动|健身|太极|打拳"), ("太极",)),
     (re.compile(r"旅游|出去玩|出游|一日游|游玩"), ("trip",)),
@@ -180,6 +182,18 @@ ACTIVITY_KINDS: Final = (
     (re.compile(r"志愿|义务"), ("volunteer",)),
 )
 # Asking who will come, or when, about one's own booking ("谁陪我去", "几点到", "人定了没").
+# A question about an activity's particulars ("几点集合 在哪", "要交钱不", "还有位子吗").
+ASKS_DETAIL: Final = re.compile(
+    r"几点|几时|啥时候|什么时候|哪天|哪一天|礼拜几|星期几|周几|上午还是下午|在哪|哪儿|哪里|啥地方"
+    r"|什么地方|地点|地方|集合|教室|报告厅|远不远|多远|怎么去|收费|要钱|交钱|多少钱|费用|花钱|免费"
+    r"|带什么|带啥|要带|讲什么|讲啥|内容|学什么|学啥|谁能|谁可以|能参加|能去|位子|位置|名额|满了"
+)
+# Going on with what was left ("接着办", "继续刚才的", "刚才那个接着约").
+GO_ON: Final = re.compile(
+    r"接着(?:办|约|弄|来|说|报)|继续(?:办|约|弄|刚才)|刚才(?:的|那个|那件).{0,6}接着|回到刚才"
+)
+# Asking for a list of activities, not about one ("最近有什么活动", "还有别的课吗").
+LIST_WORDS: Final = re.compile(r"活动|什么课|啥课|哪些|别的|其他|还有什么|还有啥|都有")
 ASKS_WHO_WHEN: Final = re.compile(
     r"谁陪|谁来|谁去|是谁|叫啥|叫什么|哪位|定了没|定下来没|安排了没|安排好了没"
     r"|几点(?:来|到|过来|上门)|啥时候(?:来|到)|什么时候(?:来|到)"

@@ -10,7 +10,7 @@ from handlers.flows import Rejection, Slot, Slots, Validate
 from handlers.wording import format_date
 from nlu.result import EntityDict
 
-__all__ = ["date_slot", "part_slot", "who_phrase", "who_slot"]
+__all__ = ["date_slot", "move_said", "part_slot", "who_phrase", "who_slot"]
 
 SELF, SPOUSE, BOTH = "self", "spouse", "both"
 NOON = 12
@@ -91,6 +91,10 @@ def _one_of_the_couple(ctx: Ctx) -> str | None:
 
 
 def _pick_who(ctx: Ctx, values: list[str]) -> str:
+    person = ctx.person
+    alone = _one_of_the_couple(ctx) if person is not None and person.spouse_name else None
+    if alone is not None:
+        return alone  # "就我自己 老伴不去": both named, one going
     if SELF in values and SPOUSE in values:
         return BOTH
     named = _named_who(ctx)
@@ -144,7 +148,13 @@ def who_slot(allow_both: bool = False, ask_always: bool = False) -> Slot:
 
 
 def _future_pick(ctx: Ctx, values: list[str]) -> str:
+    """Of the days said, the day to come; of several ("今朝想问问，明朝下半日…"), the one a
+    part of the day or a clock time goes with, else not today (the day of the asking)."""
     upcoming = [v for v in values if v >= ctx.today.isoformat()]
+    if len(set(upcoming)) > 1:
+        with_time = _told_with_time(ctx, upcoming)
+        later = [v for v in upcoming if v != ctx.today.isoformat()]
+        upcoming = with_time or later or upcoming
     picked = upcoming[0] if upcoming else values[-1]
     current = ctx.conv.slots.get("date")
     said = next((str(e.get("text") or "") for e in ctx.turn.entities
@@ -156,6 +166,16 @@ def _future_pick(ctx: Ctx, values: list[str]) -> str:
         if same_week >= ctx.today:
             return same_week.isoformat()
     return picked
+
+
+def _told_with_time(ctx: Ctx, values: list[str]) -> list[str]:
+    """The days among these said right before a part of the day or a clock time."""
+    starts = {int(e.get("start") or 0) for e in ctx.turn.entities if e["entity"] == "time"}
+    return [
+        str(e["value"])
+        for e in ctx.turn.entities
+        if e["entity"] == "date" and str(e["value"]) in values and _end(e) in starts
+    ]
 
 
 def _end(entity: EntityDict) -> int:
@@ -283,3 +303,12 @@ def part_slot(exact_times: bool = False, validate: Validate | None = None) -> Sl
         "time", texts.SLOT_TIME, ask, entity="time", pick=pick, parse=parse, validate=validate
     )
     return slot
+
+
+def move_said(ctx: Ctx) -> int | None:
+    """Where the words of moving a booking begin ("改到…", or "往后推一天"), if any."""
+    marker = phrases.RESCHEDULE.search(ctx.turn.text or "")
+    if marker is not None:
+        return marker.start()
+    shifts = [int(e.get("start") or 0) for e in ctx.turn.entities if e["entity"] == "shift"]
+    return min(shifts) if shifts else None

@@ -12,7 +12,15 @@ from zoneinfo import ZoneInfo
 
 from nlu.result import Entity
 
-__all__ = ["TZ", "cn_int", "extract_dates", "extract_times", "is_holiday", "local_today"]
+__all__ = [
+    "TZ",
+    "cn_int",
+    "extract_dates",
+    "extract_shifts",
+    "extract_times",
+    "is_holiday",
+    "local_today",
+]
 
 TZ = ZoneInfo("Asia/Shanghai")
 _MONTHS = 12
@@ -106,6 +114,7 @@ _RE_RELATIVE = re.compile(
 )
 _RE_DAYS_LATER = re.compile(rf"({_NUM})(?:天|日)(?:以后|之后|后)|过({_NUM})天(?:以后|之后|后)?")
 _RE_WEEKS_LATER = re.compile(rf"({_NUM})个?(?:星期|礼拜|周)(?:以后|之后|后)")
+_RE_DAYS_AGO = re.compile(rf"({_NUM})(?:天|日)(?:以前|之前|前)")
 # "每周一次" and "一周一次" are frequencies, not Mondays.
 _RE_WEEKDAY = re.compile(
     rf"(?<![每一])(下下个?|下个?|这个?|本|上个?)?{_WEEK}([一二三四五六日天1-7])(?![次回遍趟])"
@@ -247,6 +256,10 @@ def _date_candidates(text: str, today: date) -> list[tuple[int, int, date]]:
         if n is None or (m[2] and n == _COUPLE and not m[2].isdigit()):
             continue
         found.append((m.start(), m.end(), today + timedelta(days=n)))
+    for m in _RE_DAYS_AGO.finditer(text):
+        n = cn_int(m[1])
+        if n:  # "三天前住进去的"
+            found.append((m.start(), m.end(), today - timedelta(days=n)))
     for m in _RE_WEEKS_LATER.finditer(text):
         n = cn_int(m[1])
         if n:
@@ -265,6 +278,29 @@ def _longest_first(spans: list[tuple[int, int, str]]) -> list[tuple[int, int, st
     return sorted(chosen)
 
 
+# A day moved by so many days: "往后推一天", "推迟两天", "晚一天" (later); "往前挪一天", "提前两天",
+# "早一天" (earlier). "过两天" is a vague "soon" and no shift.
+_RE_SHIFT_LATER = re.compile(
+    rf"(?:往后|向后|朝后)?(?:推迟|延后|顺延|延期|推后|挪后|往后推|推|挪|延|晚)个?({_NUM})天"
+)
+_RE_SHIFT_EARLIER = re.compile(
+    rf"(?:(?:往前|向前|朝前)(?:推|挪|调|移|提)?|提前|提早|挪前|早)个?({_NUM})天(?![前以之])"
+    r"(?!.{0,2}(?:打电话|通知|告诉|联系|提醒|预约|约|说))"
+)
+
+
+def extract_shifts(text: str) -> list[Entity]:
+    """Moves of a day by a number of days, as ``shift`` entities valued "+N" or "-N"."""
+    found: list[Entity] = []
+    for regex, sign in ((_RE_SHIFT_EARLIER, "-"), (_RE_SHIFT_LATER, "+")):
+        for m in regex.finditer(text):
+            n = cn_int(m[1])
+            taken = any(e.start < m.end() and m.start() < e.end for e in found)
+            if n and not taken:
+                found.append(Entity("shift", f"{sign}{n}", m.start(), m.end(), m[0]))
+    return found
+
+
 def extract_dates(text: str, now: datetime) -> list[Entity]:
     """Find date expressions in normalised text and resolve them against ``now``."""
     today = local_today(now)
@@ -276,8 +312,8 @@ def extract_dates(text: str, now: datetime) -> list[Entity]:
 _PARTS = {
     "凌晨": "night", "大清早": "morning", "清早": "morning", "一早": "morning",
     "早上": "morning", "早晨": "morning", "早起": "morning", "上午": "morning",
-    "上半天": "morning", "今早": "morning", "明早": "morning", "今朝": "morning",
-    "明朝": "morning", "中午": "noon", "晌午": "noon", "下午": "afternoon",
+    "上半天": "morning", "今早": "morning", "明早": "morning", "中午": "noon", "晌午": "noon",
+    "下午": "afternoon",
     "下半天": "afternoon", "午后": "afternoon", "后晌": "afternoon", "傍晚": "evening",
     "晚上": "evening", "晚间": "evening", "夜里": "evening", "今晚": "evening",
     "明晚": "evening", "昨晚": "evening", "昨夜": "evening", "前晚": "evening", "半夜": "night",
@@ -286,6 +322,9 @@ _PARTS = {
     "头晌": "morning", "头午": "morning", "前晌": "morning", "前半晌": "morning",
     "早半天": "morning", "过晌": "afternoon", "后半晌": "afternoon", "晚半晌": "afternoon",
     "下晌": "afternoon", "后半天": "afternoon",
+    # Wu (Suzhou, Shanghai): 今朝/明朝 are today/tomorrow, not mornings; 上半日/上昼 the
+    # morning, 下半日/下昼 the afternoon.
+    "上半日": "morning", "上昼": "morning", "下半日": "afternoon", "下昼": "afternoon",
 }  # fmt: skip
 _PART = "|".join(sorted(_PARTS, key=len, reverse=True))
 _HOUR = r"(?:\d{1,2}|二十[一二三四]?|十[一二三四五六七八九]?|[零一二两三四五六七八九])"

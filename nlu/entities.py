@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from datetime import datetime
 
-from nlu.dates import extract_dates, extract_times, is_holiday
+from nlu.dates import extract_dates, extract_shifts, extract_times, is_holiday
 from nlu.normalize import is_cjk
 from nlu.result import Entity
 
@@ -306,7 +306,7 @@ class EntityExtractor:
     def extract(self, text: str, now: datetime) -> list[Entity]:
         """Entities of normalised ``text``, with dates resolved against ``now``."""
         candidates = self.gazetteer.find(text) + _phones(text) + _beneficiaries(text)
-        candidates += extract_dates(text, now) + extract_times(text)
+        candidates += extract_dates(text, now) + extract_times(text) + extract_shifts(text)
         sure = _resolve([c for c in candidates if _plausible(c, text)])
         for regex, entity, min_head in _GUESSES:
             for guess in _pattern_names(regex, entity, text, min_head):
@@ -325,7 +325,7 @@ _GUESSES = (
 
 def _plausible(entity: Entity, text: str) -> bool:
     """Reject matches inside a longer word of Latin letters or digits."""
-    if entity.entity in {"phone", "date", "time"}:
+    if entity.entity in {"phone", "date", "time", "shift"}:
         return True
     before = text[entity.start - 1] if entity.start > 0 else " "
     after = text[entity.end] if entity.end < len(text) else " "

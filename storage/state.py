@@ -74,6 +74,7 @@ class Conversation:
     location: dict[str, Any] | None = None  # last shared location
     expires_at: str | None = None  # ISO time after which the flow is dropped
     pending_sos: dict[str, Any] | None = None  # "is this an emergency?" asked, not answered
+    topic: dict[str, Any] | None = None  # what was last talked about: {"activity": id, "until"}
 
     def expired(self, now: datetime) -> bool:
         """True when an active flow has been idle past its expiry."""

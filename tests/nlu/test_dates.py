@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from nlu.dates import cn_int, extract_dates, extract_times
+from nlu.dates import cn_int, extract_dates, extract_shifts, extract_times
 from nlu.normalize import normalize
 
 NOW = datetime.fromisoformat("2026-11-22T10:00:00+08:00")
@@ -57,6 +57,9 @@ def times(text: str) -> list[tuple[str, str]]:
         ("重阳节", [("重阳节", "2027-10-08")]),
         ("腊月二十", [("腊月二十", "2027-01-27")]),
         ("冬至那天", [("冬至", "2026-12-22")]),
+        ("三天前住进去的", [("三天前", "2026-11-19")]),
+        ("两天之前", [("两天之前", "2026-11-20")]),
+        ("今朝想问问，明朝来", [("今朝", "2026-11-22"), ("明朝", "2026-11-23")]),
     ],
 )
 def test_dates(text: str, expected: list[tuple[str, str]]) -> None:
@@ -101,13 +104,16 @@ def test_not_dates(text: str) -> None:
         ("14：30", [("14:30", "14:30")]),
         ("下午2点", [("下午2点", "14:00")]),
         ("中午十二点", [("中午十二点", "12:00")]),
+        ("礼拜五上半日", [("上半日", "morning")]),
+        ("明朝下半日", [("下半日", "afternoon")]),
+        ("上昼来", [("上昼", "morning")]),
     ],
 )
 def test_times(text: str, expected: list[tuple[str, str]]) -> None:
     assert times(text) == expected
 
 
-@pytest.mark.parametrize("text", ["能不能快一点", "三点五公斤", "我有一点头晕"])
+@pytest.mark.parametrize("text", ["能不能快一点", "三点五公斤", "我有一点头晕", "今朝", "明朝"])
 def test_not_times(text: str) -> None:
     assert times(text) == []
 
@@ -134,3 +140,22 @@ def test_same_words_resolve_against_the_message_time() -> None:
 )
 def test_chinese_numerals(token: str, value: int) -> None:
     assert cn_int(token) == value
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("往后推一天吧", ["+1"]),
+        ("推迟两天", ["+2"]),
+        ("那个晚一天", ["+1"]),
+        ("往前挪一天", ["-1"]),
+        ("提前两天行不行", ["-2"]),
+        ("提前一天打电话给我", []),
+        ("三天前住进去的", []),
+        ("过两天再说", []),
+        ("推拿一次", []),
+    ],
+)
+def test_shifts(text: str, expected: list[str]) -> None:
+    """A day moved by so many days, later (+) or earlier (-)."""
+    assert [e.value for e in extract_shifts(normalize(text))] == expected
