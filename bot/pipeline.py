@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import time
 import unicodedata
 from collections.abc import Awaitable, Callable, Sequence
@@ -35,8 +34,9 @@ from bot.messages import InboundMessage, Response
 from bot.metrics import Metrics
 from bot.routing import ASK, FLOWS, NOW, SOS_CONFIDENCE, route, urgency
 from bot.spool import Spool
-from handlers import phrases, sos, staff, texts
+from handlers import sos, staff, texts
 from handlers.base import Ctx, Reply, ServiceConfig, Turn
+from handlers.choices import option_by_label, option_by_words, option_number, plain_yes
 from handlers.wording import apology, menu_reply
 from nlu.engine import Parser
 from nlu.entities import short_names
@@ -58,83 +58,7 @@ KIND_CHARS = 12  # message_log.kind (a channel maps types it does not know to "o
 MEDIA_CHARS = 200  # message_log.media_id (channels refuse longer ones; this is the backstop)
 DISPATCH_SECONDS = 1.0  # kicking a message's jobs (the reconciler is the fallback)
 NLU_CHARS = 2000  # …but the first 2,000 characters are still checked for an emergency
-_NUMERALS = {
-    "一": 1,
-    "二": 2,
-    "两": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
-    "十": 10,
-}
-_OPTION_TRIM = "第个项条。.,，、!！ 　"
-
-
 WORDS_PICK_CHARS = 16  # a longer reply is read as a message of its own, not a pick
-MIN_WORD = 2  # a word of a label this long at least names it
-
-
-def _plain_yes(text: str) -> bool:
-    core = unicodedata.normalize("NFKC", text).strip().strip(_OPTION_TRIM)
-    return core in phrases.TAKE_THE_OFFER
-
-
-def option_number(text: str) -> int | None:
-    """Read a reply like "2", "２", "二", "第二个" as an option number."""
-    core = unicodedata.normalize("NFKC", text).strip().strip(_OPTION_TRIM)
-    if core.isdigit() and len(core) <= 2:  # noqa: PLR2004
-        return int(core)
-    return _NUMERALS.get(core)
-
-
-def option_by_words(text: str, labels: list[str]) -> int | None:
-    """The option a reply names in its own words: a word of one label only ("理发那个",
-    "国画班吧"), else an ordinal ("头一个", "最后那个", "倒数第二个")."""
-    typed = unicodedata.normalize("NFKC", text).strip()
-    if not phrases.PICK_POINTING.search(typed):
-        return None  # "我要理发" is a request of its own; "理发那个" points at a list item
-    shown = [unicodedata.normalize("NFKC", label) for label in labels]
-    words = [
-        w
-        for w in re.split(r"[\s,，。.!！?？、]+", phrases.PICK_FILLER.sub(" ", typed))
-        if len(w) >= MIN_WORD
-    ]
-    for word in words:
-        hits = [i for i, label in enumerate(shown, 1) if word in label]
-        if len(hits) == 1:
-            return hits[0]
-    if phrases.PICK_FIRST.search(typed):
-        return 1
-    from_end = phrases.PICK_FROM_END.search(typed)
-    if from_end:
-        digit = from_end[1]
-        k = int(digit) if digit.isdigit() else _NUMERALS.get(digit, 0)
-        return len(shown) - k + 1 if 1 <= k <= len(shown) else None
-    if phrases.PICK_LAST.search(typed):
-        return len(shown) or None
-    return None
-
-
-def option_by_label(text: str, labels: list[str]) -> int | None:
-    """The option whose label was typed out instead of its number ("医院", "上午")."""
-    typed = unicodedata.normalize("NFKC", text).strip().strip(_OPTION_TRIM)
-    if len(typed) < 2:  # noqa: PLR2004 - one character is too little to go on
-        return None
-    shown = [unicodedata.normalize("NFKC", label) for label in labels]
-    exact = [i for i, label in enumerate(shown, 1) if label == typed]
-    if exact:
-        return exact[0]
-    # A label typed in part: its beginning ("太极拳班" for "太极拳班 11月26日…"), or most of it.
-    close = [
-        i
-        for i, label in enumerate(shown, 1)
-        if label.startswith(typed) or (typed in label and 2 * len(typed) >= len(label))
-    ]
-    return close[0] if len(close) == 1 else None
 
 
 def turn_from_payload(raw: str, text: str, kind: str) -> Turn:
@@ -400,7 +324,7 @@ class Pipeline:
             offered = [
                 o for o in conv.options if o != "/human_agent" and not o.startswith("/inform")
             ]
-            if number is None and len(offered) == 1 and _plain_yes(text):
+            if number is None and len(offered) == 1 and plain_yes(text):
                 number = conv.options.index(offered[0]) + 1  # a yes to the one thing offered
             if number is not None and 1 <= number <= len(conv.options):
                 return turn_from_payload(conv.options[number - 1], text, msg.kind)

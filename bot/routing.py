@@ -243,6 +243,8 @@ def _for_the_flow(ctx: Ctx) -> bool:
         return False
     if ctx.conv.step == "confirm" and flows.said_yes(turn.text):
         return True
+    if turn.intent == "human_agent" and turn.values("phone"):
+        return True  # "有事打我电话 137…": a number to reach them, kept with the booking
     dropped = phrases.DROPPED.search(turn.text)
     if turn.intent != "stop" or dropped is None:
         return False
@@ -358,8 +360,8 @@ async def _handle(ctx: Ctx, parked: dict[str, object] | None, confident: bool) -
         about = await activities.about_named(ctx)
         if about is not None:
             return about  # "离休干部座谈会谁能参加": that activity's facts
-    if turn.intent in ABOUT_THE_TOPIC and not phrases.LIST_WORDS.search(turn.text):
-        about = await activities.about_topic(ctx)
+    if _about_the_topic(ctx, confident):
+        about = await activities.about_topic(ctx) or await activities.about_named(ctx)
         if about is not None:
             return _offer_back(ctx, about, parked)  # "几点集合 在哪": the one talked about
     if unsure(turn, config.confidence_threshold, config.ambiguity_margin):
@@ -388,6 +390,26 @@ def _resumes(ctx: Ctx, suspended: dict[str, object], confident: bool) -> bool:
 
 # Intents a question about the activity just talked about is read as, when it names none.
 ABOUT_THE_TOPIC = frozenset({"policy_question", "out_of_scope", "activity_list", "my_records"})
+
+
+def _about_the_topic(ctx: Ctx, confident: bool) -> bool:
+    """Whether the message may be a question about the activity just talked about: read as
+    a question or unsure, or anything but another service right after that activity was
+    shown ("哪天？上午还是下午" is no home service there)."""
+    turn = ctx.turn
+    if turn.payload is not None or phrases.LIST_WORDS.search(turn.text):
+        return False
+    if turn.intent in ABOUT_THE_TOPIC or not confident:
+        return True
+    shown = any(o.startswith("/activity_signup{") for o in ctx.conv.options)
+    other = turn.values("service_type") or turn.values("hospital") or turn.values("department")
+    return shown and not other and turn.intent not in NEVER_ABOUT_THE_TOPIC
+
+
+# Intents that are never a question about an activity's particulars.
+NEVER_ABOUT_THE_TOPIC = frozenset(
+    {"sos", "stop", "human_agent", "booking_cancel", "activity_signup"}
+)
 
 
 def _offer_back(ctx: Ctx, replies: list[Reply], parked: dict[str, object] | None) -> list[Reply]:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from handlers import phrases, texts
+from handlers import choices, phrases, texts
 from handlers.base import Ctx, Option, Reply, payload
 from handlers.eldercare import service_name
 from handlers.events import ActivitySignedUp, BookingCancelled, WaitlistPromoted
@@ -359,19 +359,43 @@ async def _cancellable(ctx: Ctx) -> list[tuple[str, str, dict[str, Any]]]:
 
 
 def _matches(ctx: Ctx, facts: dict[str, Any]) -> bool:
-    """Whether what the user said points at this item (name, service, hospital, day)."""
+    """Whether what the user said points at this item (name, service, hospital, day); what
+    a clause keeps ("理发取消掉，助浴不动", "看病的不变") points at nothing."""
     turn = ctx.turn
-    said = [
-        (turn.values("activity"), facts.get("activity")),
-        (turn.values("service_type"), facts.get("service")),
-        (turn.values("hospital"), facts.get("hospital")),
-        (turn.values("department"), facts.get("department")),
-        (turn.values("date"), facts.get("date")),
+    kept = _kept_spans(ctx)
+
+    def said(entity: str) -> list[str]:
+        return [
+            str(e["value"])
+            for e in turn.entities
+            if e["entity"] == entity and not any(a <= int(e.get("start") or 0) < b for a, b in kept)
+        ]
+
+    pairs = [
+        (said("activity"), facts.get("activity")),
+        (said("service_type"), facts.get("service")),
+        (said("hospital"), facts.get("hospital")),
+        (said("department"), facts.get("department")),
+        (said("date"), facts.get("date")),
     ]
-    mentioned = [(values, fact) for values, fact in said if values]
-    if phrases.ESCORT_WORDS.search(turn.text) and facts.get("kind") == "medical_escort":
+    mentioned = [(values, fact) for values, fact in pairs if values]
+    escort = [
+        m for m in phrases.ESCORT_WORDS.finditer(turn.text)
+        if not any(a <= m.start() < b for a, b in kept)
+    ]  # fmt: skip
+    if escort and facts.get("kind") == "medical_escort":
         return True
     return bool(mentioned) and all(fact in values for values, fact in mentioned)
+
+
+def _kept_spans(ctx: Ctx) -> list[tuple[int, int]]:
+    """The clauses of a message that keep something ("后天的还要", "助浴不动")."""
+    text = ctx.turn.text or ""
+    return [
+        (clause.start(), clause.end())
+        for clause in phrases.CLAUSES.finditer(text)
+        if phrases.KEEP.search(clause[0])
+    ]
 
 
 BOTH_KEYS = "+"  # "reg:3+reg:4": a couple's two seats at one activity, cancelled together
@@ -478,12 +502,26 @@ def _days_to_keep(ctx: Ctx) -> set[str]:
     return kept
 
 
+def _listed_pick(ctx: Ctx, cancellable: set[str]) -> str | None:
+    """The item of the numbered list shown in text (my records) an ordinal points at."""
+    listed = ctx.conv.listed or {}
+    keys = [str(k) for k in listed.get("keys") or []]
+    if not keys or str(listed.get("until") or "") <= ctx.now.isoformat():
+        return None
+    place = choices.ordinal(ctx.turn.text or "", len(keys))
+    key = keys[place - 1] if place is not None else None
+    return key if key in cancellable else None
+
+
 async def booking_cancel(ctx: Ctx) -> list[Reply]:
     """Cancel a sign-up or a booking; a freed seat goes to the first on the waitlist."""
     items = await _cancellable(ctx)
     if not items:
         return [menu_reply(texts.CANCEL_NOTHING, ctx.config)]
     chosen = [key for key, _, facts in items if _matches(ctx, facts)]
+    listed = _listed_pick(ctx, {key for key, _, _ in items})
+    if len(chosen) != 1 and listed is not None:
+        chosen = [listed]  # "第二个不要了" after "我的记录": the second of that list
     kept_days = _days_to_keep(ctx)
     if len(chosen) > 1 and kept_days:  # "明天的送饭不要了 后天的还要"
         facts_of = {key: facts for key, _, facts in items}

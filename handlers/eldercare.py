@@ -131,12 +131,37 @@ SERVICE = Slot(
     "service", texts.CARE_SLOT_SERVICE, _ask_service, entity="service_type", validate=_check_service
 )
 TIME = part_slot(validate=_check_time)
+
+
+async def _already(ctx: Ctx, slots: Slots) -> str | None:
+    """The same service on the same day and part of the day, already booked for them."""
+    if ctx.person is None or "date" not in slots or "time" not in slots:
+        return None
+    for booked in await ctx.uow.requests.for_person(ctx.person.id, kinds=(SLOT_KIND,)):
+        same = (
+            booked.status == "booked"
+            and booked.id != slots.get("replaces")
+            and booked.details.get("service") == slots.get("service")
+            and booked.scheduled_date is not None
+            and booked.scheduled_date.isoformat() == slots["date"]
+            and booked.scheduled_time == slots["time"]
+            and booked.beneficiary == slots.get("who")
+        )
+        if same and booked.scheduled_date is not None:
+            name = await service_name(ctx, str(slots["service"]))
+            when = format_when(booked.scheduled_date, booked.scheduled_time)
+            what = texts.CARE_ALREADY.format(service=name, when=when)
+            return texts.ALREADY_BOOKED.format(what=what, id=booked.id)
+    return None
+
+
 CARE = Flow(
     name="eldercare_booking",
     title=texts.CARE_TITLE,
     slots=(SERVICE, who_slot(), date_slot(earliest=1, latest=BOOKING_DAYS), TIME),
     summary=_summary,
     complete=_book,
+    already=_already,
 )
 
 

@@ -14,6 +14,7 @@ all of them the same way:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -54,6 +55,8 @@ class Rejection:
 
     text: str
     options: tuple[Option, ...] = ()
+    # The options offer one way on, so a yes takes it ("先只办本人的，好吗？" "对").
+    yes_takes_it: bool = False
 
 
 Ask = Callable[[Ctx, Slots], Awaitable[Reply]]
@@ -97,6 +100,9 @@ class Flow:
     summary: Callable[[Ctx, Slots], Awaitable[str]]
     complete: Callable[[Ctx, Slots], Awaitable[list[Reply]]]
     confirm: bool = True
+    # The same thing already booked ("打扫的 是礼拜二上午对吧" after "我的记录"): what to say
+    # instead of reading back a second booking of it.
+    already: Callable[[Ctx, Slots], Awaitable[str | None]] | None = None
     slot_map: dict[str, Slot] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -112,14 +118,16 @@ RECHECKED = frozenset({"date", "time"})
 
 
 def _shifted(ctx: Ctx, slot: Slot) -> str | None:
-    """A day moved by so many days ("往后推一天", "提前两天"): from the day said with it, else
-    from the day being moved or corrected."""
+    """A day moved by so many days ("往后推一天", "提前两天") from the day being moved or
+    corrected; a day said with it is the day meant."""
     moves = ctx.turn.values("shift") if ctx.turn.payload is None else []
     if (slot.entity or slot.name) != "date" or not moves:
         return None
     said = [str(v) for v in ctx.turn.values("date")]
     current = ctx.conv.slots.get(slot.name)
-    base = said[0] if said and current not in said else current
+    if said and current not in said:
+        return None  # "提前一天，礼拜四去": the day said is the day meant
+    base = current
     if base is None:
         return None
     return (date.fromisoformat(str(base)) + timedelta(days=int(str(moves[0])))).isoformat()
@@ -156,7 +164,12 @@ def _candidate(ctx: Ctx, slot: Slot) -> Any:
         ]
         if after:
             return after[0]
-    if len(values) > 1 and current is not None and current in values:
+    if (
+        len(values) > 1
+        and current is not None
+        and current in values
+        and slot.entity != "beneficiary"
+    ):
         # A correction naming the old and the new value ("不是三号 是五号", "不是一院 是二院",
         # "礼拜三有事 改礼拜五"): the new one is the value that is not the current one;
         # two words for the same value ("就是洗澡，助浴") leave it as it is.
@@ -224,6 +237,10 @@ async def _advance(ctx: Ctx, flow: Flow, prefix: str = "") -> list[Reply]:
                 conv.slots[slot.name] = value
                 continue
         return await _ask(ctx, flow, slot, prefix)
+    said = await flow.already(ctx, conv.slots) if flow.already is not None else None
+    if said is not None:
+        conv.end_flow()
+        return [Reply(said)]
     if flow.confirm:
         conv.step = "confirm"
         options = _confirm_options()
@@ -243,30 +260,33 @@ async def _complete(ctx: Ctx, flow: Flow) -> list[Reply]:
 async def _reject(ctx: Ctx, flow: Flow, rejection: Rejection, slot_name: str) -> list[Reply]:
     slot = flow.slot_map[slot_name]
     if rejection.options:
-        ctx.conv.step = "ask:" + slot.name
+        ctx.conv.step = (OFFER if rejection.yes_takes_it else ASK) + slot.name
         ctx.conv.expires_at = (ctx.now + timedelta(minutes=ctx.config.flow_minutes)).isoformat()
         return [Reply(rejection.text, rejection.options)]
     return await _ask(ctx, flow, slot, rejection.text)
 
 
 SAID = "said"  # what the user wrote during the flow, kept with the request for staff
+ASK, OFFER = "ask:", "offer:"  # the step: a slot asked for, or one way on offered
 
 
-def _keep_words(ctx: Ctx) -> None:
+def _keep_words(ctx: Ctx) -> bool:
     """Keep what the user wrote (not buttons), and the contact phone and bed number in it:
     a detail that answers no question is still the request's (a phone typed mid-flow is
-    not a new hand-off)."""
+    not a new hand-off). True when a phone or bed number new to the request was kept."""
     turn = ctx.turn
     if turn.payload is not None or not turn.text.strip():
-        return
+        return False
     slots = ctx.conv.slots
     said = [*slots.get(SAID, []), turn.text.strip()[:300]]
     slots[SAID] = said[-12:]
+    before = (slots.get("contact_phone"), slots.get("bed"))
     for phone in turn.values("phone"):
         slots["contact_phone"] = phone
     bed = phrases.BED.search(turn.text)
     if bed:
         slots["bed"] = bed[0].replace(" ", "")
+    return (slots.get("contact_phone"), slots.get("bed")) != before
 
 
 def kept(slots: Slots) -> dict[str, Any]:
@@ -305,16 +325,16 @@ async def continue_flow(ctx: Ctx, flow: Flow) -> list[Reply] | None:
         if name in flow.slot_map:
             conv.slots.pop(name, None)
             return await _ask(ctx, flow, flow.slot_map[name])
-    asked = step[4:] if step.startswith("ask:") else None
-    _keep_words(ctx)
+    asked = step.split(":", 1)[1] if step.startswith((ASK, OFFER)) else None
+    noted = _keep_words(ctx)
     changed, rejection, slot_name = await _fill(ctx, flow, asked)
     if rejection is not None and slot_name is not None:
         return await _reject(ctx, flow, rejection, slot_name)
     yes = step == "confirm" and turn.payload is None and said_yes(turn.text)
     if changed and yes and not _missing(ctx, flow):
         return await _complete(ctx, flow)  # "是的 两个人都去": the yes, and what it adds
-    if changed:
-        return await _advance(ctx, flow)
+    if changed or (noted and not yes and turn.intent != "affirm"):
+        return await _advance(ctx, flow)  # "有事打我电话 137…": kept, and read back
     if step == "confirm" and (turn.intent == "affirm" or yes):
         return await _complete(ctx, flow)
     if step == "confirm" and turn.intent == "deny":
@@ -322,9 +342,30 @@ async def continue_flow(ctx: Ctx, flow: Flow) -> list[Reply] | None:
     if _wants_something_else(ctx, flow):
         return None
     if turn.intent == "affirm" or said_yes(turn.text):
+        offered = _the_one_offered(ctx, flow) if step.startswith(OFFER) else None
+        if offered is not None:
+            conv.slots[offered[0]] = offered[1]  # "先只办本人的，好吗？" "对": that one
+            return await _advance(ctx, flow)
         # "对" to a question that was not yes/no: kindly, the question again.
         return await _advance(ctx, flow, texts.YES_TO_AN_OPEN_QUESTION)
     return await _advance(ctx, flow, texts.NOT_UNDERSTOOD)
+
+
+def _the_one_offered(ctx: Ctx, flow: Flow) -> tuple[str, Any] | None:
+    """The value of the only choice our last question offered (besides a person), if so."""
+    values = []
+    for option in ctx.conv.options:
+        if option.startswith(INFORM):
+            try:
+                values.extend(json.loads(option[len(INFORM) :]).items())
+            except ValueError:
+                return None
+    if len(values) != 1 or values[0][0] not in flow.slot_map:
+        return None
+    return str(values[0][0]), values[0][1]
+
+
+INFORM = "/inform"
 
 
 def said_yes(text: str) -> bool:
@@ -345,7 +386,7 @@ def answers(ctx: Ctx, flow: Flow) -> bool:
     """Whether this message reads as an answer to the flow's question (a value for one of
     its slots, or a yes/no at the confirmation), without changing anything."""
     step = ctx.conv.step or ""
-    asked = step[4:] if step.startswith("ask:") else None
+    asked = step.split(":", 1)[1] if step.startswith((ASK, OFFER)) else None
     for slot in flow.slots:
         if _candidate(ctx, slot) is not None:
             return True

@@ -185,6 +185,33 @@ DEPARTMENT = Slot(
     parse=_any_department,
     validate=_check_department,
 )
+
+
+async def _escort_already(ctx: Ctx, slots: Slots) -> str | None:
+    """The same visit (hospital, department, day, person) already booked."""
+    if ctx.person is None or "date" not in slots:
+        return None
+    for booked in await ctx.uow.requests.for_person(
+        ctx.person.id, kinds=("medical_escort",), open_only=True
+    ):
+        same = (
+            booked.id != slots.get("replaces")
+            and booked.scheduled_date is not None
+            and booked.scheduled_date.isoformat() == slots["date"]
+            and booked.details.get("hospital") == slots.get("hospital")
+            and booked.details.get("department") == slots.get("department")
+            and booked.beneficiary == slots.get("who")
+        )
+        if same and booked.scheduled_date is not None:
+            what = texts.ESCORT_ALREADY.format(
+                hospital=slots["hospital"],
+                department=_department_name(str(slots["department"])),
+                when=format_when(booked.scheduled_date, booked.scheduled_time),
+            )
+            return texts.ALREADY_BOOKED.format(what=what, id=booked.id)
+    return None
+
+
 ESCORT = Flow(
     name="medical_escort",
     title=texts.ESCORT_TITLE,
@@ -197,6 +224,7 @@ ESCORT = Flow(
     ),
     summary=_escort_summary,
     complete=_book_escort,
+    already=_escort_already,
 )
 
 

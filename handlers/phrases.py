@@ -117,7 +117,9 @@ COUPLE: Final = re.compile(
 STAYS_OUT: Final = re.compile(
     r"不去|不报|不参加|不用(?:去|报)|就不|在家(?:歇|待|呆|休息)|去不了|算了"
 )
-ALONE: Final = re.compile(r"就我一个|我一个人|就我自己|只报我|我自己去|就我去|只有我")
+ALONE: Final = re.compile(
+    r"就(?:报|给)?我(?:自己|一个|本人)|我一个人|只报我|我自己去|就我去|只有我|光我"
+)
 SPOUSE_WORDS: Final = re.compile(r"老伴|老头子?|老太婆|爱人|老婆|我家那口子")
 # Words of stopping ("不弄了", "不约了"); a day said after them is another day, not a stop.
 DROPPED: Final = re.compile(r"不(?:弄|办|约|要|做|去|来)了|算了")
@@ -165,7 +167,7 @@ TAKE_THE_OFFER: Final = frozenset(
 )
 # Parts of a message, and a part that keeps something ("后天的还要", "周五的照常").
 CLAUSES: Final = re.compile(r"[^，,。；;\s]+")
-KEEP: Final = re.compile(r"还要|留着|不变|照常|照旧|别取消|不取消|保留")
+KEEP: Final = re.compile(r"还要|留着|不变|不动|不改|不退|照常|照旧|别取消|不取消|保留|继续去")
 # Lists said in words: a week, and kinds of activity (words of their titles or categories).
 NEXT_WEEK: Final = re.compile(r"下周|下礼拜|下星期|下个礼拜|下个星期")
 THIS_WEEK: Final = re.compile(r"这周|本周|这礼拜|这个礼拜|这星期|这个星期")
@@ -191,6 +193,7 @@ ASKS_DETAIL: Final = re.compile(
 # Going on with what was left ("接着办", "继续刚才的", "刚才那个接着约").
 GO_ON: Final = re.compile(
     r"接着(?:办|约|弄|来|说|报)|继续(?:办|约|弄|刚才)|刚才(?:的|那个|那件).{0,6}接着|回到刚才"
+    r"|刚才.{0,6}也(?:约|办|报|弄)"
 )
 # Asking for a list of activities, not about one ("最近有什么活动", "还有别的课吗").
 LIST_WORDS: Final = re.compile(r"活动|什么课|啥课|哪些|别的|其他|还有什么|还有啥|都有")
@@ -198,3 +201,22 @@ ASKS_WHO_WHEN: Final = re.compile(
     r"谁陪|谁来|谁去|是谁|叫啥|叫什么|哪位|定了没|定下来没|安排了没|安排好了没"
     r"|几点(?:来|到|过来|上门)|啥时候(?:来|到)|什么时候(?:来|到)"
 )
+# Numerals of a reply picking from a list ("二", "第三个"), and what is trimmed around them.
+NUMERALS: Final = {
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+    "十": 10,
+}
+OPTION_TRIM: Final = "第个项条。.,，、!！ 　"
+# "第二个", "第3项": the place in a list.
+NTH: Final = re.compile(r"第\s*(\d{1,2}|[一二两三四五六七八九十])\s*(?:个|项|条|件|次|样)")
+# Between the words of a reply.
+WORD_BREAK: Final = re.compile(r"[\s,，。.!！?？、]+")

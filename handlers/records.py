@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 
 from handlers import texts
 from handlers.activities import activity_time
@@ -13,6 +13,7 @@ from handlers.wording import format_when, menu_reply, status_name
 __all__ = ["my_records", "who_and_when"]
 
 SHOWN = 8
+LISTED_MINUTES = 30  # how long "第二个" may still mean the second of the list shown
 # Requests worth showing while open, and closed ones from the last while.
 _KINDS = (
     "medical_escort", "hospital_admission", "reimbursement", "reimbursement_claim",
@@ -26,7 +27,7 @@ async def my_records(ctx: Ctx) -> list[Reply]:
     their states, by the day they happen, the nearest first."""
     if ctx.person is None:
         return [menu_reply(texts.RECORDS_NONE, ctx.config)]
-    entries: list[tuple[float, str]] = []
+    entries: list[tuple[float, str, str]] = []
     for registration, activity in await ctx.uow.activities.for_person(
         ctx.person.id, ctx.now, snapshot=True
     ):
@@ -40,7 +41,7 @@ async def my_records(ctx: Ctx) -> list[Reply]:
             who=who_phrase(ctx, registration.attendee),
             status=status,
         )
-        entries.append((activity.starts_at.timestamp(), line))
+        entries.append((activity.starts_at.timestamp(), line, f"reg:{registration.id}"))
     for request in await ctx.uow.requests.for_person(
         ctx.person.id, kinds=_KINDS, open_only=True, snapshot=True
     ):
@@ -54,11 +55,15 @@ async def my_records(ctx: Ctx) -> list[Reply]:
         line = texts.RECORDS_REQUEST.format(what=what, status=status)
         day = request.scheduled_date
         at = datetime.combine(day, time(12), tzinfo=TZ).timestamp() if day is not None else UNDATED
-        entries.append((at, line))
+        entries.append((at, line, f"req:{request.id}"))
     if not entries:
         return [menu_reply(texts.RECORDS_NONE, ctx.config)]
     entries.sort(key=lambda e: e[0])
-    lines = [f"{n}. {line}" for n, (_, line) in enumerate(entries[:SHOWN], 1)]
+    lines = [f"{n}. {line}" for n, (_, line, _) in enumerate(entries[:SHOWN], 1)]
+    # "第二个不要了" next: the second of this list (rule 1: our own lists by ordinal).
+    until = ctx.now + timedelta(minutes=LISTED_MINUTES)
+    keys = [key for _, _, key in entries[:SHOWN]]
+    ctx.conv.listed = {"keys": keys, "until": until.isoformat()}
     if len(entries) > SHOWN:
         lines.append(texts.RECORDS_MORE.format(n=len(entries) - SHOWN))
     return [

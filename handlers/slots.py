@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from handlers import phrases, texts
-from handlers.base import Ctx, Reply
+from handlers.base import Ctx, Option, Reply, payload
 from handlers.flows import Rejection, Slot, Slots, Validate
 from handlers.wording import format_date
 from nlu.result import EntityDict
@@ -95,6 +95,9 @@ def _pick_who(ctx: Ctx, values: list[str]) -> str:
     alone = _one_of_the_couple(ctx) if person is not None and person.spouse_name else None
     if alone is not None:
         return alone  # "就我自己 老伴不去": both named, one going
+    alone_said = phrases.ALONE.search(ctx.turn.text or "")
+    if person is not None and not person.spouse_name and SELF in values and alone_said:
+        return SELF  # "老伴早走了 就报我自己": no spouse on file
     if SELF in values and SPOUSE in values:
         return BOTH
     named = _named_who(ctx)
@@ -125,6 +128,13 @@ def who_slot(allow_both: bool = False, ask_always: bool = False) -> Slot:
         return Reply(texts.ASK_WHO, tuple(slot.option(label, value) for label, value in choices))
 
     async def validate(ctx: Ctx, value: object, slots: Slots) -> Rejection | None:
+        if value in (SPOUSE, BOTH) and ctx.person is not None and not ctx.person.spouse_name:
+            # A spouse not on file is asked about, never booked.
+            options = (
+                slot.option(texts.WHO_SELF, SELF),
+                Option(texts.INTENT_LABELS["human_agent"], payload("human_agent")),
+            )
+            return Rejection(texts.NO_SPOUSE_ON_FILE, options, yes_takes_it=True)
         if value in (SELF, SPOUSE) or (allow_both and value == BOTH):
             return None
         return Rejection(texts.ONLY_SELF_OR_SPOUSE)

@@ -214,6 +214,9 @@ WHO_SELF: Final = "我本人"
 WHO_SPOUSE: Final = "老伴"
 WHO_BOTH: Final = "我和老伴"
 ONLY_SELF_OR_SPOUSE: Final = "这里只能为您本人或老伴办理。给其他家人办，请回复“人工”。"
+NO_SPOUSE_ON_FILE: Final = (
+    "我们这里没有登记老伴的信息，先只办本人的，好吗？\n要登记老伴，请找工作人员。"
+)
 ASK_DATE: Final = "哪一天？请回复数字，或直接说日期，比如“下周三”。"
 ASK_PART: Final = "上午还是下午？"
 PART_MORNING: Final = "上午"
@@ -241,6 +244,7 @@ ESCORT_NO_DEPARTMENT: Final = "{hospital}没有“{department}”，请换一个
 ESCORT_SLOT_HOSPITAL: Final = "医院"
 ESCORT_SLOT_DEPARTMENT: Final = "科室"
 ESCORT_SUMMARY: Final = "看病陪诊，{hospital} {department}\n{when}，为{who}"
+ESCORT_ALREADY: Final = "看病陪诊 {hospital} {department} {when}"
 ESCORT_MOVE_SUMMARY: Final = "把{old}的看病陪诊（{hospital} {department}）\n改到{when}"
 ESCORT_DONE: Final = (
     "已登记看病陪诊，编号 {id}。\n工作人员会在就诊前一天联系您。当天请带好医保卡和病历。"
@@ -289,6 +293,10 @@ CARE_NO_SLOT: Final = "{when}没有安排{service}。可以选这些时间："
 CARE_NOTHING_OPEN: Final = "近两周的{service}都约满了。已请工作人员联系您安排。"
 CARE_SLOT_SERVICE: Final = "服务"
 CARE_SUMMARY: Final = "上门{service}\n{when}，为{who}"
+CARE_ALREADY: Final = "上门{service} {when}"
+ALREADY_BOOKED: Final = (
+    "这个已经约好了：{what}（编号 {id}），不用再约。\n要改时间请说“改到…”，不要了请说“取消预约”。"
+)
 CARE_RESCHEDULE_SUMMARY: Final = "把{old}的上门{service}\n改到{when}，为{who}"
 CARE_DONE: Final = "已约好上门{service}，编号 {id}。\n服务人员会提前打电话给您。" + REACH_PERSON
 CARE_RACE: Final = "对不起，这个时间刚刚被约满了。可以选这些时间："

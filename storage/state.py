@@ -75,6 +75,7 @@ class Conversation:
     expires_at: str | None = None  # ISO time after which the flow is dropped
     pending_sos: dict[str, Any] | None = None  # "is this an emergency?" asked, not answered
     topic: dict[str, Any] | None = None  # what was last talked about: {"activity": id, "until"}
+    listed: dict[str, Any] | None = None  # a numbered list shown in text: {"keys": […], "until"}
 
     def expired(self, now: datetime) -> bool:
         """True when an active flow has been idle past its expiry."""

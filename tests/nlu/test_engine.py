@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from nlu.data import load_training_data
+from nlu.data import data_files, load_training_data
 from nlu.engine import EmbeddedEngine
 from nlu.normalize import is_cjk
 
@@ -82,13 +82,16 @@ def test_homophone_typos(engine_nlu: EmbeddedEngine, typo: str, intent: str) -> 
 
 
 def test_homophone_typos_of_training_sentences(engine_nlu: EmbeddedEngine) -> None:
-    """Swap one character of a training sentence for another with the same sound."""
+    """Swap one character of a training sentence for another with the same sound. (Not the
+    mid-conversation details of midflow.yml: "他耳朵背 来了多敲几下门" is a home-service
+    message only in its conversation, and a typo in it may well read otherwise alone.)"""
     by_sound: dict[str, list[str]] = defaultdict(list)
     for ch, syllable in engine_nlu.featurizer.pinyin.items():
         by_sound[syllable].append(ch)
     pinyin = engine_nlu.featurizer.pinyin
     rng = random.Random(7)
-    examples = rng.sample(load_training_data().examples, 300)
+    standalone = [p for p in data_files() if p.name != "midflow.yml"]
+    examples = rng.sample(load_training_data(standalone).examples, 300)
     kept = tried = 0
     for example in examples:
         positions = [
