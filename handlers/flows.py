@@ -326,6 +326,11 @@ async def continue_flow(ctx: Ctx, flow: Flow) -> list[Reply] | None:
             conv.slots.pop(name, None)
             return await _ask(ctx, flow, flow.slot_map[name])
     asked = step.split(":", 1)[1] if step.startswith((ASK, OFFER)) else None
+    matched = _offered_by_part(ctx, flow)
+    if matched is not None:
+        _keep_words(ctx)
+        conv.slots.update(matched)  # "那改下午吧" to our list of free times: that one
+        return await _advance(ctx, flow)
     noted = _keep_words(ctx)
     changed, rejection, slot_name = await _fill(ctx, flow, asked)
     if rejection is not None and slot_name is not None:
@@ -349,6 +354,34 @@ async def continue_flow(ctx: Ctx, flow: Flow) -> list[Reply] | None:
         # "对" to a question that was not yes/no: kindly, the question again.
         return await _advance(ctx, flow, texts.YES_TO_AN_OPEN_QUESTION)
     return await _advance(ctx, flow, texts.NOT_UNDERSTOOD)
+
+
+def _offered_by_part(ctx: Ctx, flow: Flow) -> dict[str, Any] | None:
+    """Of our choices that fill several slots at once (free days and times), the one that
+    agrees with the part the message says; for a part of the day alone ("那改下午吧"), the
+    first such time offered (the nearest day). A day alone is left to ask the time."""
+    if ctx.turn.payload is not None:
+        return None
+    matches: list[dict[str, Any]] = []
+    heard_keys: set[str] = set()
+    for option in ctx.conv.options:
+        if not option.startswith(INFORM):
+            continue
+        try:
+            values = json.loads(option[len(INFORM) :])
+        except ValueError:
+            return None
+        if not isinstance(values, dict) or len(values) < 2 or not set(values) <= set(flow.slot_map):  # noqa: PLR2004
+            continue
+        said = {name: ctx.turn.values(flow.slot_map[name].entity or name) for name in values}
+        heard_keys |= {name for name, heard in said.items() if heard}
+        if any(said.values()) and all(
+            not heard or values[name] in heard for name, heard in said.items()
+        ):
+            matches.append(values)
+    if len(matches) == 1 or (matches and heard_keys == {"time"}):
+        return matches[0]
+    return None
 
 
 def _the_one_offered(ctx: Ctx, flow: Flow) -> tuple[str, Any] | None:

@@ -111,7 +111,8 @@ TAG_MARKS: Final = "#＃"  # "群发#书画组": the scope is a tag
 # The dialogue layer: answers to the bot's own questions and what a conversation keeps.
 COUPLE: Final = re.compile(
     r"爸妈|父母|二老|老两口|两口子|我们俩|咱俩|俩人都|两个人都|两个都|俩都|都去|都报|都参加"
-    r"|[我俺]和老伴|[我俺]跟老伴|[我俺]们老两口"
+    r"|[我俺](?:和|跟|与|同)[我俺]?(?:家)?(?:老伴|爱人|老头子?|老太婆|老婆)|[我俺]们老两口"
+    r"|两个人(?!的)|俩人|我俩"
 )
 # One of a couple staying out ("我妈不去了", "我爸在家歇着"), or going alone ("就我一个人").
 STAYS_OUT: Final = re.compile(

@@ -281,10 +281,14 @@ def date_slot(
     return slot
 
 
+# Parts of the day no one comes or escorts at: said back, never changed silently.
+UNSERVED_PARTS = frozenset({"evening", "night", "noon"})
+
+
 def _part_of(value: str) -> str:
     if ":" in value:
         return "morning" if int(value.split(":", 1)[0]) < NOON else "afternoon"
-    return "afternoon" if value == "evening" else value
+    return value
 
 
 def part_slot(exact_times: bool = False, validate: Validate | None = None) -> Slot:
@@ -300,7 +304,22 @@ def part_slot(exact_times: bool = False, validate: Validate | None = None) -> Sl
         )
 
     def pick(ctx: Ctx, values: list[str]) -> str:
-        return values[0] if exact_times else _part_of(values[0])
+        # "晚上不行啊 那就下午": a time we serve over one we do not
+        served = [v for v in values if _part_of(v) not in UNSERVED_PARTS] or values
+        return served[0] if exact_times else _part_of(served[0])
+
+    async def check(ctx: Ctx, value: object, slots: Slots) -> Rejection | None:
+        if value in UNSERVED_PARTS:
+            # "晚上" is said back plainly with what we can do, never made an afternoon.
+            said = texts.PARTS_OF_DAY.get(str(value), str(value))
+            return Rejection(
+                texts.PART_NOT_SERVED.format(part=said),
+                (
+                    slot.option(texts.PART_MORNING, "morning"),
+                    slot.option(texts.PART_AFTERNOON, "afternoon"),
+                ),
+            )
+        return await validate(ctx, value, slots) if validate is not None else None
 
     def parse(ctx: Ctx, text: str) -> str | None:
         if phrases.MORNING.search(text):
@@ -309,9 +328,7 @@ def part_slot(exact_times: bool = False, validate: Validate | None = None) -> Sl
             return "afternoon"
         return None
 
-    slot = Slot(
-        "time", texts.SLOT_TIME, ask, entity="time", pick=pick, parse=parse, validate=validate
-    )
+    slot = Slot("time", texts.SLOT_TIME, ask, entity="time", pick=pick, parse=parse, validate=check)
     return slot
 
 

@@ -41,7 +41,14 @@ ADDRESS_TONGZHI: Final = "{name}同志"
 ADDRESS_UNKNOWN: Final = "您"
 WEEKDAYS: Final = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
 DATE_FORMAT: Final = "{month}月{day}日（{weekday}）"
-PARTS_OF_DAY: Final = {"morning": "上午", "afternoon": "下午", "evening": "晚上"}
+PARTS_OF_DAY: Final = {
+    "morning": "上午",
+    "afternoon": "下午",
+    "evening": "晚上",
+    "night": "夜里",
+    "noon": "中午",
+}
+PART_NOT_SERVED: Final = "{part}没有人上门或陪同，只能约上午或下午。\n您看上午还是下午？"
 BENEFICIARY: Final = {"self": "您本人", "spouse": "您的老伴", "both": "您和老伴"}
 BENEFICIARY_OF: Final = {"self": "{name}本人", "spouse": "{name}的老伴", "both": "{name}和老伴"}
 DEFAULT_BUREAU: Final = "市委老干部局"
