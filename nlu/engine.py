@@ -137,9 +137,17 @@ class EmbeddedEngine:
         """Train from training data (a few seconds); a featurizer may be shared across folds.
         ``emergencies``: messages labelled emergency-now or not, for the emergency model."""
         featurizer = featurizer or Featurizer.build(domain_words(training))
+        seen: dict[str, list[str]] = {}
+
+        def features(text: str) -> list[str]:
+            # Both models see the same messages: each is featurized once.
+            if text not in seen:
+                seen[text] = featurizer.features(text)
+            return seen[text]
+
         texts = [e.text for e in training.examples]
         labels = [e.intent for e in training.examples]
-        model = train_linear(texts, labels, featurizer.features, c=c)
+        model = train_linear(texts, labels, features, c=c)
         urgent = [_NOW if e.intent == SOS else _NOT for e in training.examples]
         urgent += [_NOW if now else _NOT for _, now in emergencies]
         emergency_model = None
@@ -147,7 +155,7 @@ class EmbeddedEngine:
             emergency_model = train_linear(
                 texts + [text for text, _ in emergencies],
                 urgent,
-                featurizer.features,
+                features,
                 c=_EMERGENCY_C,
             )
         tables = _gazetteer_tables(training)
