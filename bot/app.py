@@ -29,6 +29,7 @@ from bot.channels.telegram import TelegramChannel
 from bot.channels.wechat import WeChatChannel, open_wechat
 from bot.channels.wecom import WeComChannel, open_wecom
 from bot.check import check_settings, log_findings
+from bot.console.routes import console
 from bot.runtime import Runtime, open_runtime
 from bot.settings import Settings
 from bot.worker import jobs_in_app
@@ -214,5 +215,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", _admin_only(metrics), methods=["GET"]),
         Route("/model/parse", _admin_only(model_parse), methods=["POST"]),
+        console(),
     ]
     return Starlette(routes=routes, lifespan=lifespan)

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bot.console import staff as console_staff
 from bot.logs import configure_logging
 from bot.settings import Settings
 
@@ -143,12 +144,15 @@ def _parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one sub-command aft
         "--at", type=_now_arg, help="at this time (default: now)"
     )
 
-    staff = sub.add_parser("staff", help="staff accounts: wecom")
+    staff = sub.add_parser(
+        "staff", help="staff accounts: add | password | deactivate | list | wecom"
+    )
     staff_sub = staff.add_subparsers(dest="action", required=True)
     wecom = staff_sub.add_parser("wecom", help="page a staff member on WeCom (企业微信)")
     wecom.add_argument("--staff", type=int, required=True, help="the staff member's id")
     wecom.add_argument("--user", required=True, help="their WeCom userid (通讯录 → 账号)")
     wecom.add_argument("--by", default="cli", help="who binds it (for the audit log)")
+    console_staff.add_arguments(staff_sub)
 
     tag = sub.add_parser("tag", help="tags on people (for broadcasts): add | remove | list")
     tag_sub = tag.add_subparsers(dest="action", required=True)
@@ -692,6 +696,8 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "tag":
         return int(_run(_tag(args, settings)))
     elif args.command == "staff":
+        if args.action != "wecom":
+            return int(_run(console_staff.run(args, settings)))
         return int(_run(_staff_wecom(args, settings)))
     elif args.command == "wechat":
         return _wechat_menu(args, settings)

@@ -144,6 +144,11 @@ class Settings(BaseSettings):
     admin_listen: str = "127.0.0.1:8001"
     admin_token: SecretStr | None = None
 
+    # The staff console (/console): the key that signs its session cookies (default: derived
+    # from index_key, so every process of a deployment agrees), and how long one lasts.
+    console_secret: SecretStr | None = None
+    console_session_hours: float = 8.0
+
     log_format: Literal["console", "json"] = "console"
     log_level: str = "INFO"
 

@@ -485,6 +485,30 @@ ALERT_TOLD_PERSON: Final = "工作人员{staff}已经接手您的求助，马上
 ALERT_LOCATED: Final = "编号 {id} 的紧急求助，{name} 发来了位置：{place}"
 ALERT_MORE_WORDS: Final = "编号 {id} 的紧急求助，{name} 又发来：{said}"
 ALERT_RAISED_BY_STAFF: Final = "已为 {name} 发起紧急求助（编号 {id}），正在呼叫值班人员。"
+
+# ------------------------------------------------------- the console (工作台)
+CONSOLE_ALERT_TAKEN: Final = "编号 {id} 的紧急求助由您负责，请马上联系本人。"
+CONSOLE_OUTCOMES: Final = {"helped": "已处置", "false_alarm": "误报", "cancelled": "本人取消"}
+CONSOLE_OUTCOME_NOTE: Final = "{outcome}：{note}"
+CONSOLE_OUTCOME_NEEDED: Final = "请选择办结结果：已处置、误报或本人取消。"
+CONSOLE_NOTE_EMPTY: Final = "备注是空的，没有保存。"
+CONSOLE_NOTED: Final = "编号 {id} 已加备注。"
+CONSOLE_ALERT_ON_BOARD: Final = "编号 {id} 是紧急求助，请在“紧急求助”里接手和办结。"
+CONSOLE_NO_SUCH_STAFF: Final = "没有这位工作人员，或账号已停用。"
+CONSOLE_ASSIGNED: Final = "编号 {id} 已交给{staff}。"
+CONSOLE_ASSIGNED_NOTE: Final = "交给{staff}"
+CONSOLE_BAD_STATE: Final = "这个状态不能在这里设置。"
+CONSOLE_MOVED: Final = "编号 {id} 现在是“{status}”。"
+CONSOLE_REPLY_EMPTY: Final = "回复是空的，没有发送。"
+CONSOLE_REPLY_TOO_LONG: Final = "回复太长了，请控制在 {limit} 字以内。"
+CONSOLE_NO_CHANNEL: Final = "找不到提出这件事的账号（可能已解绑），请打电话联系。"
+CONSOLE_REPLIED: Final = "编号 {id} 的回复已发出。"
+CONSOLE_NOT_DELIVERED: Final = "但消息没有送到本人，请打电话告诉他"
+ESCORT_ASSIGNED_NOTICE: Final = (
+    "您{when}去{hospital}看病，陪诊的工作人员是{staff}，电话 {phone}。\n"
+    "当天会提前联系您。有变化请回复“找人工”。"
+)
+STAFF_ANSWER: Final = "【工作人员{staff}回复】{text}"
 ALERT_RAISE_WHO: Final = "没有找到“{who}”，或有重名。请用档案编号：代报求助 编号 情况。"
 
 # ------------------------------------------------------- channel menus

@@ -98,6 +98,11 @@ class Staff(Base):
     role: Mapped[str] = mapped_column(String(20))  # clerk | duty | leader | admin
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The console (工作台): sign-in name and argon2id hash; sessions signed before
+    # ``sessions_valid_from`` are void (set when the password changes and at signing out).
+    username: Mapped[str | None] = mapped_column(String(40), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    sessions_valid_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ChannelAccount(Base):

@@ -292,6 +292,16 @@ class AccountRepo(UnitRepo):
         await self.session.flush()
         return account
 
+    async def revoke(self, account: ChannelAccount, now: datetime) -> None:
+        """Unbind an account from its person (staff revoked it): it is a stranger again and
+        its next message starts binding afresh; what it did stays in the records."""
+        account.person_id = None
+        account.pending_person_id = None
+        account.relation = None
+        account.role = "retiree"
+        account.bound_at = None
+        await self.session.flush()
+
     async def deactivate(self, channel: str, external_id: str) -> bool:
         """Mark an account inactive (the user blocked the bot); True if it was active."""
         done = await self.session.execute(
@@ -512,6 +522,20 @@ class RequestRepo(UnitRepo):
         request.status = status
         request.updated_at = now
         await self.session.flush()
+
+    def note(self, request: ServiceRequest, note: str, *, now: datetime, actor: str) -> None:
+        """Add a note to a request's history (a line whose status does not change)."""
+        self.session.add(
+            RequestStatusChange(
+                request_id=request.id,
+                from_status=request.status,
+                to_status=request.status,
+                actor=actor,
+                note=note,
+                changed_at=now,
+            )
+        )
+        request.updated_at = now
 
     async def get(self, request_id: int) -> ServiceRequest | None:
         """One request by id."""

@@ -30,6 +30,7 @@ from storage.repos import (
     StaffRepo,
 )
 from storage.verification import VerificationRepo
+from storage.workbench import WorkbenchRepo
 
 __all__ = ["UnitOfWork"]
 
@@ -68,6 +69,7 @@ class UnitOfWork:
     codes = _Repo(lambda u: CodeRepo(u.session))
     deliveries = _Repo(lambda u: DeliveryRepo(u.session))
     verification = _Repo(lambda u: VerificationRepo(u.session))
+    workbench = _Repo(lambda u: WorkbenchRepo(u.session))
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions

@@ -1,0 +1,126 @@
+"""紧急求助: the board of open emergencies (refreshed every few seconds), one emergency's
+page with its whole history, and taking, annotating and closing one."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from bot.console.actions import after_commit
+from bot.console.web import Signed, guarded, number, render, runtime_of
+from handlers import texts, workbench
+from handlers.workbench import Done
+from storage.uow import UnitOfWork
+
+__all__ = ["alert_close", "alert_note", "alert_page", "alert_take", "board", "board_live"]
+
+POLL_SECONDS = 3  # the board asks for news this often (the issue asks for 5 s at most)
+
+
+async def _board(request: Request) -> dict[str, object]:
+    async with UnitOfWork(runtime_of(request).sessions) as uow:
+        alerts = await uow.workbench.board()
+        ids = [s.staff_id for a in alerts for s in a.steps] + [
+            a.alert.acknowledged_by for a in alerts
+        ]
+        names = await uow.workbench.staff_names(ids)
+    return {"alerts": alerts, "names": names, "poll": POLL_SECONDS, "now": datetime.now(UTC)}
+
+
+@guarded("board.view")
+async def board(request: Request, who: Signed) -> Response:
+    """The board."""
+    return render(request, "board.html", await _board(request), who=who)
+
+
+@guarded("board.view")
+async def board_live(request: Request, who: Signed) -> Response:
+    """The board's list alone (htmx polls it)."""
+    return render(request, "board.html", await _board(request), who=who, block="board")
+
+
+async def _alert_context(request: Request, request_id: int) -> dict[str, object] | None:
+    async with UnitOfWork(runtime_of(request).sessions) as uow:
+        found = await uow.workbench.alert(request_id)
+        if found is None:
+            return None
+        ids = [s.staff_id for s in found.steps] + [found.alert.acknowledged_by]
+        names = await uow.workbench.staff_names(ids)
+        history = await uow.requests.history(request_id)
+    return {"item": found, "names": names, "history": history}
+
+
+@guarded("board.view")
+async def alert_page(request: Request, who: Signed) -> Response:
+    """One emergency: the person, the words, every step."""
+    request_id = number(request.path_params.get("id"))
+    context = await _alert_context(request, request_id)
+    if context is None:
+        return _not_found(request, who, request_id)
+    return render(request, "alert.html", context, who=who)
+
+
+def _not_found(request: Request, who: Signed, request_id: int) -> Response:
+    return render(
+        request,
+        "error.html",
+        {"title": "没有找到", "why": texts.REQUEST_NOT_FOUND.format(id=request_id)},
+        who=who,
+        status=404,
+    )
+
+
+async def _act(request: Request, who: Signed, request_id: int, done: Done) -> Response:
+    delivered = await after_commit(request, done) if done.ok else True
+    context = await _alert_context(request, request_id)
+    if context is None:
+        return _not_found(request, who, request_id)
+    flash = done.message if delivered else f"{done.message}（{texts.CONSOLE_NOT_DELIVERED}）"
+    return render(
+        request,
+        "alert.html",
+        {**context, "flash": flash, "ok": done.ok},
+        who=who,
+        status=200 if done.ok else 409,
+    )
+
+
+@guarded("alert.take")
+async def alert_take(request: Request, who: Signed) -> Response:
+    """Take an emergency (the first to take it gets it)."""
+    request_id = number(request.path_params.get("id"))
+    async with UnitOfWork(runtime_of(request).sessions) as uow:
+        done = await workbench.take_alert(uow, who.member, request_id, datetime.now(UTC))
+        await uow.commit()
+    return await _act(request, who, request_id, done)
+
+
+@guarded("alert.take")
+async def alert_note(request: Request, who: Signed) -> Response:
+    """Add a note to an emergency."""
+    request_id = number(request.path_params.get("id"))
+    async with UnitOfWork(runtime_of(request).sessions) as uow:
+        done = await workbench.note(
+            uow, who.member, request_id, who.field("note"), datetime.now(UTC)
+        )
+        await uow.commit()
+    return await _act(request, who, request_id, done)
+
+
+@guarded("alert.close")
+async def alert_close(request: Request, who: Signed) -> Response:
+    """Close an emergency with its outcome."""
+    request_id = number(request.path_params.get("id"))
+    async with UnitOfWork(runtime_of(request).sessions) as uow:
+        done = await workbench.close_alert(
+            uow,
+            who.member,
+            request_id,
+            outcome=who.field("outcome", 20),
+            words=who.field("note"),
+            now=datetime.now(UTC),
+        )
+        await uow.commit()
+    return await _act(request, who, request_id, done)

@@ -1,0 +1,206 @@
+"""待办: every open request, longest waiting first, filtered by kind, state, district, due
+date and owner; a request's page with its history; assigning it, moving it on, notes, and
+answering a hand-off through the channel the person wrote on."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from bot.channels.wechat_api import CS_WINDOW
+from bot.console.actions import after_commit
+from bot.console.web import Signed, guarded, number, render, runtime_of, staff_ids
+from handlers import texts, workbench
+from handlers.base import TZ
+from handlers.workbench import Done
+from storage.uow import UnitOfWork
+from storage.workbench import QueueFilter
+
+__all__ = [
+    "queue",
+    "request_assign",
+    "request_move",
+    "request_note",
+    "request_page",
+    "request_reply",
+]
+
+# The kinds the queue offers as filters (an emergency is on the board, but shows here too).
+KINDS = (
+    "medical_escort",
+    "hospital_admission",
+    "hospital_visit",
+    "handoff",
+    "reimbursement",
+    "eldercare",
+    "identity_check",
+    "forget_me",
+    "sos",
+)
+
+
+def _filter(request: Request, who: Signed) -> tuple[QueueFilter, dict[str, str]]:
+    query = request.query_params
+    kind = query.get("kind", "")
+    status = query.get("status", "")
+    district = query.get("district", "")[:40]
+    due = query.get("due", "")
+    owner = query.get("owner", "")
+    due_before = None
+    if due == "today":
+        due_before = datetime.now(TZ).date()
+    elif due == "week":
+        due_before = datetime.now(TZ).date() + timedelta(days=7)
+    where = QueueFilter(
+        kinds=(kind,) if kind in KINDS else (),
+        status=status if status in texts.REQUEST_STATUSES else None,
+        district=district or None,
+        due_before=due_before,
+        staff_id=who.member.id if owner == "mine" else None,
+        unassigned=owner == "nobody",
+    )
+    chosen = {"kind": kind, "status": status, "district": district, "due": due, "owner": owner}
+    return where, chosen
+
+
+@guarded("queue.view")
+async def queue(request: Request, who: Signed) -> Response:
+    """The queue (the list block alone for htmx)."""
+    where, chosen = _filter(request, who)
+    offset = number(request.query_params.get("offset"))
+    async with UnitOfWork(runtime_of(request).sessions) as uow:
+        page = await uow.workbench.queue(where, offset)
+        names = await uow.workbench.staff_names([r.assigned_staff_id for r, _ in page.rows])
+        districts = await uow.workbench.districts()
+    context = {
+        "page": page,
+        "names": names,
+        "districts": districts,
+        "chosen": chosen,
+        "kinds": KINDS,
+        "statuses": texts.REQUEST_STATUSES,
+        "now": datetime.now(UTC),
+    }
+    block = "list" if request.headers.get("hx-target") == "queue-list" else None
+    return render(request, "queue.html", context, who=who, block=block)
+
+
+async def _request_context(request: Request, request_id: int) -> dict[str, object] | None:
+    async with UnitOfWork(runtime_of(request).sessions) as uow:
+        item = await uow.requests.get(request_id)
+        if item is None:
+            return None
+        person = await uow.people.get(item.person_id) if item.person_id else None
+        history = await uow.requests.history(request_id)
+        staff = await uow.workbench.active_staff()
+        history_staff = staff_ids(h.actor for h in history)
+        names = await uow.workbench.staff_names([item.assigned_staff_id, *history_staff])
+        account = (
+            await uow.accounts.get(item.requested_by_account_id)
+            if item.requested_by_account_id
+            else None
+        )
+        messages = await uow.workbench.last_messages(account.id) if account else []
+        last_in = await uow.workbench.last_inbound_at(account.id) if account else None
+    window_open = None
+    if account is not None and account.channel == "wechat":
+        window_open = last_in is not None and datetime.now(UTC) - last_in < CS_WINDOW
+    return {
+        "item": item,
+        "person": person,
+        "history": history,
+        "staff": staff,
+        "names": names,
+        "account": account,
+        "messages": messages,
+        "window_open": window_open,
+        "states": workbench.STATES,
+    }
+
+
+@guarded("queue.view")
+async def request_page(request: Request, who: Signed) -> Response:
+    """One request."""
+    request_id = number(request.path_params.get("id"))
+    context = await _request_context(request, request_id)
+    if context is None:
+        return render(
+            request,
+            "error.html",
+            {"title": "没有找到", "why": texts.REQUEST_NOT_FOUND.format(id=request_id)},
+            who=who,
+            status=404,
+        )
+    return render(request, "request.html", context, who=who)
+
+
+async def _after(request: Request, who: Signed, request_id: int, done: Done) -> Response:
+    delivered = await after_commit(request, done) if done.ok else True
+    context = await _request_context(request, request_id)
+    if context is None:
+        return render(
+            request, "error.html", {"title": "没有找到", "why": done.message}, who=who, status=404
+        )
+    flash = done.message if delivered else f"{done.message}（{texts.CONSOLE_NOT_DELIVERED}）"
+    return render(
+        request,
+        "request.html",
+        {**context, "flash": flash, "ok": done.ok},
+        who=who,
+        status=200 if done.ok else 409,
+    )
+
+
+@guarded("request.work")
+async def request_assign(request: Request, who: Signed) -> Response:
+    """Give the request to a staff member (an escort's retiree is told who)."""
+    request_id = number(request.path_params.get("id"))
+    async with UnitOfWork(runtime_of(request).sessions) as uow:
+        done = await workbench.assign(
+            uow, who.member, request_id, number(who.field("staff", 12)), datetime.now(UTC)
+        )
+        await uow.commit()
+    return await _after(request, who, request_id, done)
+
+
+@guarded("request.work")
+async def request_move(request: Request, who: Signed) -> Response:
+    """Put the request in another state."""
+    request_id = number(request.path_params.get("id"))
+    async with UnitOfWork(runtime_of(request).sessions) as uow:
+        done = await workbench.move(
+            uow,
+            who.member,
+            request_id,
+            status=who.field("status", 20),
+            words=who.field("note"),
+            now=datetime.now(UTC),
+        )
+        await uow.commit()
+    return await _after(request, who, request_id, done)
+
+
+@guarded("request.work")
+async def request_note(request: Request, who: Signed) -> Response:
+    """Add a note to the request's history."""
+    request_id = number(request.path_params.get("id"))
+    async with UnitOfWork(runtime_of(request).sessions) as uow:
+        done = await workbench.note(
+            uow, who.member, request_id, who.field("note"), datetime.now(UTC)
+        )
+        await uow.commit()
+    return await _after(request, who, request_id, done)
+
+
+@guarded("handoff.reply")
+async def request_reply(request: Request, who: Signed) -> Response:
+    """Answer whoever asked, through their channel."""
+    request_id = number(request.path_params.get("id"))
+    async with UnitOfWork(runtime_of(request).sessions) as uow:
+        done = await workbench.reply(
+            uow, who.member, request_id, who.field("text"), datetime.now(UTC)
+        )
+        await uow.commit()
+    return await _after(request, who, request_id, done)

@@ -1,0 +1,47 @@
+"""The console's routes, each with the permission it needs (bot/console/access.py)."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from bot.console import audit, board, people, queue, signin
+from bot.console.web import HERE
+
+__all__ = ["ROUTES", "console"]
+
+GET, POST = ["GET"], ["POST"]
+
+# (path, endpoint, methods, permission) — the permission is for the README's table and the
+# role-matrix test; each endpoint enforces its own (bot/console/web.py ``guarded``).
+ROUTES: list[tuple[str, object, list[str], str | None]] = [
+    ("/", signin.home, GET, None),
+    ("/logout", signin.logout, POST, None),
+    ("/board", board.board, GET, "board.view"),
+    ("/board/live", board.board_live, GET, "board.view"),
+    ("/alerts/{id:int}", board.alert_page, GET, "board.view"),
+    ("/alerts/{id:int}/take", board.alert_take, POST, "alert.take"),
+    ("/alerts/{id:int}/note", board.alert_note, POST, "alert.take"),
+    ("/alerts/{id:int}/close", board.alert_close, POST, "alert.close"),
+    ("/queue", queue.queue, GET, "queue.view"),
+    ("/requests/{id:int}", queue.request_page, GET, "queue.view"),
+    ("/requests/{id:int}/assign", queue.request_assign, POST, "request.work"),
+    ("/requests/{id:int}/state", queue.request_move, POST, "request.work"),
+    ("/requests/{id:int}/note", queue.request_note, POST, "request.work"),
+    ("/requests/{id:int}/reply", queue.request_reply, POST, "handoff.reply"),
+    ("/people", people.people, GET, "people.view"),
+    ("/people/{id:int}", people.person_page, GET, "people.view"),
+    ("/people/{id:int}/edit", people.person_edit, POST, "people.edit"),
+    ("/accounts/{id:int}/revoke", people.account_revoke, POST, "people.edit"),
+    ("/audit", audit.audit, GET, "audit.view"),
+]
+
+
+def console() -> BaseRoute:
+    """The console's routes, mounted at /console."""
+    routes: list[BaseRoute] = [
+        Route("/login", signin.login, methods=["GET", "POST"]),
+        Mount("/static", app=StaticFiles(directory=HERE / "static"), name="console_static"),
+    ]
+    routes += [Route(path, endpoint, methods=methods) for path, endpoint, methods, _ in ROUTES]  # type: ignore[arg-type]
+    return Mount("/console", routes=routes)

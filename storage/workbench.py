@@ -1,0 +1,424 @@
+"""What the staff console (工作台) reads: the board of emergencies, the queue of open
+requests, people and their one timeline, and the audit log. Writes go through the other
+repositories (alerts, requests, audit) so the chat and the console share one set of rules.
+
+Every list is paged and ordered on an indexed column, so a page costs the same with ten
+thousand people and a hundred thousand requests as with the demo's few
+(benchmarks/console.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select
+
+from storage.alerts import OPEN_STATUSES
+from storage.crypto import blind, phone_digits
+from storage.db import AsyncSession
+from storage.models import (
+    Activity,
+    Alert,
+    AlertStep,
+    AuditEntry,
+    Broadcast,
+    BroadcastRecipient,
+    ChannelAccount,
+    MessageRecord,
+    Person,
+    PersonTag,
+    Registration,
+    RequestStatusChange,
+    ServiceRequest,
+    Staff,
+)
+from storage.repos import CLOSED_STATUSES
+
+__all__ = [
+    "BoardAlert",
+    "Page",
+    "QueueFilter",
+    "TimelineItem",
+    "WorkbenchRepo",
+]
+
+PAGE_SIZE = 50
+TIMELINE_SIZE = 200  # the newest so many entries of each kind on a person's page
+
+
+@dataclass(frozen=True, slots=True)
+class BoardAlert:
+    """One emergency on the board with what staff need at a glance."""
+
+    alert: Alert
+    request: ServiceRequest
+    person: Person | None
+    steps: list[AlertStep]
+    words: str
+
+
+@dataclass(frozen=True, slots=True)
+class QueueFilter:
+    """The queue's filters; None means any."""
+
+    kinds: tuple[str, ...] = ()
+    status: str | None = None
+    district: str | None = None
+    due_before: date | None = None
+    staff_id: int | None = None
+    unassigned: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of a list, and how many there are in all."""
+
+    rows: list[Any]
+    total: int
+    offset: int
+    size: int = PAGE_SIZE
+
+    @property
+    def has_next(self) -> bool:
+        """Whether a later page exists."""
+        return self.offset + len(self.rows) < self.total
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineItem:
+    """One line of a person's file, newest first."""
+
+    at: datetime
+    kind: str  # request | status | alert | alert_step | registration | message | broadcast
+    title: str
+    detail: str = ""
+    link: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class WorkbenchRepo:
+    """The console's reads."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # ------------------------------------------------------------------ staff
+    async def staff_by_username(self, username: str) -> Staff | None:
+        """The staff member who signs in with this name (active or not)."""
+        return await self.session.scalar(select(Staff).where(Staff.username == username))
+
+    async def all_staff(self) -> list[Staff]:
+        """Every staff member, by id."""
+        return list(await self.session.scalars(select(Staff).order_by(Staff.id)))
+
+    async def active_staff(self) -> list[Staff]:
+        """Everyone who may be assigned work, by name."""
+        rows = await self.session.scalars(
+            select(Staff).where(Staff.active.is_(True)).order_by(Staff.name, Staff.id)
+        )
+        return list(rows)
+
+    async def staff_names(self, ids: Sequence[int | None]) -> dict[int, str]:
+        """Staff names by id."""
+        wanted = {i for i in ids if i is not None}
+        if not wanted:
+            return {}
+        rows = await self.session.execute(select(Staff.id, Staff.name).where(Staff.id.in_(wanted)))
+        return {int(i): str(n) for i, n in rows}
+
+    # ------------------------------------------------------------------ board
+    async def board(self) -> list[BoardAlert]:
+        """Every emergency not yet closed, oldest first, with its steps."""
+        rows = (
+            await self.session.execute(
+                select(Alert, ServiceRequest, Person)
+                .join(ServiceRequest, ServiceRequest.id == Alert.request_id)
+                .outerjoin(Person, Person.id == Alert.person_id)
+                .where(Alert.status.in_(OPEN_STATUSES))
+                .order_by(Alert.created_at, Alert.id)
+                .limit(200)
+            )
+        ).all()
+        steps = await self._steps([a.id for a, _, _ in rows])
+        return [
+            BoardAlert(a, r, p, steps.get(a.id, []), str((r.details or {}).get("text") or ""))
+            for a, r, p in rows
+        ]
+
+    async def alert(self, request_id: int) -> BoardAlert | None:
+        """One emergency (open or closed) by its request number."""
+        row = (
+            await self.session.execute(
+                select(Alert, ServiceRequest, Person)
+                .join(ServiceRequest, ServiceRequest.id == Alert.request_id)
+                .outerjoin(Person, Person.id == Alert.person_id)
+                .where(Alert.request_id == request_id)
+            )
+        ).first()
+        if row is None:
+            return None
+        alert, request, person = row
+        steps = await self._steps([alert.id])
+        words = str((request.details or {}).get("text") or "")
+        return BoardAlert(alert, request, person, steps.get(alert.id, []), words)
+
+    async def _steps(self, alert_ids: list[int]) -> dict[int, list[AlertStep]]:
+        if not alert_ids:
+            return {}
+        rows = await self.session.scalars(
+            select(AlertStep).where(AlertStep.alert_id.in_(alert_ids)).order_by(AlertStep.id)
+        )
+        found: dict[int, list[AlertStep]] = {}
+        for step in rows:
+            found.setdefault(step.alert_id, []).append(step)
+        return found
+
+    # ------------------------------------------------------------------ queue
+    async def queue(self, where: QueueFilter, offset: int = 0, size: int = PAGE_SIZE) -> Page:
+        """Open requests (or those of one status), longest waiting first."""
+        query: Select[ServiceRequest, Person] = select(ServiceRequest, Person).outerjoin(
+            Person, Person.id == ServiceRequest.person_id
+        )
+        if where.status:
+            query = query.where(ServiceRequest.status == where.status)
+        else:
+            query = query.where(ServiceRequest.status.not_in(CLOSED_STATUSES))
+        if where.kinds:
+            query = query.where(ServiceRequest.kind.in_(where.kinds))
+        if where.district:
+            query = query.where(Person.district == where.district)
+        if where.due_before is not None:
+            query = query.where(ServiceRequest.scheduled_date <= where.due_before)
+        if where.unassigned:
+            query = query.where(ServiceRequest.assigned_staff_id.is_(None))
+        elif where.staff_id is not None:
+            query = query.where(
+                or_(
+                    ServiceRequest.assigned_staff_id.is_(None),
+                    ServiceRequest.assigned_staff_id == where.staff_id,
+                )
+            )
+        total = await self.session.scalar(select(func.count()).select_from(query.subquery()))
+        rows = await self.session.execute(
+            query.order_by(ServiceRequest.created_at, ServiceRequest.id).offset(offset).limit(size)
+        )
+        return Page([(r, p) for r, p in rows], int(total or 0), offset, size)
+
+    async def districts(self) -> list[str]:
+        """The districts people on the roster live in."""
+        rows = await self.session.scalars(
+            select(Person.district).where(Person.district.is_not(None)).distinct()
+        )
+        return sorted(str(d) for d in rows)
+
+    # ----------------------------------------------------------------- people
+    async def search_people(
+        self, words: str, district: str | None = None, offset: int = 0, size: int = PAGE_SIZE
+    ) -> Page:
+        """People by (part of) a name, a full phone number, or an id; optionally a district."""
+        query: Select[Any] = select(Person)
+        said = words.strip()
+        if said:
+            number = phone_digits(said)
+            if said.isdigit() and len(said) <= 9:  # noqa: PLR2004 - an id, not a phone
+                query = query.where(Person.id == int(said))
+            elif number and len(number) >= 7:  # noqa: PLR2004 - phones have 7 digits and more
+                query = query.where(Person.phone_index == blind("phone", number))
+            else:
+                escaped = said.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                query = query.where(Person.name.like(f"%{escaped}%", escape="\\"))
+        if district:
+            query = query.where(Person.district == district)
+        total = await self.session.scalar(select(func.count()).select_from(query.subquery()))
+        rows = await self.session.scalars(
+            query.order_by(Person.name, Person.id).offset(offset).limit(size)
+        )
+        return Page(list(rows), int(total or 0), offset, size)
+
+    async def accounts_of(self, person_id: int) -> list[ChannelAccount]:
+        """Every channel account bound (or waiting to be) to a person."""
+        rows = await self.session.scalars(
+            select(ChannelAccount)
+            .where(
+                or_(
+                    ChannelAccount.person_id == person_id,
+                    ChannelAccount.pending_person_id == person_id,
+                )
+            )
+            .order_by(ChannelAccount.id)
+        )
+        return list(rows)
+
+    async def tags_of(self, person_id: int) -> list[str]:
+        """A person's tags."""
+        rows = await self.session.scalars(
+            select(PersonTag.tag).where(PersonTag.person_id == person_id).order_by(PersonTag.tag)
+        )
+        return list(rows)
+
+    async def timeline(self, person_id: int, limit: int = TIMELINE_SIZE) -> list[TimelineItem]:
+        """Everything in a person's file, newest first: requests and their histories,
+        emergencies and their steps, registrations, messages in and out, broadcasts."""
+        items: list[TimelineItem] = []
+        requests = list(
+            await self.session.scalars(
+                select(ServiceRequest)
+                .where(ServiceRequest.person_id == person_id)
+                .order_by(ServiceRequest.id.desc())
+                .limit(limit)
+            )
+        )
+        by_id = {r.id: r for r in requests}
+        for request in requests:
+            items.append(
+                TimelineItem(
+                    request.created_at,
+                    "request",
+                    request.kind,
+                    link=str(request.id),
+                    extra={"request": request},
+                )
+            )
+        if by_id:
+            changes = await self.session.scalars(
+                select(RequestStatusChange)
+                .where(RequestStatusChange.request_id.in_(by_id))
+                .order_by(RequestStatusChange.id)
+            )
+            for change in changes:
+                if change.from_status is None:
+                    continue  # the request's creation is its own line
+                items.append(
+                    TimelineItem(
+                        change.changed_at,
+                        "status",
+                        by_id[change.request_id].kind,
+                        detail=change.note or "",
+                        link=str(change.request_id),
+                        extra={"change": change},
+                    )
+                )
+        alerts = list(
+            await self.session.scalars(
+                select(Alert).where(Alert.person_id == person_id).order_by(Alert.id.desc())
+            )
+        )
+        steps = await self._steps([a.id for a in alerts])
+        for alert in alerts:
+            for step in steps.get(alert.id, []):
+                items.append(
+                    TimelineItem(
+                        step.at,
+                        "alert_step",
+                        step.kind,
+                        detail=step.note or "",
+                        link=str(alert.request_id),
+                        extra={"step": step},
+                    )
+                )
+        registrations = await self.session.execute(
+            select(Registration, Activity)
+            .join(Activity, Activity.id == Registration.activity_id)
+            .where(Registration.person_id == person_id)
+            .order_by(Registration.id.desc())
+            .limit(limit)
+        )
+        for registration, activity in registrations:
+            items.append(
+                TimelineItem(
+                    registration.updated_at,
+                    "registration",
+                    activity.title,
+                    detail=registration.status,
+                    extra={"registration": registration, "activity": activity},
+                )
+            )
+        messages = await self.session.scalars(
+            select(MessageRecord)
+            .where(MessageRecord.person_id == person_id)
+            .order_by(MessageRecord.id.desc())
+            .limit(limit)
+        )
+        for message in messages:
+            items.append(
+                TimelineItem(
+                    message.created_at,
+                    "message",
+                    message.direction,
+                    detail=message.text or "",
+                    extra={"message": message},
+                )
+            )
+        broadcasts = await self.session.execute(
+            select(BroadcastRecipient, Broadcast)
+            .join(Broadcast, Broadcast.id == BroadcastRecipient.broadcast_id)
+            .where(BroadcastRecipient.person_id == person_id)
+            .order_by(BroadcastRecipient.id.desc())
+            .limit(limit)
+        )
+        for recipient, broadcast in broadcasts:
+            items.append(
+                TimelineItem(
+                    recipient.sent_at or broadcast.created_at,
+                    "broadcast",
+                    recipient.status,
+                    detail=broadcast.text,
+                    extra={"broadcast": broadcast, "recipient": recipient},
+                )
+            )
+        items.sort(key=lambda item: item.at, reverse=True)
+        return items
+
+    # ------------------------------------------------------------- messages
+    async def last_messages(self, account_id: int, limit: int = 20) -> list[MessageRecord]:
+        """An account's last messages in and out, oldest first (a hand-off's context)."""
+        rows = await self.session.scalars(
+            select(MessageRecord)
+            .where(MessageRecord.account_id == account_id)
+            .order_by(MessageRecord.id.desc())
+            .limit(limit)
+        )
+        return list(reversed(list(rows)))
+
+    async def last_inbound_at(self, account_id: int) -> datetime | None:
+        """When the account last wrote to us (WeChat's 48-hour window starts there)."""
+        value = await self.session.scalar(
+            select(func.max(MessageRecord.created_at)).where(
+                MessageRecord.account_id == account_id, MessageRecord.direction == "in"
+            )
+        )
+        if isinstance(value, str):  # SQLite's MAX() returns the stored text
+            value = datetime.fromisoformat(value)
+        return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
+
+    # ------------------------------------------------------------------ audit
+    async def audit(
+        self,
+        *,
+        actor: str | None = None,
+        action: str | None = None,
+        target_type: str | None = None,
+        offset: int = 0,
+        size: int = PAGE_SIZE,
+    ) -> Page:
+        """Audit entries, newest first, filtered by actor, action and kind of target."""
+        query: Select[Any] = select(AuditEntry)
+        if actor:
+            query = query.where(AuditEntry.actor == actor)
+        if action:
+            query = query.where(AuditEntry.action == action)
+        if target_type:
+            query = query.where(AuditEntry.target_type == target_type)
+        total = await self.session.scalar(select(func.count()).select_from(query.subquery()))
+        rows = await self.session.scalars(
+            query.order_by(AuditEntry.id.desc()).offset(offset).limit(size)
+        )
+        return Page(list(rows), int(total or 0), offset, size)
+
+    async def audit_actions(self) -> list[str]:
+        """The actions the audit log holds (for its filter)."""
+        rows = await self.session.scalars(select(AuditEntry.action).distinct())
+        return sorted(str(a) for a in rows)
