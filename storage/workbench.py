@@ -27,6 +27,7 @@ from storage.models import (
     Broadcast,
     BroadcastRecipient,
     ChannelAccount,
+    EldercareService,
     MessageRecord,
     Person,
     PersonTag,
@@ -128,6 +129,11 @@ class WorkbenchRepo:
             return {}
         rows = await self.session.execute(select(Staff.id, Staff.name).where(Staff.id.in_(wanted)))
         return {int(i): str(n) for i, n in rows}
+
+    async def service_names(self) -> dict[str, str]:
+        """Home-service names by code (requests keep the code)."""
+        rows = await self.session.execute(select(EldercareService.code, EldercareService.name))
+        return {str(code): str(name) for code, name in rows}
 
     # ------------------------------------------------------------------ board
     async def board(self) -> list[BoardAlert]:

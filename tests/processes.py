@@ -173,6 +173,8 @@ class YinlingProcess:
         self.process = subprocess.Popen(  # noqa: S603 - our own command
             args, cwd=REPO, env={**os.environ, **self.env}, stdout=out, stderr=out
         )
+        if self.log is not None:
+            out.close()  # the process has its own copy
         if wait and self.command == "serve":
             self.wait_ready()
 

@@ -61,6 +61,7 @@ async def _person_context(request: Request, person_id: int) -> dict[str, object]
         timeline = await uow.workbench.timeline(person_id)
         staff_ids = [getattr(i.extra.get("request"), "assigned_staff_id", None) for i in timeline]
         names = await uow.workbench.staff_names(staff_ids)
+        services = await uow.workbench.service_names()
     return {
         "person": person,
         "accounts": accounts,
@@ -68,6 +69,7 @@ async def _person_context(request: Request, person_id: int) -> dict[str, object]
         "timeline": timeline,
         "names": names,
         "editable": EDITABLE,
+        "services": services,
     }
 
 

@@ -104,6 +104,7 @@ async def _request_context(request: Request, request_id: int) -> dict[str, objec
         )
         messages = await uow.workbench.last_messages(account.id) if account else []
         last_in = await uow.workbench.last_inbound_at(account.id) if account else None
+        services = await uow.workbench.service_names()
     window_open = None
     if account is not None and account.channel == "wechat":
         window_open = last_in is not None and datetime.now(UTC) - last_in < CS_WINDOW
@@ -117,6 +118,7 @@ async def _request_context(request: Request, request_id: int) -> dict[str, objec
         "messages": messages,
         "window_open": window_open,
         "states": workbench.STATES,
+        "services": services,
     }
 
 
