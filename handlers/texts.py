@@ -506,7 +506,10 @@ CONSOLE_REPLIED: Final = "编号 {id} 的回复已发出。"
 CONSOLE_NOT_DELIVERED: Final = "但消息没有送到本人，请打电话告诉他"
 ESCORT_ASSIGNED_NOTICE: Final = (
     "您{when}去{hospital}看病，陪诊的工作人员是{staff}，电话 {phone}。\n"
-    "当天会提前联系您。有变化请回复“找人工”。"
+    "当天会提前联系您。有变化请回复“人工”。"
+)
+CANCELLED_BY_STAFF_NOTICE: Final = (
+    "您的{kind}（编号 {id}，{when}）已由工作人员取消。原因：{why}\n有疑问请回复“人工”。"
 )
 STAFF_ANSWER: Final = "【工作人员{staff}回复】{text}"
 ALERT_RAISE_WHO: Final = "没有找到“{who}”，或有重名。请用档案编号：代报求助 编号 情况。"

@@ -221,7 +221,15 @@ async def move(
     uow.audit.record(
         now, _actor(member), "request_moved", "service_request", request_id, status=status
     )
-    return Done(True, texts.CONSOLE_MOVED.format(id=request_id, status=status_name(status)))
+    done = Done(True, texts.CONSOLE_MOVED.format(id=request_id, status=status_name(status)))
+    if status == "cancelled" and request.requested_by_account_id is not None:
+        # A booking staff cancel concerns the person: they are told, with the reason.
+        when = format_when(request.scheduled_date, request.scheduled_time)
+        text = texts.CANCELLED_BY_STAFF_NOTICE.format(
+            kind=_kind(request), id=request_id, when=when, why=said or texts.ALERT_CLOSE_NO_NOTE
+        )
+        done.notices.append(Notice(request.requested_by_account_id, Reply(text)))
+    return done
 
 
 # ------------------------------------------------------------------ hand-offs

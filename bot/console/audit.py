@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from bot.console.web import Signed, guarded, number, render, runtime_of
+from bot.console.web import Signed, guarded, number, param, render, runtime_of
 from storage.uow import UnitOfWork
 
 __all__ = ["audit"]
@@ -15,9 +15,9 @@ __all__ = ["audit"]
 async def audit(request: Request, who: Signed) -> Response:
     """The audit log, newest first, filtered by who, what and on what."""
     query = request.query_params
-    actor = query.get("actor", "")[:40]
-    action = query.get("action", "")[:40]
-    target = query.get("target", "")[:30]
+    actor = param(request, "actor", 40)
+    action = param(request, "action", 40)
+    target = param(request, "target", 30)
     offset = number(query.get("offset"))
     async with UnitOfWork(runtime_of(request).sessions) as uow:
         page = await uow.workbench.audit(

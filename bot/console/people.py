@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from starlette.requests import Request
 from starlette.responses import Response
 
-from bot.console.web import Signed, guarded, number, render, runtime_of
+from bot.console.web import Signed, guarded, number, param, render, runtime_of
 from storage.models import Person
 from storage.uow import UnitOfWork
 
@@ -30,8 +30,8 @@ EDITABLE = {
 @guarded("people.view")
 async def people(request: Request, who: Signed) -> Response:
     """Search by name, phone, file number, district."""
-    words = request.query_params.get("q", "")[:40]
-    district = request.query_params.get("district", "")[:40]
+    words = param(request, "q", 40)
+    district = param(request, "district", 40)
     offset = number(request.query_params.get("offset"))
     async with UnitOfWork(runtime_of(request).sessions) as uow:
         page = await uow.workbench.search_people(words, district or None, offset)

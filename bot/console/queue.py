@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from bot.channels.wechat_api import CS_WINDOW
 from bot.console.actions import after_commit
-from bot.console.web import Signed, guarded, number, render, runtime_of, staff_ids
+from bot.console.web import Signed, guarded, number, param, render, runtime_of, staff_ids
 from handlers import texts, workbench
 from handlers.base import TZ
 from handlers.workbench import Done
@@ -42,12 +42,11 @@ KINDS = (
 
 
 def _filter(request: Request, who: Signed) -> tuple[QueueFilter, dict[str, str]]:
-    query = request.query_params
-    kind = query.get("kind", "")
-    status = query.get("status", "")
-    district = query.get("district", "")[:40]
-    due = query.get("due", "")
-    owner = query.get("owner", "")
+    kind = param(request, "kind")
+    status = param(request, "status")
+    district = param(request, "district", 40)
+    due = param(request, "due")
+    owner = param(request, "owner")
     due_before = None
     if due == "today":
         due_before = datetime.now(TZ).date()

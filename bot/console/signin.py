@@ -16,7 +16,7 @@ from bot.console.auth import (
     csrf_ok,
     login_blocked,
 )
-from bot.console.web import Signed, codec_of, guarded, read_form, render, runtime_of
+from bot.console.web import Signed, clean, codec_of, guarded, read_form, render, runtime_of
 from storage.uow import UnitOfWork
 
 __all__ = ["home", "login", "logout"]
@@ -67,7 +67,8 @@ async def login(request: Request) -> Response:
         codec.write(request, page, fresh)
         return page
     assert session is not None  # noqa: S101 - csrf_ok needs one
-    username = str(form.get("username") or "").strip()[:MAX_NAME]
+    typed = form.get("username")
+    username = clean(typed if isinstance(typed, str) else "", MAX_NAME).strip()
     password = str(form.get("password") or "")[:MAX_PASSWORD]
     now = datetime.now(UTC)
     address = _address(request)

@@ -8,6 +8,7 @@ polling of the board, a filtered list) and gets only that fragment (jinja2-fragm
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -131,9 +132,23 @@ class Signed:
         return self.member.role
 
     def field(self, name: str, limit: int = 2000) -> str:
-        """A posted field as text (at most ``limit`` characters)."""
+        """A posted field as text (at most ``limit`` characters, no control characters)."""
         value = self.form.get(name) if self.form is not None else None
-        return value[:limit] if isinstance(value, str) else ""
+        return clean(value, limit) if isinstance(value, str) else ""
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def clean(value: str | None, limit: int) -> str:
+    """Text as typed, without characters no database column takes (NUL, lone surrogates,
+    control characters), cut to ``limit`` characters."""
+    return _CONTROL.sub("", value or "")[:limit]
+
+
+def param(request: Request, name: str, limit: int = 40) -> str:
+    """A query parameter as clean text."""
+    return clean(request.query_params.get(name), limit).strip()
 
 
 def render(
@@ -222,7 +237,14 @@ def guarded(
                 if not csrf_ok(request, session, token if isinstance(token, str) else None):
                     return forbidden(request, who, "页面已过期，请刷新后再试。")
                 who.form = form
-            return await endpoint(request, who)
+            try:
+                return await endpoint(request, who)
+            except Exception:
+                # The database away, a bug: a plain page, never a trace (the log has it).
+                log.exception("console_page_failed", path=request.url.path)
+                return render(request, "error.html", {"title": "系统暂时出了问题",
+                              "why": "请稍后再试。有紧急情况请直接打电话处理。"},
+                              who=who, status=503)  # fmt: skip
 
         return guard
 
