@@ -5,22 +5,54 @@ their channel. Neither may fail the page: what could not be sent is said on it."
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
 
 import structlog
 from starlette.requests import Request
+from starlette.responses import Response
 
-from bot.console.web import runtime_of
+from bot.console.web import Signed, number, render, runtime_of
 from bot.jobs import Jobs
 from bot.notify import SENT
+from handlers import texts
 from handlers.workbench import Done, Notice
 from storage.uow import UnitOfWork
 
-__all__ = ["after_commit"]
+__all__ = ["after_commit", "perform"]
 
 log = structlog.get_logger("yinling.console")
 
 SEND_SECONDS = 15.0
+
+
+Action = Callable[[UnitOfWork, datetime], Awaitable[Done]]
+Context = Callable[[Request, int], Awaitable[dict[str, object] | None]]
+
+
+async def perform(
+    request: Request, who: Signed, action: Action, template: str, context: Context
+) -> Response:
+    """Run a staff action in one transaction, then publish and send what it calls for, and
+    answer with the item's page again, saying how it went (409 when it was refused)."""
+    async with UnitOfWork(runtime_of(request).sessions) as uow:
+        done = await action(uow, datetime.now(UTC))
+        await uow.commit()
+    delivered = await after_commit(request, done) if done.ok else True
+    item = number(request.path_params.get("id"))
+    shown = await context(request, item)
+    if shown is None:
+        return render(
+            request, "error.html", {"title": "没有找到", "why": done.message}, who=who, status=404
+        )
+    flash = done.message if delivered else f"{done.message}（{texts.CONSOLE_NOT_DELIVERED}）"
+    return render(
+        request,
+        template,
+        {**shown, "flash": flash, "ok": done.ok},
+        who=who,
+        status=200 if done.ok else 409,
+    )
 
 
 async def after_commit(request: Request, done: Done) -> bool:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from starlette.requests import Request
 from starlette.responses import Response
 
-from bot.console.actions import after_commit
+from bot.console.actions import perform
 from bot.console.web import Signed, guarded, number, render, runtime_of
 from handlers import texts, workbench
 from handlers.workbench import Done
@@ -72,55 +72,41 @@ def _not_found(request: Request, who: Signed, request_id: int) -> Response:
     )
 
 
-async def _act(request: Request, who: Signed, request_id: int, done: Done) -> Response:
-    delivered = await after_commit(request, done) if done.ok else True
-    context = await _alert_context(request, request_id)
-    if context is None:
-        return _not_found(request, who, request_id)
-    flash = done.message if delivered else f"{done.message}（{texts.CONSOLE_NOT_DELIVERED}）"
-    return render(
-        request,
-        "alert.html",
-        {**context, "flash": flash, "ok": done.ok},
-        who=who,
-        status=200 if done.ok else 409,
-    )
-
-
 @guarded("alert.take")
 async def alert_take(request: Request, who: Signed) -> Response:
     """Take an emergency (the first to take it gets it)."""
-    request_id = number(request.path_params.get("id"))
-    async with UnitOfWork(runtime_of(request).sessions) as uow:
-        done = await workbench.take_alert(uow, who.member, request_id, datetime.now(UTC))
-        await uow.commit()
-    return await _act(request, who, request_id, done)
+    item = number(request.path_params.get("id"))
+
+    async def take(uow: UnitOfWork, now: datetime) -> Done:
+        return await workbench.take_alert(uow, who.member, item, now)
+
+    return await perform(request, who, take, "alert.html", _alert_context)
 
 
 @guarded("alert.take")
 async def alert_note(request: Request, who: Signed) -> Response:
     """Add a note to an emergency."""
-    request_id = number(request.path_params.get("id"))
-    async with UnitOfWork(runtime_of(request).sessions) as uow:
-        done = await workbench.note(
-            uow, who.member, request_id, who.field("note"), datetime.now(UTC)
-        )
-        await uow.commit()
-    return await _act(request, who, request_id, done)
+    item = number(request.path_params.get("id"))
+
+    async def note(uow: UnitOfWork, now: datetime) -> Done:
+        return await workbench.note(uow, who.member, item, who.field("note"), now)
+
+    return await perform(request, who, note, "alert.html", _alert_context)
 
 
 @guarded("alert.close")
 async def alert_close(request: Request, who: Signed) -> Response:
     """Close an emergency with its outcome."""
-    request_id = number(request.path_params.get("id"))
-    async with UnitOfWork(runtime_of(request).sessions) as uow:
-        done = await workbench.close_alert(
+    item = number(request.path_params.get("id"))
+
+    async def close(uow: UnitOfWork, now: datetime) -> Done:
+        return await workbench.close_alert(
             uow,
             who.member,
-            request_id,
+            item,
             outcome=who.field("outcome", 20),
             words=who.field("note"),
-            now=datetime.now(UTC),
+            now=now,
         )
-        await uow.commit()
-    return await _act(request, who, request_id, done)
+
+    return await perform(request, who, close, "alert.html", _alert_context)

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from bot.channels.wechat_api import CS_WINDOW
-from bot.console.actions import after_commit
+from bot.console.actions import perform
 from bot.console.web import Signed, guarded, number, param, render, runtime_of, staff_ids
 from handlers import texts, workbench
 from handlers.base import TZ
@@ -137,71 +137,52 @@ async def request_page(request: Request, who: Signed) -> Response:
     return render(request, "request.html", context, who=who)
 
 
-async def _after(request: Request, who: Signed, request_id: int, done: Done) -> Response:
-    delivered = await after_commit(request, done) if done.ok else True
-    context = await _request_context(request, request_id)
-    if context is None:
-        return render(
-            request, "error.html", {"title": "没有找到", "why": done.message}, who=who, status=404
-        )
-    flash = done.message if delivered else f"{done.message}（{texts.CONSOLE_NOT_DELIVERED}）"
-    return render(
-        request,
-        "request.html",
-        {**context, "flash": flash, "ok": done.ok},
-        who=who,
-        status=200 if done.ok else 409,
-    )
-
-
 @guarded("request.work")
 async def request_assign(request: Request, who: Signed) -> Response:
     """Give the request to a staff member (an escort's retiree is told who)."""
-    request_id = number(request.path_params.get("id"))
-    async with UnitOfWork(runtime_of(request).sessions) as uow:
-        done = await workbench.assign(
-            uow, who.member, request_id, number(who.field("staff", 12)), datetime.now(UTC)
-        )
-        await uow.commit()
-    return await _after(request, who, request_id, done)
+    item, helper = number(request.path_params.get("id")), number(who.field("staff", 12))
+
+    async def assign(uow: UnitOfWork, now: datetime) -> Done:
+        return await workbench.assign(uow, who.member, item, helper, now)
+
+    return await perform(request, who, assign, "request.html", _request_context)
 
 
 @guarded("request.work")
 async def request_move(request: Request, who: Signed) -> Response:
     """Put the request in another state."""
-    request_id = number(request.path_params.get("id"))
-    async with UnitOfWork(runtime_of(request).sessions) as uow:
-        done = await workbench.move(
+    item = number(request.path_params.get("id"))
+
+    async def move(uow: UnitOfWork, now: datetime) -> Done:
+        return await workbench.move(
             uow,
             who.member,
-            request_id,
+            item,
             status=who.field("status", 20),
             words=who.field("note"),
-            now=datetime.now(UTC),
+            now=now,
         )
-        await uow.commit()
-    return await _after(request, who, request_id, done)
+
+    return await perform(request, who, move, "request.html", _request_context)
 
 
 @guarded("request.work")
 async def request_note(request: Request, who: Signed) -> Response:
     """Add a note to the request's history."""
-    request_id = number(request.path_params.get("id"))
-    async with UnitOfWork(runtime_of(request).sessions) as uow:
-        done = await workbench.note(
-            uow, who.member, request_id, who.field("note"), datetime.now(UTC)
-        )
-        await uow.commit()
-    return await _after(request, who, request_id, done)
+    item = number(request.path_params.get("id"))
+
+    async def note(uow: UnitOfWork, now: datetime) -> Done:
+        return await workbench.note(uow, who.member, item, who.field("note"), now)
+
+    return await perform(request, who, note, "request.html", _request_context)
 
 
 @guarded("handoff.reply")
 async def request_reply(request: Request, who: Signed) -> Response:
     """Answer whoever asked, through their channel."""
-    request_id = number(request.path_params.get("id"))
-    async with UnitOfWork(runtime_of(request).sessions) as uow:
-        done = await workbench.reply(
-            uow, who.member, request_id, who.field("text"), datetime.now(UTC)
-        )
-        await uow.commit()
-    return await _after(request, who, request_id, done)
+    item = number(request.path_params.get("id"))
+
+    async def reply(uow: UnitOfWork, now: datetime) -> Done:
+        return await workbench.reply(uow, who.member, item, who.field("text"), now)
+
+    return await perform(request, who, reply, "request.html", _request_context)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from urllib.parse import unquote
 
 import structlog
 from starlette.requests import Request
@@ -32,10 +33,17 @@ def _address(request: Request) -> str:
 
 
 def _next(value: str | None) -> str | None:
-    """Only our own pages are places to go back to after signing in."""
-    if value and value.startswith("/console/") and "//" not in value and "\\" not in value:
-        return value
-    return None
+    """Only our own pages are places to go back to after signing in: a path under
+    /console/ with no way out of it (no dot segments, no second slash, no backslash, also
+    when percent-encoded)."""
+    if not value or not value.startswith("/console/"):
+        return None
+    path = unquote(value.partition("?")[0])
+    if "//" in path or "\\" in path or any(part in {".", ".."} for part in path.split("/")):
+        return None
+    if "//" in value or "\\" in value:
+        return None
+    return value
 
 
 async def login(request: Request) -> Response:
@@ -74,7 +82,7 @@ async def login(request: Request) -> Response:
     address = _address(request)
     async with UnitOfWork(runtime_of(request).sessions) as uow:
         if await login_blocked(uow, username, address, now):
-            uow.audit.record(now, f"console:{username}", "login_throttled", "staff", None)
+            uow.audit.record(now, f"console:{username}"[:40], "login_throttled", "staff", None)
             await uow.commit()
             return render(
                 request,
@@ -90,7 +98,11 @@ async def login(request: Request) -> Response:
         if not good or member is None or not member.active:
             count_miss(uow, username, address, now)
             uow.audit.record(
-                now, f"console:{username}", "login_failed", "staff", member.id if member else None
+                now,
+                f"console:{username}"[:40],
+                "login_failed",
+                "staff",
+                member.id if member else None,
             )
             await uow.commit()
             return render(

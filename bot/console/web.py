@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 import structlog
 from jinja2_fragments.starlette import Jinja2Blocks
@@ -151,6 +151,18 @@ def param(request: Request, name: str, limit: int = 40) -> str:
     return clean(request.query_params.get(name), limit).strip()
 
 
+# Pages hold personal data: never cached, never framed, scripts and styles only our own.
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+
 def render(
     request: Request,
     name: str,
@@ -167,17 +179,26 @@ def render(
         "csrf": who.session.csrf if who else context.get("csrf", ""),
         **context,
     }
+    headers = PAGE_HEADERS
     if block is not None:
-        return TEMPLATES.TemplateResponse(request, name, full, status_code=status, block_name=block)
-    return TEMPLATES.TemplateResponse(request, name, full, status_code=status)
+        return TEMPLATES.TemplateResponse(
+            request, name, full, status_code=status, headers=headers, block_name=block
+        )
+    return TEMPLATES.TemplateResponse(request, name, full, status_code=status, headers=headers)
 
 
 def _to_login(request: Request) -> Response:
+    """Signed out: to the sign-in form, and back to the page afterwards (for htmx, the page
+    the browser shows, not the fragment it polled)."""
     target = "/console/login"
-    if request.method == "GET" and request.url.path != "/console/":
-        target += "?next=" + quote(
-            request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        )
+    back = ""
+    if request.headers.get("hx-request"):
+        shown = urlsplit(request.headers.get("hx-current-url", ""))
+        back = shown.path + (f"?{shown.query}" if shown.query else "")
+    elif request.method == "GET":
+        back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if back.startswith("/console/") and back != "/console/":
+        target += "?next=" + quote(back)
     if request.headers.get("hx-request"):
         # htmx follows this header with a full page load.
         return Response(status_code=401, headers={"HX-Redirect": target})

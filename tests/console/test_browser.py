@@ -40,6 +40,7 @@ LAUNCH_ARGS = [
 ]  # fmt: skip
 DESKTOP = {"width": 1366, "height": 768}
 PHONE = {"width": 390, "height": 844}
+PROBLEMS: list[str] = []  # errors the pages' scripts (or the content policy) reported
 REQUESTS_OF = (
     "SELECT id FROM service_requests WHERE kind = :kind AND person_id = :p ORDER BY id DESC"
 )
@@ -74,10 +75,18 @@ def shots(tmp_path: Path) -> Path:
     return Path(folder) if folder else tmp_path
 
 
+def _problem(kind: str, text: str, url: str) -> None:
+    # A refusal (409: taken by someone else) is an answer the page shows, not a fault.
+    if kind == "error" and "status of 409" not in text:
+        PROBLEMS.append(f"{text} ({url})")
+
+
 def signed_in(browser: Browser, live: Live, role: str, viewport: dict[str, int] = DESKTOP) -> Page:
     """A fresh browser context signed in as the live deployment's ``role``."""
     context = browser.new_context(viewport=viewport, locale="zh-CN", timezone_id="Asia/Shanghai")
     page = context.new_page()
+    page.on("console", lambda m: _problem(m.type, m.text, page.url))
+    page.on("pageerror", lambda e: PROBLEMS.append(f"{e} ({page.url})"))
     page.goto(f"{live.url}/console/")
     expect(page.get_by_role("heading", name="工作人员登录")).to_be_visible()
     page.get_by_label("用户名").fill(live.users[role])
@@ -116,6 +125,7 @@ def test_an_sos_on_wechat_is_on_the_board_within_5_s_taken_and_closed(
     waited = time.monotonic() - pushed
     assert waited <= 5.0, f"the board showed the SOS after {waited:.1f} s"
     expect(card).to_contain_text("无人接手")
+    expect(page).to_have_title(re.compile(r"^\(\d+\) 紧急求助"))  # seen from another tab
     expect(card).to_contain_text("地址")
     # The duty officer was paged on Telegram, and the board says so.
     wait_for(lambda: live.telegram_sent(TELEGRAM_DUTY), what="the page to the duty officer")
@@ -252,3 +262,9 @@ def test_the_board_fits_a_phone_and_an_office_screen(browser: Browser, live: Liv
         wide = page.evaluate("document.documentElement.scrollWidth")
         assert wide <= viewport["width"], f"the queue is {wide}px on {viewport['width']}px"
         page.context.close()
+
+
+def test_no_page_reported_a_script_error_or_a_blocked_resource() -> None:
+    """Runs after the others (file order): htmx, the board's script and the content
+    security policy got along on every page the tests opened."""
+    assert PROBLEMS == []
