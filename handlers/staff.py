@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import re
 
-from handlers import alerts, binding, phrases, sos, texts
+from handlers import alerts, binding, phrases, sos, texts, workbench
 from handlers.base import Ctx, Option, Reply, payload
-from handlers.events import AlertAcknowledged, AlertResolved, BindingDecided, BroadcastCreated
+from handlers.events import AlertResolved, BindingDecided, BroadcastCreated
 from handlers.wording import format_when, status_name
-from storage.alerts import TAKE_REFUSED
 from storage.broadcasts import MANAGER_ROLES, MAX_TEXT, check_segment
 from storage.models import ServiceRequest, Staff
 from storage.repos import CLOSED_STATUSES
@@ -152,25 +151,16 @@ async def _take(ctx: Ctx, member: Staff, request_id: int) -> list[Reply]:
         return [Reply(texts.REQUEST_NOT_FOUND.format(id=request_id))]
     if request.kind != "sos":
         return await _take_request(ctx, member, request)
-    alert = await ctx.uow.alerts.for_request(request.id)
-    if alert is None:
-        return [Reply(texts.REQUEST_NOT_FOUND.format(id=request_id))]
-    if not await ctx.uow.alerts.acknowledge(alert.id, member.id, ctx.now):
-        if alert.status == "resolved":
-            return [Reply(texts.ALERT_ALREADY_CLOSED.format(id=request.id))]
-        # Told here who has it, so the worker's "someone has taken it" skips this member.
-        account_id = ctx.account.id if ctx.account else None
-        ctx.uow.alerts.step(alert, TAKE_REFUSED, ctx.now, staff_id=member.id, account_id=account_id)
-        ctx.uow.audit.record(ctx.now, _actor(member), "alert_take_refused", "alert", alert.id)
-        taker = await ctx.uow.staff.get(alert.acknowledged_by) if alert.acknowledged_by else None
-        return [Reply(texts.ALERT_TAKEN_BY_OTHER.format(id=request.id, staff=_name(taker)))]
-    request.assigned_staff_id = member.id
-    await ctx.uow.requests.set_status(
-        request, "assigned", now=ctx.now, actor=_actor(member), note=texts.ALERT_TAKE_NOTE
+    account_id = ctx.account.id if ctx.account else None
+    done = await workbench.take_alert(
+        ctx.uow, member, request.id, ctx.now, account_id=account_id, via="chat"
     )
-    ctx.uow.audit.record(ctx.now, _actor(member), "alert_taken", "alert", alert.id)
-    ctx.emit(AlertAcknowledged(alert_id=alert.id, staff_id=member.id))
-    person = await ctx.uow.alerts.person(alert)
+    for event in done.events:
+        ctx.emit(event)
+    if not done.ok:
+        return [Reply(done.message)]
+    alert = await ctx.uow.alerts.for_request(request.id)
+    person = await ctx.uow.alerts.person(alert) if alert is not None else None
     text = texts.ALERT_TAKEN_BY_YOU.format(
         id=request.id,
         name=person.name if person else texts.STAFF_UNKNOWN_PERSON,

@@ -76,16 +76,25 @@ def _kind(request: ServiceRequest) -> str:
 
 
 # ------------------------------------------------------------------ emergencies
-async def take_alert(uow: UnitOfWork, member: Staff, request_id: int, now: datetime) -> Done:
-    """Take an emergency: the first to take it gets it; the rest are told who did."""
+async def take_alert(
+    uow: UnitOfWork,
+    member: Staff,
+    request_id: int,
+    now: datetime,
+    *,
+    account_id: int | None = None,
+    via: str = "console",
+) -> Done:
+    """Take an emergency: the first to take it gets it; the rest are told who did (in the
+    answer; ``account_id``, the chat account they pressed on, is then not told again)."""
     alert = await uow.alerts.for_request(request_id)
     if alert is None:
         return Done(False, texts.REQUEST_NOT_FOUND.format(id=request_id))
     if not await uow.alerts.acknowledge(alert.id, member.id, now):
         if alert.status == "resolved":
             return Done(False, texts.ALERT_ALREADY_CLOSED.format(id=request_id))
-        uow.alerts.step(alert, TAKE_REFUSED, now, staff_id=member.id)
-        uow.audit.record(now, _actor(member), "alert_take_refused", "alert", alert.id)
+        uow.alerts.step(alert, TAKE_REFUSED, now, staff_id=member.id, account_id=account_id)
+        uow.audit.record(now, _actor(member), "alert_take_refused", "alert", alert.id, via=via)
         taker = await uow.staff.get(alert.acknowledged_by) if alert.acknowledged_by else None
         name = taker.name if taker else texts.ALERT_UNKNOWN_VALUE
         return Done(False, texts.ALERT_TAKEN_BY_OTHER.format(id=request_id, staff=name))
@@ -95,7 +104,7 @@ async def take_alert(uow: UnitOfWork, member: Staff, request_id: int, now: datet
         await uow.requests.set_status(
             request, "assigned", now=now, actor=_actor(member), note=texts.ALERT_TAKE_NOTE
         )
-    uow.audit.record(now, _actor(member), "alert_taken", "alert", alert.id, via="console")
+    uow.audit.record(now, _actor(member), "alert_taken", "alert", alert.id, via=via)
     event = AlertAcknowledged(alert_id=alert.id, staff_id=member.id)
     return Done(True, texts.CONSOLE_ALERT_TAKEN.format(id=request_id), [event])
 
