@@ -54,6 +54,7 @@ LOGIN_TRIES = 5
 LOGIN_TRIES_PER_ADDRESS = 20
 LOGIN_WINDOW = timedelta(minutes=15)
 MIN_PASSWORD = 10
+MAX_PASSWORD = 200  # what the sign-in form takes
 
 _HASHER = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
 # Checked against when the user name is unknown, so a wrong name costs as long as a wrong
@@ -65,6 +66,8 @@ def password_problem(password: str) -> str | None:
     """Why a password will not do (None: it will)."""
     if len(password) < MIN_PASSWORD:
         return f"at least {MIN_PASSWORD} characters"
+    if len(password) > MAX_PASSWORD:
+        return f"at most {MAX_PASSWORD} characters"
     if len(set(password)) < 4:  # noqa: PLR2004 - "aaaaaaaaaa", "1212121212"
         return "too few different characters"
     return None
@@ -175,15 +178,21 @@ def csrf_ok(request: Request, session: Session | None, form_token: str | None) -
     return hmac.compare_digest(given.encode(), session.csrf.encode())
 
 
+def _name_key(username: str) -> str:
+    # What was typed in the name box is kept only as a digest: people type their password
+    # there by mistake.
+    return "user:" + hashlib.sha256(username.encode()).hexdigest()[:32]
+
+
 async def login_blocked(uow: UnitOfWork, username: str, address: str, now: datetime) -> bool:
     """Whether too many wrong passwords were given lately for this name or from here."""
     since = now - LOGIN_WINDOW
-    by_name, _ = await uow.verification.misses(since, "console", f"user:{username}", ("login",))
+    by_name, _ = await uow.verification.misses(since, "console", _name_key(username), ("login",))
     by_address, _ = await uow.verification.misses(since, "console", f"ip:{address}", ("login",))
     return by_name >= LOGIN_TRIES or by_address >= LOGIN_TRIES_PER_ADDRESS
 
 
 def count_miss(uow: UnitOfWork, username: str, address: str, now: datetime) -> None:
     """Count one wrong password against the name and the address."""
-    uow.verification.miss("console", f"user:{username}"[:128], "login", now)
+    uow.verification.miss("console", _name_key(username), "login", now)
     uow.verification.miss("console", f"ip:{address}"[:128], "login", now)

@@ -11,6 +11,7 @@ from starlette.responses import RedirectResponse, Response
 
 from bot.console.access import first_page
 from bot.console.auth import (
+    MAX_PASSWORD,
     SessionCodec,
     check_password,
     count_miss,
@@ -25,7 +26,6 @@ __all__ = ["home", "login", "logout"]
 log = structlog.get_logger("yinling.console")
 
 MAX_NAME = 40
-MAX_PASSWORD = 200
 
 
 def _address(request: Request) -> str:
@@ -81,8 +81,11 @@ async def login(request: Request) -> Response:
     now = datetime.now(UTC)
     address = _address(request)
     async with UnitOfWork(runtime_of(request).sessions) as uow:
+        member = await uow.workbench.staff_by_username(username) if username else None
+        # A name nobody has is not written down: it may be a password typed in the wrong box.
+        actor = f"console:{member.username}"[:40] if member else "console:unknown"
         if await login_blocked(uow, username, address, now):
-            uow.audit.record(now, f"console:{username}"[:40], "login_throttled", "staff", None)
+            uow.audit.record(now, actor, "login_throttled", "staff", member.id if member else None)
             await uow.commit()
             return render(
                 request,
@@ -93,13 +96,12 @@ async def login(request: Request) -> Response:
                 },
                 status=429,
             )
-        member = await uow.workbench.staff_by_username(username) if username else None
         good = await check_password(member.password_hash if member else None, password)
         if not good or member is None or not member.active:
             count_miss(uow, username, address, now)
             uow.audit.record(
                 now,
-                f"console:{username}"[:40],
+                actor,
                 "login_failed",
                 "staff",
                 member.id if member else None,
