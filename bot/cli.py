@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bot import importer
 from bot.console import staff as console_staff
 from bot.logs import configure_logging
 from bot.settings import Settings
@@ -154,6 +155,7 @@ def _parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one sub-command aft
     wecom.add_argument("--by", default="cli", help="who binds it (for the audit log)")
     console_staff.add_arguments(staff_sub)
 
+    importer.add_arguments(sub)
     tag = sub.add_parser("tag", help="tags on people (for broadcasts): add | remove | list")
     tag_sub = tag.add_subparsers(dest="action", required=True)
     for action, text in (("add", "give people a tag"), ("remove", "take a tag away")):
@@ -337,17 +339,26 @@ async def _db(args: argparse.Namespace, settings: Settings) -> None:
         await engine.dispose()
 
 
-async def _policy_import(args: argparse.Namespace, settings: Settings) -> None:
+async def _policy_import(args: argparse.Namespace, settings: Settings) -> int:
+    """Import every article of a folder, or none: a file without a region (or otherwise
+    unreadable) is named on stderr and nothing is imported (exit 2)."""
     from storage.db import make_sessions, upgrade  # noqa: PLC0415
     from storage.demo import load_policy_folder  # noqa: PLC0415
     from storage.uow import UnitOfWork  # noqa: PLC0415
 
+    if not args.folder.is_dir():
+        print(f"{args.folder} is not a folder of Markdown articles", file=sys.stderr)
+        return 2
+    now = datetime.now(UTC)
+    try:
+        articles = load_policy_folder(args.folder, now)
+    except ValueError as e:
+        print(f"{e}\nnothing imported from {args.folder}", file=sys.stderr)
+        return 2
     engine = settings.open_engine()
     try:
         await upgrade(engine)
-        now = datetime.now(UTC)
         async with UnitOfWork(make_sessions(engine)) as uow:
-            articles = load_policy_folder(args.folder, now)
             for article in articles:
                 await uow.catalog.upsert_policy(article)
                 uow.audit.record(now, "cli", "policy_imported", "policy_article", article.slug)
@@ -355,6 +366,7 @@ async def _policy_import(args: argparse.Namespace, settings: Settings) -> None:
         print(f"imported {len(articles)} articles from {args.folder}")
     finally:
         await engine.dispose()
+    return 0
 
 
 async def _duty(args: argparse.Namespace, settings: Settings) -> int:
@@ -686,13 +698,15 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "db":
         _run(_db(args, settings))
     elif args.command == "policy":
-        _run(_policy_import(args, settings))
+        return int(_run(_policy_import(args, settings)))
     elif args.command == "code":
         return int(_run(_issue_code(args, settings)))
     elif args.command == "duty":
         return int(_run(_duty(args, settings)))
     elif args.command == "broadcast":
         return int(_run(_broadcast(args, settings)))
+    elif args.command == "import":
+        return int(_run(importer.run(args, settings)))
     elif args.command == "tag":
         return int(_run(_tag(args, settings)))
     elif args.command == "staff":

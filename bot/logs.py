@@ -13,6 +13,7 @@ import re
 import sys
 from collections.abc import MutableMapping
 from typing import Any, TextIO
+from urllib.parse import unquote
 
 import structlog
 
@@ -26,7 +27,10 @@ _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fff
 
 
 def mask(text: str) -> str:
-    """139****5678 for phones, 320502********123X for ID numbers, [中×3] for 张建国."""
+    """139****5678 for phones, 320502********123X for ID numbers, [中×3] for 张建国 (also
+    when percent-encoded, as in the query string of an access log line)."""
+    if "%" in text:
+        text = unquote(text)
     text = _ID_CARD.sub(r"\1********\2", text)
     text = _PHONE.sub(r"\1****\2", text)
     return _CJK.sub(lambda m: f"[中×{len(m[0])}]", text)

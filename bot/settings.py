@@ -10,6 +10,7 @@ from pydantic import BaseModel, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from handlers import texts
 from handlers.base import ServiceConfig
 from storage.crypto import Keyring, keyring, parse_keys, use_keys
 from storage.db import make_engine
@@ -123,6 +124,9 @@ class Settings(BaseSettings):
     nlu_threshold: float = 0.45
 
     bureau: str = "市委老干部局"
+    # The bureau's region (a city, as in the policy articles' region): policy answers use its
+    # articles, its province's (handlers/phrases.REGION_PARENTS) and national ones only.
+    region: str = texts.DEFAULT_REGION
     hotline: str = "0512-65000000"
     honorific: Literal["lao", "tongzhi"] = "lao"
     office_hours: str = "08:30-17:30"
@@ -207,6 +211,7 @@ class Settings(BaseSettings):
         days = tuple(range(int(first), int(last or first) + 1))
         return ServiceConfig(
             bureau=self.bureau,
+            region=self.region,
             hotline=self.hotline,
             honorific=self.honorific,
             office_open=time.fromisoformat(start.strip()),

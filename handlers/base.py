@@ -84,6 +84,7 @@ class ServiceConfig:
     """The bureau's settings that handlers need (filled from ``bot.settings``)."""
 
     bureau: str = texts.DEFAULT_BUREAU
+    region: str = texts.DEFAULT_REGION  # policy answers: this region, its parents, national
     hotline: str = "0512-65000000"
     honorific: str = "lao"  # lao: 张老 | tongzhi: 张建国同志
     office_open: time = time(8, 30)

@@ -107,7 +107,7 @@ class HandoffRequested(Event):
 
     type: ClassVar[str] = "handoff_requested"
     request_id: int
-    reason: str  # asked | unsure | binding | error
+    reason: str  # asked | unsure | binding | error | personal_figure | forget_me
 
 
 @dataclass(frozen=True, slots=True)

@@ -221,3 +221,28 @@ OPTION_TRIM: Final = "第个项条。.,，、!！ 　"
 NTH: Final = re.compile(r"第\s*(\d{1,2}|[一二两三四五六七八九十])\s*(?:个|项|条|件|次|样)")
 # Between the words of a reply.
 WORD_BREAK: Final = re.compile(r"[\s,，。.!！?？、]+")
+
+# --- policies by region (handlers/policy.py)
+# The region of articles that apply everywhere.
+NATIONAL_REGION: Final = "全国"
+# What each region is part of, for the regions of the bureau's documents: an article of a
+# province applies in its cities, a national one everywhere. A city not listed here has
+# only its own and national articles; add it (city → province) to give it its province's.
+REGION_PARENTS: Final = {
+    "苏州": "江苏",
+    "江苏": NATIONAL_REGION,
+    "浙江": NATIONAL_REGION,
+    "江西": NATIONAL_REGION,
+}
+# "江苏省", "苏州市": the same regions as "江苏", "苏州".
+REGION_SUFFIX: Final = re.compile(r"(?<=..)[省市]$")
+# Asking for one's own figure ("我的离休费是多少", "我每个月能拿多少", "我爸的护理费发了多少"):
+# only the person's file answers that, so a person does, never an article's general figure.
+_OWNER = r"(?:我|俺|咱)家?(?:爸|妈|父亲|母亲|老伴|爱人|老头子?|老太太?)?的?"
+_WHEN = r"(?:这个月|上个月|每个?月|一个月|今年|现在)?"
+_PAY = r"(?:离休费|退休费|退休金|养老金|工资|护理费|生活补贴|补贴|补助|待遇)"
+_AMOUNT = r"(?:多少|几百|几千|几块)"
+PERSONAL_FIGURE: Final = re.compile(
+    rf"{_OWNER}{_WHEN}{_PAY}[^，。？！,.?!\s]{{0,6}}?{_AMOUNT}"
+    rf"|{_OWNER}{_WHEN}(?:能|可以)?(?:拿|领|发)(?:了|到)?{_AMOUNT}"
+)

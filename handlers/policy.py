@@ -1,5 +1,24 @@
 """Policy Q&A (政策答疑): BM25 over the policy articles in the database, answered in two
-or three short sentences with the article's title and source; unsure means a person."""
+short sentences with the article's title, its caveat (提示) and its source (document and
+issuing body); unsure means a person.
+
+Regions. Every article carries the region it applies in (a city, a province, or 全国); the
+bureau's region is ``ServiceConfig.region`` (YINLING_REGION). An answer uses only articles
+of that region, of the regions it is part of (``phrases.REGION_PARENTS``: 苏州 → 江苏 →
+全国) and national ones. The search still runs over every article, so that we know what a
+question is about: when the best match is another region's article (and no applicable one
+matches about as well), the figures of that article are *not* read out. The retiree is told
+plainly that we have no rule of this bureau's on it, that the only document found is
+another region's and does not apply here, the caveat, and a person is offered. We chose
+not to show the other region's figures at all, even labelled: an 85-year-old remembers
+"护理费涨了1500元" and not the "in Jiangxi" before it, and a figure read out by the
+bureau's own service sounds like the bureau's promise. Naming the other region still
+answers the common case behind such a question, someone who heard a figure on the news.
+
+A question about one's own figure ("我的离休费是多少", "我每个月能拿多少",
+``phrases.PERSONAL_FIGURE``) is never answered from an article: only the person's file
+knows, so it is handed to a person at once.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +31,18 @@ import numpy as np
 
 from handlers import phrases, texts
 from handlers.base import Ctx, Option, Reply, payload
+from handlers.handoff import handoff
 from storage.models import PolicyArticle
 
-__all__ = ["PolicyIndex", "forget_index", "policy_question"]
+__all__ = [
+    "Found",
+    "PolicyIndex",
+    "applicable_regions",
+    "applies",
+    "find",
+    "forget_index",
+    "policy_question",
+]
 
 # Below this BM25 score the best article is not trusted (calibrated on the articles' own
 # questions against out-of-scope questions; see tests/test_policy.py).
@@ -112,36 +140,121 @@ def forget_index() -> None:
     _cache.clear()
 
 
+def _region(name: str | None) -> str:
+    """A region's name as the table knows it ("江苏省" is 江苏); "" for none."""
+    return phrases.REGION_SUFFIX.sub("", (name or "").strip())
+
+
+def applicable_regions(region: str) -> tuple[str, ...]:
+    """The region, the regions it is part of, and national: whose articles apply there."""
+    chain = []
+    current = _region(region)
+    while current and current not in chain:
+        chain.append(current)
+        current = phrases.REGION_PARENTS.get(current, phrases.NATIONAL_REGION)
+    if phrases.NATIONAL_REGION not in chain:
+        chain.append(phrases.NATIONAL_REGION)
+    return tuple(chain)
+
+
+def applies(article: PolicyArticle, regions: tuple[str, ...]) -> bool:
+    """Whether an article is a rule here (an article without a region never is)."""
+    return _region(article.region) in regions
+
+
+@dataclass(slots=True)
+class Found:
+    """What answers a question: an article of here, or only another region's."""
+
+    article: PolicyArticle
+    here: bool  # the article applies in the bureau's region
+    related: list[PolicyArticle]  # other articles of here worth offering
+
+
+def find(index: PolicyIndex, question: str, regions: tuple[str, ...]) -> Found | None:
+    """The article that answers a question in these regions (None: not sure of any). The
+    best match over every article says what the question is about; an applicable article
+    answers when it is that match, or when it is trusted too and holds as many of the
+    question's words (a 江苏 article on 护理费 answers in 苏州 beside 江西's; 苏州's care
+    homes, which share only 护理, do not answer "护理费涨了多少")."""
+    matches = index.search(question, k=len(index.articles))
+    if not matches or not index.confident(matches[0]):
+        return None
+    best = matches[0]
+    here = [m for m in matches if applies(m.article, regions)]
+    answer = next((m for m in here if m is best or m.coverage >= best.coverage), None)
+    if answer is None or not index.confident(answer):
+        return Found(best.article, here=False, related=[])
+    related = [m.article for m in here if m is not answer and m.score >= RELATED_SCORE]
+    return Found(answer.article, here=True, related=related[:2])
+
+
+def _caveat(article: PolicyArticle) -> str:
+    return (article.caveat or "").strip() or texts.POLICY_CAVEAT_DEFAULT
+
+
+def _source(article: PolicyArticle) -> str:
+    if not article.issuer:
+        return article.source_title
+    if article.effective is None:
+        return texts.POLICY_SOURCE_ISSUED.format(title=article.source_title, issuer=article.issuer)
+    day = article.effective
+    when = texts.POLICY_DATE.format(year=day.year, month=day.month, day=day.day)
+    return texts.POLICY_SOURCE_DATED.format(
+        title=article.source_title, issuer=article.issuer, date=when
+    )
+
+
 def _answer(article: PolicyArticle, related: list[PolicyArticle]) -> Reply:
     sentences = [s for s in phrases.SENTENCE_END.split(article.body.replace("\n", "")) if s.strip()]
     body = "".join(sentences[:SENTENCES])
-    source = (
-        texts.POLICY_SOURCE.format(title=article.source_title, region=article.region)
-        if article.region
-        else article.source_title
-    )
     options = (
         *(Option(r.title, payload("policy_question", article=r.slug)) for r in related),
         Option(texts.INTENT_LABELS["human_agent"], payload("human_agent")),
     )
-    return Reply(texts.POLICY_ANSWER.format(title=article.title, body=body, source=source), options)
+    text = texts.POLICY_ANSWER_WITH_CAVEAT.format(
+        title=article.title, body=body, caveat=_caveat(article), source=_source(article)
+    )
+    return Reply(text, options)
+
+
+def _elsewhere(article: PolicyArticle, home: str) -> Reply:
+    """Only another region's article matches: say so, without its figures; offer a person."""
+    text = texts.POLICY_OTHER_REGION.format(
+        home=_region(home), region=_region(article.region), caveat=_caveat(article)
+    )
+    return Reply(text, (Option(texts.POLICY_ASK_STAFF, payload("human_agent")),))
+
+
+async def _personal(ctx: Ctx) -> list[Reply]:
+    """One's own figure: a person looks at the file (never an article's general figure)."""
+    first, *rest = await handoff(ctx, reason="personal_figure")
+    return [Reply(f"{texts.POLICY_PERSONAL}\n{first.text}", first.options), *rest]
 
 
 async def policy_question(ctx: Ctx) -> list[Reply]:
-    """Answer from the best-matching article, or hand the question to a person."""
+    """Answer from the best-matching article of this bureau's region (or its parents, or
+    national), say that only another region's matches, or hand the question to a person."""
     index = await _index(ctx)
+    home = ctx.config.region
+    regions = applicable_regions(home)
     chosen = ctx.turn.values("article")
     if chosen:
         article = next((a for a in index.articles if a.slug == chosen[0]), None)
         if article is not None:
-            return [_answer(article, [])]
+            return [
+                _answer(article, []) if applies(article, regions) else _elsewhere(article, home)
+            ]
     if ctx.turn.payload and not ctx.turn.values("article"):
         return [Reply(texts.POLICY_ASK)]  # chosen from the menu: ask what about
-    matches = index.search(ctx.turn.text)
-    if not matches or not index.confident(matches[0]):
+    if phrases.PERSONAL_FIGURE.search(ctx.turn.text):
+        return await _personal(ctx)
+    found = find(index, ctx.turn.text, regions)
+    if found is None:
         # Not sure: offer a person (who then sees the question in the transcript) rather
         # than open a ticket the asker did not ask for.
         person = Option(texts.POLICY_ASK_STAFF, payload("human_agent"))
         return [Reply(texts.POLICY_UNSURE, (person,))]
-    related = [m.article for m in matches[1:] if m.score >= RELATED_SCORE]
-    return [_answer(matches[0].article, related[:2])]
+    if not found.here:
+        return [_elsewhere(found.article, home)]
+    return [_answer(found.article, found.related)]

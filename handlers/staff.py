@@ -317,7 +317,7 @@ def _name(member: Staff | None) -> str:
 
 async def _raise_for(ctx: Ctx, who: str) -> list[Reply]:
     """A staff member raises an emergency for a retiree (a neighbour rang the office)."""
-    if who.isdigit():
+    if who.isdecimal():
         found = [p] if (p := await ctx.uow.people.get(int(who))) else []
     else:
         found = await ctx.uow.people.named(who)

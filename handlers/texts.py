@@ -384,8 +384,6 @@ REQUEST_STATUSES: Final = {
 }
 
 # ----------------------------------------------------------------- policy
-POLICY_ANSWER: Final = "【{title}】{body}\n出处：{source}"
-POLICY_SOURCE: Final = "{title}，{region}"
 POLICY_RELATED: Final = "相关问题："
 POLICY_UNSURE: Final = "这个问题我不确定，不敢乱说。\n要请工作人员来回答您吗？"
 POLICY_ASK_STAFF: Final = "请工作人员回答"
@@ -487,14 +485,18 @@ ALERT_MORE_WORDS: Final = "编号 {id} 的紧急求助，{name} 又发来：{sai
 ALERT_RAISED_BY_STAFF: Final = "已为 {name} 发起紧急求助（编号 {id}），正在呼叫值班人员。"
 
 # ------------------------------------------------------- the console (工作台)
+CONSOLE_NOT_FOUND: Final = "没有找到编号 {id} 的事项，可能已被删除或编号不对。"
 CONSOLE_ALERT_TAKEN: Final = "编号 {id} 的紧急求助由您负责，请马上联系本人。"
 CONSOLE_OUTCOMES: Final = {"helped": "已处置", "false_alarm": "误报", "cancelled": "本人取消"}
 CONSOLE_OUTCOME_NOTE: Final = "{outcome}：{note}"
+CONSOLE_CLOSE_NOTE_NEEDED: Final = "请写一句情况说明（如：已送医，家属陪同），再办结。"
 CONSOLE_OUTCOME_NEEDED: Final = "请选择办结结果：已处置、误报或本人取消。"
 CONSOLE_NOTE_EMPTY: Final = "备注是空的，没有保存。"
 CONSOLE_NOTED: Final = "编号 {id} 已加备注。"
 CONSOLE_ALERT_ON_BOARD: Final = "编号 {id} 是紧急求助，请在“紧急求助”里接手和办结。"
-CONSOLE_NO_SUCH_STAFF: Final = "没有这位工作人员，或账号已停用。"
+CONSOLE_NO_SUCH_STAFF: Final = "请选择一位办事员、值班或领导（停用的账号不能分配）。"
+CONSOLE_UNCHANGED: Final = "状态没有改动。"
+CONSOLE_CANCEL_REASON_NEEDED: Final = "取消要写明原因：会把原因告诉本人。"
 CONSOLE_ASSIGNED: Final = "编号 {id} 已交给{staff}。"
 CONSOLE_ASSIGNED_NOTE: Final = "交给{staff}"
 CONSOLE_BAD_STATE: Final = "这个状态不能在这里设置。"
@@ -503,7 +505,7 @@ CONSOLE_REPLY_EMPTY: Final = "回复是空的，没有发送。"
 CONSOLE_REPLY_TOO_LONG: Final = "回复太长了，请控制在 {limit} 字以内。"
 CONSOLE_NO_CHANNEL: Final = "找不到提出这件事的账号（可能已解绑），请打电话联系。"
 CONSOLE_REPLIED: Final = "编号 {id} 的回复已发出。"
-CONSOLE_NOT_DELIVERED: Final = "但消息没有送到本人，请打电话告诉他"
+CONSOLE_NOT_DELIVERED: Final = "但消息没有送到本人，请按档案里的电话打给本人"
 ESCORT_ASSIGNED_NOTICE: Final = (
     "您{when}去{hospital}看病，陪诊的工作人员是{staff}，电话 {phone}。\n"
     "当天会提前联系您。有变化请回复“人工”。"
@@ -589,3 +591,21 @@ STAFF_BROADCAST_EMPTY: Final = "没有找到要发的人，请换个范围。"
 STAFF_BROADCAST_TOO_LONG: Final = "内容太长了（{length} 字），请控制在 {limit} 字以内。"
 STAFF_BROADCAST_NOTHING: Final = "没有待确认的群发。"
 STAFF_BROADCAST_EVERYONE: Final = "全部"
+
+# --- policies by region (handlers/policy.py)
+# The demo bureau's region (YINLING_REGION): the city its policy articles are for.
+DEFAULT_REGION: Final = "苏州"
+POLICY_ANSWER_WITH_CAVEAT: Final = "【{title}】{body}\n提示：{caveat}\n出处：{source}"
+POLICY_SOURCE_ISSUED: Final = "{title}（{issuer}）"
+POLICY_SOURCE_DATED: Final = "{title}（{issuer}，{date}）"
+POLICY_DATE: Final = "{year}年{month}月{day}日"
+# An article that carries no caveat of its own.
+POLICY_CAVEAT_DEFAULT: Final = "具体标准以当地老干部局规定为准。"
+# Only another region's article matches: its figures are not read out (see handlers/policy.py).
+POLICY_OTHER_REGION: Final = (
+    "这件事我这里没有{home}的规定。\n"
+    "我只查到{region}的文件，那是{region}的，不适用于{home}。{caveat}\n"
+    "要请工作人员帮您查{home}的规定吗？"
+)
+# Asking for one's own figure: a person looks at the file (the hand-off's reply follows).
+POLICY_PERSONAL: Final = "每个人的待遇不一样，您本人的数要看档案，我不能乱说。"

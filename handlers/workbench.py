@@ -21,7 +21,7 @@ from handlers.base import Reply
 from handlers.events import AlertAcknowledged, AlertResolved, Event
 from handlers.wording import format_when, status_name
 from storage.alerts import OPEN_STATUSES, TAKE_REFUSED
-from storage.models import MessageRecord, ServiceRequest, Staff
+from storage.models import ChannelAccount, MessageRecord, ServiceRequest, Staff
 from storage.repos import CLOSED_STATUSES
 from storage.uow import UnitOfWork
 
@@ -30,6 +30,7 @@ __all__ = [
     "CLOSE_EMERGENCY_ROLES",
     "MAX_NOTE",
     "STATES",
+    "WORKER_ROLES",
     "Done",
     "Notice",
     "assign",
@@ -41,6 +42,7 @@ __all__ = [
 ]
 
 CLOSE_EMERGENCY_ROLES = frozenset({"duty", "leader"})
+WORKER_ROLES = frozenset({"clerk", "duty", "leader"})  # who can be given a request
 ALERT_OUTCOMES = ("helped", "false_alarm", "cancelled")  # 已处置 | 误报 | 本人取消
 # The states staff may put a request in from the console (an emergency closes on its own).
 STATES = ("pending", "assigned", "booked", "done", "cancelled")
@@ -71,6 +73,22 @@ def _actor(member: Staff) -> str:
     return f"staff:{member.id}"
 
 
+def _speaks_for(account: ChannelAccount, request: ServiceRequest) -> bool:
+    """Whether the account still speaks for the request's person (staff may have revoked
+    its binding since; a stranger's request has no person to check)."""
+    return request.person_id is None or account.person_id == request.person_id
+
+
+async def _notice(uow: UnitOfWork, request: ServiceRequest, text: str) -> list[Notice]:
+    """A notice to whoever asked, if their account still speaks for the person."""
+    if request.requested_by_account_id is None:
+        return []
+    account = await uow.accounts.get(request.requested_by_account_id)
+    if account is None or not account.active or not _speaks_for(account, request):
+        return []
+    return [Notice(account.id, Reply(text))]
+
+
 def _kind(request: ServiceRequest) -> str:
     return texts.REQUEST_KINDS.get(request.kind, texts.STATUS_OTHER)
 
@@ -89,8 +107,10 @@ async def take_alert(
     answer; ``account_id``, the chat account they pressed on, is then not told again)."""
     alert = await uow.alerts.for_request(request_id)
     if alert is None:
-        return Done(False, texts.REQUEST_NOT_FOUND.format(id=request_id))
+        return Done(False, texts.CONSOLE_NOT_FOUND.format(id=request_id))
     if not await uow.alerts.acknowledge(alert.id, member.id, now):
+        if alert.acknowledged_by == member.id and alert.status == "acknowledged":
+            return Done(True, texts.CONSOLE_ALERT_TAKEN.format(id=request_id))  # already theirs
         if alert.status == "resolved":
             return Done(False, texts.ALERT_ALREADY_CLOSED.format(id=request_id))
         uow.alerts.step(alert, TAKE_REFUSED, now, staff_id=member.id, account_id=account_id)
@@ -115,15 +135,17 @@ async def close_alert(
     """Close an emergency with its outcome (duty and leader staff only)."""
     alert = await uow.alerts.for_request(request_id)
     if alert is None:
-        return Done(False, texts.REQUEST_NOT_FOUND.format(id=request_id))
+        return Done(False, texts.CONSOLE_NOT_FOUND.format(id=request_id))
     if member.role not in CLOSE_EMERGENCY_ROLES:
         uow.audit.record(now, _actor(member), "alert_close_refused", "alert", alert.id)
         return Done(False, texts.ALERT_CLOSE_NOT_ALLOWED)
     if outcome not in ALERT_OUTCOMES:
         return Done(False, texts.CONSOLE_OUTCOME_NEEDED)
     said = words.strip()[:MAX_NOTE]
+    if not said:
+        return Done(False, texts.CONSOLE_CLOSE_NOTE_NEEDED)
     label = texts.CONSOLE_OUTCOMES[outcome]
-    full = texts.CONSOLE_OUTCOME_NOTE.format(outcome=label, note=said) if said else label
+    full = texts.CONSOLE_OUTCOME_NOTE.format(outcome=label, note=said)
     if not await uow.alerts.resolve(alert.id, member.id, now, full):
         return Done(False, texts.ALERT_ALREADY_CLOSED.format(id=request_id))
     request = await uow.requests.get(request_id)
@@ -145,7 +167,7 @@ async def note(uow: UnitOfWork, member: Staff, request_id: int, words: str, now:
     said = words.strip()[:MAX_NOTE]
     request = await uow.requests.get(request_id)
     if request is None:
-        return Done(False, texts.REQUEST_NOT_FOUND.format(id=request_id))
+        return Done(False, texts.CONSOLE_NOT_FOUND.format(id=request_id))
     if not said:
         return Done(False, texts.CONSOLE_NOTE_EMPTY)
     alert = await uow.alerts.for_request(request_id) if request.kind == "sos" else None
@@ -167,14 +189,14 @@ async def assign(
     """Give a request to a staff member; an escort's retiree is told who will go, and when."""
     request = await uow.requests.get(request_id)
     if request is None:
-        return Done(False, texts.REQUEST_NOT_FOUND.format(id=request_id))
+        return Done(False, texts.CONSOLE_NOT_FOUND.format(id=request_id))
     if request.status in CLOSED_STATUSES:
         status = status_name(request.status)
         return Done(False, texts.REQUEST_ALREADY_CLOSED.format(id=request_id, status=status))
     if request.kind == "sos":
         return Done(False, texts.CONSOLE_ALERT_ON_BOARD.format(id=request_id))
     helper = await uow.staff.get(staff_id)
-    if helper is None or not helper.active:
+    if helper is None or not helper.active or helper.role not in WORKER_ROLES:
         return Done(False, texts.CONSOLE_NO_SUCH_STAFF)
     if request.assigned_staff_id == helper.id:
         return Done(True, texts.CONSOLE_ASSIGNED.format(id=request_id, staff=helper.name))
@@ -192,16 +214,14 @@ async def assign(
         now, _actor(member), "request_assigned", "service_request", request_id, staff=helper.id
     )
     done = Done(True, texts.CONSOLE_ASSIGNED.format(id=request_id, staff=helper.name))
-    if request.kind == "medical_escort" and request.requested_by_account_id is not None:
+    if request.kind == "medical_escort":
         when = format_when(request.scheduled_date, request.scheduled_time)
         hospital = str((request.details or {}).get("hospital") or "")
         text = texts.ESCORT_ASSIGNED_NOTICE.format(
-            when=when,
-            hospital=hospital,
-            staff=helper.name,
+            when=when, hospital=hospital, staff=helper.name,
             phone=helper.phone or texts.ALERT_UNKNOWN_VALUE,
-        )
-        done.notices.append(Notice(request.requested_by_account_id, Reply(text)))
+        )  # fmt: skip
+        done.notices += await _notice(uow, request, text)
     return done
 
 
@@ -211,18 +231,20 @@ async def move(
     """Put a request in another state (done, cancelled, …) with a note."""
     request = await uow.requests.get(request_id)
     if request is None:
-        return Done(False, texts.REQUEST_NOT_FOUND.format(id=request_id))
+        return Done(False, texts.CONSOLE_NOT_FOUND.format(id=request_id))
     if request.kind == "sos":
         return Done(False, texts.CONSOLE_ALERT_ON_BOARD.format(id=request_id))
     if request.kind == "identity_check":
         return Done(False, texts.REQUEST_IS_IDENTITY.format(id=request_id))
+    if request.status == status:
+        return Done(True, texts.CONSOLE_UNCHANGED)
     if status not in STATES:
         return Done(False, texts.CONSOLE_BAD_STATE)
     if request.status in CLOSED_STATUSES:
         now_status = status_name(request.status)
         return Done(False, texts.REQUEST_ALREADY_CLOSED.format(id=request_id, status=now_status))
-    if request.status == status:
-        return Done(True, texts.CONSOLE_MOVED.format(id=request_id, status=status_name(status)))
+    if status == "cancelled" and not words.strip():
+        return Done(False, texts.CONSOLE_CANCEL_REASON_NEEDED)
     if status in {"done", "assigned"} and request.assigned_staff_id is None:
         request.assigned_staff_id = member.id
     said = words.strip()[:MAX_NOTE] or None
@@ -231,13 +253,13 @@ async def move(
         now, _actor(member), "request_moved", "service_request", request_id, status=status
     )
     done = Done(True, texts.CONSOLE_MOVED.format(id=request_id, status=status_name(status)))
-    if status == "cancelled" and request.requested_by_account_id is not None:
+    if status == "cancelled":
         # A booking staff cancel concerns the person: they are told, with the reason.
         when = format_when(request.scheduled_date, request.scheduled_time)
         text = texts.CANCELLED_BY_STAFF_NOTICE.format(
             kind=_kind(request), id=request_id, when=when, why=said or texts.ALERT_CLOSE_NO_NOTE
         )
-        done.notices.append(Notice(request.requested_by_account_id, Reply(text)))
+        done.notices += await _notice(uow, request, text)
     return done
 
 
@@ -248,7 +270,9 @@ async def reply(uow: UnitOfWork, member: Staff, request_id: int, words: str, now
     said = words.strip()
     request = await uow.requests.get(request_id)
     if request is None:
-        return Done(False, texts.REQUEST_NOT_FOUND.format(id=request_id))
+        return Done(False, texts.CONSOLE_NOT_FOUND.format(id=request_id))
+    if request.kind == "sos":
+        return Done(False, texts.CONSOLE_ALERT_ON_BOARD.format(id=request_id))
     if not said:
         return Done(False, texts.CONSOLE_REPLY_EMPTY)
     if len(said) > MAX_REPLY:
@@ -258,7 +282,7 @@ async def reply(uow: UnitOfWork, member: Staff, request_id: int, words: str, now
         if request.requested_by_account_id
         else None
     )
-    if account is None or not account.active:
+    if account is None or not account.active or not _speaks_for(account, request):
         return Done(False, texts.CONSOLE_NO_CHANNEL)
     text = texts.STAFF_ANSWER.format(staff=member.name, text=said)
     uow.messages.add(

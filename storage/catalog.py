@@ -12,6 +12,22 @@ from storage.models import EldercareService, EldercareSlot, Hospital, PolicyArti
 __all__ = ["CatalogRepo"]
 
 
+# The home services the bot books (code, name, description): the codes are what the NLU's
+# service entity says. A bureau loads its slots for them (yinling import slots); a service
+# missing from the database is added the first time a slot of it is imported.
+STANDARD_SERVICES = (
+    ("cleaning", "打扫卫生", "上门打扫卫生、擦窗、整理房间"),
+    ("haircut", "理发", "理发师上门理发、修面"),
+    ("bathing", "助浴", "护理员上门帮助洗澡"),
+    ("meal", "送餐", "送午餐或晚餐上门"),
+    ("repair", "家电水电维修", "水管、电灯、电器、门锁小修"),
+    ("massage", "推拿理疗", "康复师上门推拿、理疗"),
+    ("companionship", "陪伴聊天", "志愿者上门陪伴、读报、聊天"),
+    ("counselling", "心理疏导", "心理咨询师上门或电话疏导"),
+    ("nursing", "护理", "护士上门量血压、换药、护理"),
+)
+
+
 class CatalogRepo:
     """Hospitals, eldercare services and slots, and policy articles."""
 
@@ -118,6 +134,9 @@ class CatalogRepo:
             "source",
             "source_title",
             "region",
+            "issuer",
+            "effective",
+            "caveat",
             "keywords",
             "questions",
             "updated_at",

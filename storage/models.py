@@ -41,6 +41,7 @@ __all__ = [
     "EldercareSlot",
     "Hospital",
     "IdentityCheck",
+    "ImportBatch",
     "MessageRecord",
     "Person",
     "PersonTag",
@@ -77,6 +78,10 @@ class Person(Base):
     health_notes: Mapped[str | None] = mapped_column(Text)
     emergency_contact: Mapped[str | None] = mapped_column(String(40))
     emergency_phone: Mapped[str | None] = mapped_column(Encrypted("people.emergency_phone"))
+    # The ID number (身份证号) from the bureau's roster: sealed like the phone, found by its
+    # blind index (an import matches people on it).
+    id_number: Mapped[str | None] = mapped_column(Encrypted("people.id_number"))
+    id_index: Mapped[str | None] = mapped_column(String(32), index=True)
     notes: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -85,6 +90,11 @@ class Person(Base):
     def _index_phone(self, _key: str, phone: str | None) -> str | None:
         self.phone_index = blind("phone", phone_digits(phone)) if phone else None
         return phone
+
+    @validates("id_number")
+    def _index_id(self, _key: str, number: str | None) -> str | None:
+        self.id_index = blind("id", number.upper()) if number else None
+        return number
 
 
 class Staff(Base):
@@ -134,7 +144,23 @@ class ServiceRequest(Base):
     """Any request in the person's file: escort, hospital stay, claim, eldercare, SOS, hand-off…"""
 
     __tablename__ = "service_requests"
-    __table_args__ = (Index("ix_service_requests_kind_status", "kind", "status"),)
+    __table_args__ = (
+        Index("ix_service_requests_kind_status", "kind", "status"),
+        # The console's queue: open requests (status not in repos.CLOSED_STATUSES), longest
+        # waiting first; and one status's requests in the same order (migration 0013).
+        Index(
+            "ix_service_requests_open_created_at",
+            "created_at",
+            "id",
+            sqlite_where=text(
+                "status NOT IN ('cancelled', 'closed', 'done', 'paid', 'rejected', 'resolved')"
+            ),
+            postgresql_where=text(
+                "status NOT IN ('cancelled', 'closed', 'done', 'paid', 'rejected', 'resolved')"
+            ),
+        ),
+        Index("ix_service_requests_status_created_at", "status", "created_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(30))
@@ -261,7 +287,12 @@ class PolicyArticle(Base):
     body: Mapped[str] = mapped_column(Text)
     source: Mapped[str] = mapped_column(String(100))
     source_title: Mapped[str] = mapped_column(String(200))
+    # Where it applies (a city, a province, or national); an import without one is refused,
+    # and answers use only the bureau's region, its parents and national articles.
     region: Mapped[str | None] = mapped_column(String(40))
+    issuer: Mapped[str | None] = mapped_column(String(100))  # 发文机关
+    effective: Mapped[date | None] = mapped_column(Date)  # 生效日期 (unknown: None)
+    caveat: Mapped[str | None] = mapped_column(String(200))  # 提示, shown with every answer
     keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
     questions: Mapped[list[str]] = mapped_column(JSON, default=list)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -273,6 +304,7 @@ class MessageRecord(Base):
     __tablename__ = "message_log"
     __table_args__ = (
         Index("ix_message_log_conversation", "channel", "external_user_id", "id"),
+        Index("ix_message_log_account", "account_id", "id"),  # a hand-off's last messages
         # A platform message is written once, whatever the state store says: a second
         # handling of the same message (a retry after a crash, Redis away) fails here and
         # rolls back everything it wrote. Replies carry the id of the message they answer.
@@ -307,6 +339,10 @@ class AuditEntry(Base):
     """Who did what to which record (staff actions, bindings, data deletion)."""
 
     __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_action", "action", "id"),  # the console's filters, newest first
+        Index("ix_audit_log_actor", "actor", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
@@ -548,3 +584,18 @@ class PersonTag(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
     tag: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ImportBatch(Base):
+    """A sheet a clerk uploaded in the console, between checking it and confirming it: the
+    rows are sealed (they hold ID numbers and phones) and the batch is removed a day later."""
+
+    __tablename__ = "import_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    filename: Mapped[str] = mapped_column(String(200))
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    payload: Mapped[str] = mapped_column(Encrypted("import_batches.payload"))  # JSON rows
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

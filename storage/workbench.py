@@ -69,8 +69,10 @@ class QueueFilter:
     status: str | None = None
     district: str | None = None
     due_before: date | None = None
+    due_on: date | None = None
     staff_id: int | None = None
     unassigned: bool = False
+    by_date: bool = False  # soonest appointment first (else: longest waiting first)
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +200,8 @@ class WorkbenchRepo:
             query = query.where(Person.district == where.district)
         if where.due_before is not None:
             query = query.where(ServiceRequest.scheduled_date <= where.due_before)
+        if where.due_on is not None:
+            query = query.where(ServiceRequest.scheduled_date == where.due_on)
         if where.unassigned:
             query = query.where(ServiceRequest.assigned_staff_id.is_(None))
         elif where.staff_id is not None:
@@ -208,8 +212,20 @@ class WorkbenchRepo:
                 )
             )
         total = await self.session.scalar(select(func.count()).select_from(query.subquery()))
+        order = (
+            (ServiceRequest.scheduled_date.is_(None), ServiceRequest.scheduled_date)
+            if where.by_date
+            else ()
+        )
+        order = (*order, ServiceRequest.created_at, ServiceRequest.id)
+        # The page's ids first (an index-only scan past the offset), then only their rows and
+        # people: a page deep in one status's 50,000 requests no longer loads all before it.
+        ids = query.with_only_columns(ServiceRequest.id).order_by(*order).offset(offset).limit(size)
         rows = await self.session.execute(
-            query.order_by(ServiceRequest.created_at, ServiceRequest.id).offset(offset).limit(size)
+            select(ServiceRequest, Person)
+            .outerjoin(Person, Person.id == ServiceRequest.person_id)
+            .where(ServiceRequest.id.in_(ids.scalar_subquery()))
+            .order_by(*order)
         )
         return Page([(r, p) for r, p in rows], int(total or 0), offset, size)
 
@@ -229,7 +245,7 @@ class WorkbenchRepo:
         said = words.strip()
         if said:
             number = phone_digits(said)
-            if said.isdigit() and len(said) <= 9:  # noqa: PLR2004 - an id, not a phone
+            if said.isdecimal() and len(said) <= 9:  # noqa: PLR2004 - an id, not a phone
                 query = query.where(Person.id == int(said))
             elif number and len(number) >= 7:  # noqa: PLR2004 - phones have 7 digits and more
                 query = query.where(Person.phone_index == blind("phone", number))
@@ -376,7 +392,7 @@ class WorkbenchRepo:
                 )
             )
         items.sort(key=lambda item: item.at, reverse=True)
-        return items
+        return items[:limit]  # the newest, whatever their kind (a request's changes are many)
 
     # ------------------------------------------------------------- messages
     async def last_messages(self, account_id: int, limit: int = 20) -> list[MessageRecord]:
@@ -407,11 +423,17 @@ class WorkbenchRepo:
         actor: str | None = None,
         action: str | None = None,
         target_type: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
         offset: int = 0,
         size: int = PAGE_SIZE,
     ) -> Page:
-        """Audit entries, newest first, filtered by actor, action and kind of target."""
+        """Audit entries, newest first, filtered by actor, action, kind of target and time."""
         query: Select[Any] = select(AuditEntry)
+        if since is not None:
+            query = query.where(AuditEntry.at >= since)
+        if until is not None:
+            query = query.where(AuditEntry.at < until)
         if actor:
             query = query.where(AuditEntry.actor == actor)
         if action:
@@ -423,8 +445,3 @@ class WorkbenchRepo:
             query.order_by(AuditEntry.id.desc()).offset(offset).limit(size)
         )
         return Page(list(rows), int(total or 0), offset, size)
-
-    async def audit_actions(self) -> list[str]:
-        """The actions the audit log holds (for its filter)."""
-        rows = await self.session.scalars(select(AuditEntry.action).distinct())
-        return sorted(str(a) for a in rows)

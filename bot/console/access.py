@@ -25,6 +25,7 @@ PERMISSIONS: Final[dict[str, frozenset[str]]] = {
     "handoff.reply": frozenset({"clerk", "duty", "leader"}),  # answer through the channel
     "people.view": frozenset({"clerk", "duty", "leader"}),  # files, timelines, transcripts
     "people.edit": frozenset({"clerk", "leader"}),  # edit a file, revoke a binding
+    "import.run": frozenset({"clerk", "leader"}),  # load rosters and catalogues from sheets
     "audit.view": frozenset({"leader", "admin"}),
 }
 

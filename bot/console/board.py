@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from bot.console.actions import perform
+from bot.console.cards import card, digest, order
 from bot.console.web import Signed, guarded, number, render, runtime_of
 from handlers import texts, workbench
 from handlers.workbench import Done
@@ -26,7 +27,14 @@ async def _board(request: Request) -> dict[str, object]:
             a.alert.acknowledged_by for a in alerts
         ]
         names = await uow.workbench.staff_names(ids)
-    return {"alerts": alerts, "names": names, "poll": POLL_SECONDS, "now": datetime.now(UTC)}
+    cards = order([card(a, names) for a in alerts])
+    return {
+        "cards": cards,
+        "waiting": sum(c.status != "acknowledged" for c in cards),
+        "digest": digest(cards),
+        "poll": POLL_SECONDS,
+        "now": datetime.now(UTC),
+    }
 
 
 @guarded("board.view")
@@ -37,8 +45,12 @@ async def board(request: Request, who: Signed) -> Response:
 
 @guarded("board.view")
 async def board_live(request: Request, who: Signed) -> Response:
-    """The board's list alone (htmx polls it)."""
-    return render(request, "board.html", await _board(request), who=who, block="board")
+    """The board's list alone (htmx polls it); nothing (204: htmx leaves the page as it is,
+    focus and all) when nothing changed since the digest the page holds."""
+    context = await _board(request)
+    if request.query_params.get("seen") == context["digest"]:
+        return Response(status_code=204)
+    return render(request, "board.html", context, who=who, block="board")
 
 
 async def _alert_context(request: Request, request_id: int) -> dict[str, object] | None:
@@ -49,7 +61,7 @@ async def _alert_context(request: Request, request_id: int) -> dict[str, object]
         ids = [s.staff_id for s in found.steps] + [found.alert.acknowledged_by]
         names = await uow.workbench.staff_names(ids)
         history = await uow.requests.history(request_id)
-    return {"item": found, "names": names, "history": history}
+    return {"item": found, "card": card(found, names), "names": names, "history": history}
 
 
 @guarded("board.view")
@@ -66,7 +78,7 @@ def _not_found(request: Request, who: Signed, request_id: int) -> Response:
     return render(
         request,
         "error.html",
-        {"title": "没有找到", "why": texts.REQUEST_NOT_FOUND.format(id=request_id)},
+        {"title": "没有找到", "why": texts.CONSOLE_NOT_FOUND.format(id=request_id)},
         who=who,
         status=404,
     )
@@ -89,6 +101,8 @@ async def alert_note(request: Request, who: Signed) -> Response:
     item = number(request.path_params.get("id"))
 
     async def note(uow: UnitOfWork, now: datetime) -> Done:
+        if await uow.alerts.for_request(item) is None:  # not an emergency: not the board's
+            return Done(False, texts.CONSOLE_NOT_FOUND.format(id=item))
         return await workbench.note(uow, who.member, item, who.field("note"), now)
 
     return await perform(request, who, note, "alert.html", _alert_context)

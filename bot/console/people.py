@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from bot.console.web import Signed, guarded, number, param, render, runtime_of
+from storage.imports import CellError, read_phone
 from storage.models import Person
 from storage.uow import UnitOfWork
 
@@ -94,12 +95,27 @@ async def person_page(request: Request, who: Signed) -> Response:
     return render(request, "person.html", context, who=who)
 
 
-def _apply(person: Person, who: Signed) -> list[str]:
-    changed = []
-    for name, (_, longest) in EDITABLE.items():
+# Fields the 3 a.m. board relies on: an empty box leaves them as they are (a slip of the
+# hand must not blank the number a duty officer would call).
+KEPT_WHEN_EMPTY = frozenset({"phone", "address", "emergency_phone"})
+PHONES = frozenset({"phone", "emergency_phone"})
+
+
+def _apply(person: Person, who: Signed) -> tuple[list[str], list[str]]:
+    """Set what changed; (the fields changed, what was refused and why)."""
+    changed, refused = [], []
+    for name, (label, longest) in EDITABLE.items():
         if who.form is None or name not in who.form:
             continue
         value = who.field(name, longest).strip() or None
+        if value is None and name in KEPT_WHEN_EMPTY:
+            continue
+        if value is not None and name in PHONES:
+            try:
+                read_phone(value)
+            except CellError as why:
+                refused.append(f"{label}{why}")
+                continue
         if value != getattr(person, name):
             setattr(person, name, value)
             changed.append(name)
@@ -107,7 +123,7 @@ def _apply(person: Person, who: Signed) -> list[str]:
     if who.form is not None and "lives_alone_shown" in who.form and alone != person.lives_alone:
         person.lives_alone = alone
         changed.append("lives_alone")
-    return changed
+    return changed, refused
 
 
 @guarded("people.edit")
@@ -125,7 +141,14 @@ async def person_edit(request: Request, who: Signed) -> Response:
                 who=who,
                 status=404,
             )
-        changed = _apply(person, who)
+        changed, refused = _apply(person, who)
+        if refused:
+            await uow.rollback()
+            context = await _person_context(request, person_id)
+            assert context is not None  # noqa: S101 - it was just there
+            flash = "没有保存：" + "；".join(refused)
+            return render(request, "person.html", {**context, "flash": flash, "ok": False},
+                          who=who, status=409)  # fmt: skip
         if changed:
             person.updated_at = now
             uow.audit.record(

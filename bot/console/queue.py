@@ -7,14 +7,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from bot.channels.wechat_api import CS_WINDOW
 from bot.console.actions import perform
 from bot.console.web import Signed, guarded, number, param, render, runtime_of, staff_ids
 from handlers import texts, workbench
 from handlers.base import TZ
-from handlers.workbench import Done
+from handlers.workbench import WORKER_ROLES, Done
 from storage.uow import UnitOfWork
 from storage.workbench import QueueFilter
 
@@ -47,20 +47,27 @@ def _filter(request: Request, who: Signed) -> tuple[QueueFilter, dict[str, str]]
     district = param(request, "district", 40)
     due = param(request, "due")
     owner = param(request, "owner")
-    due_before = None
-    if due == "today":
-        due_before = datetime.now(TZ).date()
-    elif due == "week":
-        due_before = datetime.now(TZ).date() + timedelta(days=7)
+    today = datetime.now(TZ).date()
+    due_before = {"today": today, "week": today + timedelta(days=7)}.get(due)
+    due_on = today + timedelta(days=1) if due == "tomorrow" else None
     where = QueueFilter(
         kinds=(kind,) if kind in KINDS else (),
         status=status if status in texts.REQUEST_STATUSES else None,
         district=district or None,
         due_before=due_before,
+        due_on=due_on,
+        by_date=param(request, "sort") == "date",
         staff_id=who.member.id if owner == "mine" else None,
         unassigned=owner == "nobody",
     )
-    chosen = {"kind": kind, "status": status, "district": district, "due": due, "owner": owner}
+    chosen = {
+        "kind": kind,
+        "status": status,
+        "district": district,
+        "due": due,
+        "owner": owner,
+        "sort": param(request, "sort"),
+    }
     return where, chosen
 
 
@@ -73,7 +80,9 @@ async def queue(request: Request, who: Signed) -> Response:
         page = await uow.workbench.queue(where, offset)
         names = await uow.workbench.staff_names([r.assigned_staff_id for r, _ in page.rows])
         districts = await uow.workbench.districts()
+        services = await uow.workbench.service_names()
     context = {
+        "services": services,
         "page": page,
         "names": names,
         "districts": districts,
@@ -93,7 +102,7 @@ async def _request_context(request: Request, request_id: int) -> dict[str, objec
             return None
         person = await uow.people.get(item.person_id) if item.person_id else None
         history = await uow.requests.history(request_id)
-        staff = await uow.workbench.active_staff()
+        staff = [m for m in await uow.workbench.active_staff() if m.role in WORKER_ROLES]
         history_staff = staff_ids(h.actor for h in history)
         names = await uow.workbench.staff_names([item.assigned_staff_id, *history_staff])
         account = (
@@ -126,11 +135,13 @@ async def request_page(request: Request, who: Signed) -> Response:
     """One request."""
     request_id = number(request.path_params.get("id"))
     context = await _request_context(request, request_id)
+    if context is not None and getattr(context["item"], "kind", "") == "sos":
+        return RedirectResponse(f"/console/alerts/{request_id}", 303)  # on the board's page
     if context is None:
         return render(
             request,
             "error.html",
-            {"title": "没有找到", "why": texts.REQUEST_NOT_FOUND.format(id=request_id)},
+            {"title": "没有找到", "why": texts.CONSOLE_NOT_FOUND.format(id=request_id)},
             who=who,
             status=404,
         )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.responses import HTMLResponse
+from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
 
-from bot.console import audit, board, people, queue, signin
+from bot.console import audit, board, imports, people, queue, signin
 from bot.console.web import HERE
 
 __all__ = ["ROUTES", "console"]
@@ -33,6 +35,10 @@ ROUTES: list[tuple[str, object, list[str], str | None]] = [
     ("/people/{id:int}", people.person_page, GET, "people.view"),
     ("/people/{id:int}/edit", people.person_edit, POST, "people.edit"),
     ("/accounts/{id:int}/revoke", people.account_revoke, POST, "people.edit"),
+    ("/import", imports.import_page, GET, "import.run"),
+    ("/import", imports.import_check, POST, "import.run"),
+    ("/import/apply", imports.import_apply, POST, "import.run"),
+    ("/import/template", imports.import_template, GET, "import.run"),
     ("/audit", audit.audit, GET, "audit.view"),
 ]
 
@@ -44,4 +50,14 @@ def console() -> BaseRoute:
         Mount("/static", app=StaticFiles(directory=HERE / "static"), name="console_static"),
     ]
     routes += [Route(path, endpoint, methods=methods) for path, endpoint, methods, _ in ROUTES]  # type: ignore[arg-type]
-    return Mount("/console", routes=routes)
+    return Mount("/console", app=Router(routes=routes, default=_not_found))
+
+
+async def _not_found(scope: Scope, receive: Receive, send: Send) -> None:
+    """A console address that does not exist: a plain page, in Chinese."""
+    page = (
+        '<!doctype html><html lang="zh-CN"><meta charset="utf-8"><title>没有这个页面</title>'
+        '<link rel="stylesheet" href="/console/static/console.css"><main><section class="card '
+        'narrow"><h1>没有这个页面</h1><p><a href="/console/">回到首页</a></p></section></main>'
+    )
+    await HTMLResponse(page, 404, headers={"Cache-Control": "no-store"})(scope, receive, send)

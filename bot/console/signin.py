@@ -55,7 +55,11 @@ async def login(request: Request) -> Response:
         page = render(
             request,
             "login.html",
-            {"csrf": fresh.csrf, "next": _next(request.query_params.get("next"))},
+            {
+                "csrf": fresh.csrf,
+                "next": _next(request.query_params.get("next")),
+                "expired": request.query_params.get("expired") == "1",
+            },
         )
         if session is None:
             codec.write(request, page, fresh)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
+import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -23,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from bot.console.access import PERMISSIONS, allowed
-from bot.console.auth import Session, SessionCodec, csrf_ok, still_valid
+from bot.console.auth import COOKIE, Session, SessionCodec, csrf_ok, still_valid
 from bot.runtime import Runtime
 from handlers import texts
 from handlers.base import TZ
@@ -187,7 +188,7 @@ def render(
     return TEMPLATES.TemplateResponse(request, name, full, status_code=status, headers=headers)
 
 
-def _to_login(request: Request) -> Response:
+def _to_login(request: Request, *, expired: bool = False) -> Response:
     """Signed out: to the sign-in form, and back to the page afterwards (for htmx, the page
     the browser shows, not the fragment it polled)."""
     target = "/console/login"
@@ -197,8 +198,13 @@ def _to_login(request: Request) -> Response:
         back = shown.path + (f"?{shown.query}" if shown.query else "")
     elif request.method == "GET":
         back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    query = []
     if back.startswith("/console/") and back != "/console/":
-        target += "?next=" + quote(back)
+        query.append("next=" + quote(back))
+    if expired:
+        query.append("expired=1")  # the sign-in page says the session is over
+    if query:
+        target += "?" + "&".join(query)
     if request.headers.get("hx-request"):
         # htmx follows this header with a full page load.
         return Response(status_code=401, headers={"HX-Redirect": target})
@@ -221,31 +227,34 @@ Route = Callable[[Request], Awaitable[Response]]
 
 
 def guarded(
-    permission: str | None,
+    permission: str | None, *, upload: int = 0
 ) -> Callable[[Endpoint], Callable[[Request], Awaitable[Response]]]:
     """Every console route but sign-in goes through this: a valid session of an active
     staff member, the role's permission (None: any signed-in staff), and for POSTs a
-    form within limits and the session's CSRF token."""
+    form within limits and the session's CSRF token. ``upload``: the route takes one file
+    of at most this many bytes (multipart)."""
     if permission is not None and permission not in PERMISSIONS:
         raise ValueError(f"unknown permission {permission}")
 
     def wrap(endpoint: Endpoint) -> Route:
         @functools.wraps(endpoint)
         async def guard(request: Request) -> Response:
-            session = codec_of(request).read(request)
+            codec = codec_of(request)
+            session = codec.read(request)
             if session is None or session.staff_id is None:
-                return _to_login(request)
+                # A cookie that no longer holds: say so on the sign-in page.
+                return _to_login(request, expired=session is None and COOKIE in request.cookies)
             async with UnitOfWork(runtime_of(request).sessions) as uow:
                 member = await uow.staff.get(session.staff_id)
             if member is None or not still_valid(session, member):
-                response = _to_login(request)
+                response = _to_login(request, expired=True)
                 SessionCodec.clear(response)
                 return response
             who = Signed(member, session)
             if permission is not None and not allowed(member.role, permission):
                 return forbidden(request, who)
             if request.method == "POST":
-                form = await read_form(request)
+                form = await read_form(request, upload)
                 if form is None:
                     return render(
                         request,
@@ -254,33 +263,45 @@ def guarded(
                         who=who,
                         status=413,
                     )
+                who.form = form
                 token = form.get("csrf")
                 if not csrf_ok(request, session, token if isinstance(token, str) else None):
+                    await form.close()
                     return forbidden(request, who, "页面已过期，请刷新后再试。")
-                who.form = form
             try:
-                return await endpoint(request, who)
+                response = await endpoint(request, who)
             except Exception:
                 # The database away, a bug: a plain page, never a trace (the log has it).
                 log.exception("console_page_failed", path=request.url.path)
                 return render(request, "error.html", {"title": "系统暂时出了问题",
                               "why": "请稍后再试。有紧急情况请直接打电话处理。"},
                               who=who, status=503)  # fmt: skip
+            finally:
+                if who.form is not None:
+                    await who.form.close()  # an uploaded file's temporary copy goes
+            if time.time() - session.signed_at > codec.max_age / 2:
+                # In use: the session goes on (it ends after max_age of not being used).
+                codec.write(request, response, Session(member.id, session.csrf, time.time()))
+            return response
 
         return guard
 
     return wrap
 
 
-async def read_form(request: Request) -> FormData | None:
-    """A posted form, or None when it is larger than ``MAX_FORM_BYTES``."""
+async def read_form(request: Request, upload: int = 0) -> FormData | None:
+    """A posted form, or None when it is larger than allowed (``MAX_FORM_BYTES``, or one
+    file of ``upload`` bytes and a little more)."""
+    limit = upload + MAX_FORM_BYTES if upload else MAX_FORM_BYTES
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_FORM_BYTES:
+    if declared.isdigit() and int(declared) > limit:
         return None
     if not declared.isdigit() and request.headers.get("transfer-encoding"):
         return None  # a chunked form: we take none
     try:
-        return await request.form(max_files=0, max_fields=50, max_part_size=MAX_FORM_BYTES)
+        return await request.form(
+            max_files=1 if upload else 0, max_fields=50, max_part_size=max(upload, MAX_FORM_BYTES)
+        )
     except Exception as e:  # a malformed body is the sender's problem, not a 500
         log.info("console_bad_form", error=type(e).__name__)
         return FormData()
@@ -289,4 +310,4 @@ async def read_form(request: Request) -> FormData | None:
 def number(value: object, default: int = 0) -> int:
     """A non-negative integer from a query or form value, else ``default``."""
     text = str(value or "").strip()
-    return int(text) if text.isdigit() and len(text) < 10 else default  # noqa: PLR2004
+    return int(text) if text.isdecimal() and len(text) < 10 else default  # noqa: PLR2004

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
+from storage.catalog import STANDARD_SERVICES
 from storage.models import (
     Activity,
     EldercareService,
@@ -82,18 +83,7 @@ _ACTIVITIES = [
     ("太湖一日游", "trip", 12, 7, 30, "老干部活动中心门口集合", 45, 44, "all"),
     ("戏曲沙龙", "culture", 11, 14, 0, "老干部活动中心多功能厅", 50, 17, "all"),
 ]
-# (code, name, description)
-_SERVICES = [
-    ("cleaning", "打扫卫生", "上门打扫卫生、擦窗、整理房间"),
-    ("haircut", "理发", "理发师上门理发、修面"),
-    ("bathing", "助浴", "护理员上门帮助洗澡"),
-    ("meal", "送餐", "送午餐或晚餐上门"),
-    ("repair", "家电水电维修", "水管、电灯、电器、门锁小修"),
-    ("massage", "推拿理疗", "康复师上门推拿、理疗"),
-    ("companionship", "陪伴聊天", "志愿者上门陪伴、读报、聊天"),
-    ("counselling", "心理疏导", "心理咨询师上门或电话疏导"),
-    ("nursing", "护理", "护士上门量血压、换药、护理"),
-]
+_SERVICES = list(STANDARD_SERVICES)
 _STAFF = [
     ("王晓明", "13800001001", "duty"),
     ("李娟", "13800001002", "clerk"),
@@ -111,11 +101,40 @@ def demo_phone(index: int) -> str:
 
 
 def load_policy_folder(folder: Path, now: datetime) -> list[PolicyArticle]:
-    """Read policy articles from Markdown files with YAML front matter."""
-    articles = []
+    """Read policy articles from Markdown files with YAML front matter (slug, title, source,
+    source_title, region, issuer, effective as YYYY-MM-DD, caveat, keywords, questions).
+
+    An article without a region is refused, never given one: an article presented in the
+    wrong place is the very mistake regions exist to prevent. Every file is checked first;
+    any refusal raises ``ValueError`` naming each file and why, and nothing is returned.
+    """
+    articles, problems = [], []
     for path in sorted(folder.glob("*.md")):
-        _, front, body = path.read_text(encoding="utf-8").split("---", 2)
-        meta = yaml.safe_load(front)
+        try:
+            _, front, body = path.read_text(encoding="utf-8").split("---", 2)
+            meta = yaml.safe_load(front)
+        except (ValueError, yaml.YAMLError) as e:
+            problems.append(f"{path.name}: no YAML front matter between --- lines ({e})")
+            continue
+        if not isinstance(meta, dict):
+            problems.append(f"{path.name}: the front matter is not a mapping of keys")
+            continue
+        missing = [key for key in ("slug", "title", "source") if not meta.get(key)]
+        region = str(meta.get("region") or "").strip()
+        if not region:
+            missing.append("region")
+        if missing:
+            problems.append(f"{path.name}: no {', '.join(missing)} in the front matter")
+            continue
+        effective = meta.get("effective")
+        if isinstance(effective, datetime):
+            effective = effective.date()
+        elif effective is not None and not isinstance(effective, date):
+            try:
+                effective = date.fromisoformat(str(effective))
+            except ValueError:
+                problems.append(f"{path.name}: effective is {effective!r}, not YYYY-MM-DD")
+                continue
         articles.append(
             PolicyArticle(
                 slug=str(meta["slug"]),
@@ -123,12 +142,17 @@ def load_policy_folder(folder: Path, now: datetime) -> list[PolicyArticle]:
                 body=body.strip(),
                 source=str(meta["source"]),
                 source_title=str(meta.get("source_title", meta["source"])),
-                region=meta.get("region"),
+                region=region,
+                issuer=str(meta["issuer"]).strip() if meta.get("issuer") else None,
+                effective=effective,
+                caveat=str(meta["caveat"]).strip() if meta.get("caveat") else None,
                 keywords=[str(k) for k in meta.get("keywords", [])],
                 questions=[str(q) for q in meta.get("questions", [])],
                 updated_at=now,
             )
         )
+    if problems:
+        raise ValueError("policy articles refused:\n" + "\n".join(problems))
     return articles
 
 

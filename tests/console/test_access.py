@@ -8,7 +8,9 @@ session's CSRF token and a same-site Origin; and no route under /console escapes
 
 from __future__ import annotations
 
+import base64
 import inspect
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -21,6 +23,8 @@ from bot.app import create_app
 from bot.console.access import LANDING, PERMISSIONS, ROLES, allowed, first_page
 from bot.console.routes import ROUTES
 from bot.settings import Settings
+from storage.models import ImportBatch
+from storage.uow import UnitOfWork
 from tests.console.conftest import Console, location
 
 # Which seeded thing fills {id:int}, by the path's first segment.
@@ -54,6 +58,7 @@ def form_for(path: str, console: Console) -> dict[str, str]:
         "/requests/{id:int}/note": {"note": "已回电"},
         "/requests/{id:int}/reply": {"text": "您好，我们收到了，马上联系您。"},
         "/people/{id:int}/edit": {"notes": "矩阵测试改的备注", "lives_alone_shown": "1"},
+        "/import": {"kind": "hospitals"},
     }
     return dict(forms.get(path, {}))
 
@@ -61,6 +66,22 @@ def form_for(path: str, console: Console) -> dict[str, str]:
 def may(role: str, permission: str | None) -> bool:
     """The role table's answer, read straight from PERMISSIONS."""
     return permission is None or role in PERMISSIONS[permission]
+
+
+# A sheet for the import routes (one new hospital: nothing personal in it).
+SHEET = "医院名称,科室\n矩阵测试医院,骨科\n".encode()
+
+
+async def _batch(console: Console) -> str:
+    """A checked upload waiting to be confirmed (what /import/apply confirms)."""
+    async with UnitOfWork(console.sessions) as uow:
+        batch = ImportBatch(
+            kind="hospitals", filename="医院.csv", staff_id=console.staff["clerk"],
+            payload=base64.b64encode(SHEET).decode(), created_at=datetime.now(UTC),
+        )  # fmt: skip
+        uow.session.add(batch)
+        await uow.commit()
+        return str(batch.id)
 
 
 async def _send(
@@ -72,6 +93,9 @@ async def _send(
 ) -> httpx.Response:
     if method == "GET":
         return await client.get(url, headers=headers)
+    if url.endswith("/console/import"):  # an upload
+        files = {"file": ("医院.csv", SHEET, "text/csv")}
+        return await client.post(url, data=form or {}, files=files, headers=headers)
     return await client.post(url, data=form or {}, headers=headers)
 
 
@@ -115,6 +139,8 @@ async def test_role_matrix(
         for role in order:
             browser = browsers[role]
             form = form_for(path, console)
+            if path == "/import/apply":
+                form["batch"] = await _batch(console)
             if method == "POST":
                 form["csrf"] = await console.csrf(browser)
             before = await console.snapshot()

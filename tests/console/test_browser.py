@@ -32,6 +32,7 @@ from tests.console.live import (
     run_async,
     wait_for,
 )
+from tests.test_imports import HEAD, MISTAKES, TEMPLATES, _csv
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 LAUNCH_ARGS = [
@@ -171,8 +172,34 @@ def test_the_first_to_take_an_emergency_gets_it(browser: Browser, live: Live) ->
     expect(leader.locator("#alert-status")).to_contain_text("王晓明 已接手")
     expect(leader.locator("ol.history")).to_contain_text("晚了一步")
     leader.once("dialog", lambda dialog: dialog.accept())
+    leader.get_by_label("已处置").check()
+    leader.get_by_label("情况说明").fill("王晓明已送医")
     leader.get_by_role("button", name="办结").click()
     expect(leader.locator("#alert-status")).to_contain_text("已办结")
+
+
+def test_what_a_stranger_adds_after_an_sos_is_on_the_card_with_a_number_to_call(
+    browser: Browser, live: Live
+) -> None:
+    """Someone not on the roster cries for help, then says where they are and their phone:
+    the duty officer sees it on the board at once, with the number as a link to call."""
+    page = signed_in(browser, live, "duty", PHONE)
+    live.wechat("救命 我老伴晕倒了 叫不醒", openid="o_console_stranger")
+    live.wechat("我在幸福小区5栋302 电话13912345678", openid="o_console_stranger")
+    card = page.locator("article.alert").filter(has_text="我老伴晕倒了")
+    expect(card).to_be_visible(timeout=5000)
+    expect(card).to_contain_text("未登记的用户")
+    expect(card).to_contain_text("幸福小区5栋302", timeout=5000)
+    call = card.locator("a.call[href='tel:13912345678']")
+    expect(call).to_be_visible()
+    expect(card).to_contain_text("本人发来的")
+    card.get_by_role("button", name="我来处理").click()
+    expect(page.locator("#alert-status")).to_contain_text("已接手")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_label("已处置").check()
+    page.get_by_label("情况说明").fill("已打 120，社区医生到场")
+    page.get_by_role("button", name="办结").click()
+    expect(page.locator("#alert-status")).to_contain_text("已办结")
 
 
 # ----------------------------------------------------------------- the queue
@@ -194,7 +221,8 @@ def test_an_escort_assigned_from_the_queue_tells_the_retiree_who(
     expect(row).to_be_visible()
     row.get_by_role("link", name=str(request_id)).click()
     expect(page.get_by_role("heading", name=re.compile(f"编号 {request_id}"))).to_be_visible()
-    page.get_by_label("交给").select_option(label="李娟")
+    choice = page.get_by_label("交给").locator("option", has_text="李娟")
+    page.get_by_label("交给").select_option(choice.get_attribute("value"))
     page.get_by_role("button", name="分配").click()
     expect(page.locator(".flash.ok")).to_contain_text("已交给李娟")
     expect(page.locator("#request-owner")).to_have_text("李娟")
@@ -220,10 +248,43 @@ def test_a_booking_made_in_chat_is_on_the_persons_timeline(
     page.get_by_role("link", name=str(name)).first.click()
     timeline = page.locator("#timeline")
     day = (datetime.now(TZ) + timedelta(days=2)).date()
-    expect(timeline.locator("li.request").first).to_contain_text("上门服务")
+    expect(timeline.locator("li.t-request").first).to_contain_text("上门服务")
     expect(timeline).to_contain_text(f"{day.month}月{day.day}日")
     expect(timeline).to_contain_text("后天上午帮我约个上门理发")  # the transcript
     page.screenshot(path=str(shots / "console-person.png"), full_page=False)
+
+
+# ----------------------------------------------------------------- imports
+def test_a_roster_with_twenty_mistakes_is_reported_row_by_row_and_nothing_written(
+    browser: Browser, live: Live
+) -> None:
+    before = _query(live, "SELECT count(*) FROM people")[0][0]
+    page = signed_in(browser, live, "clerk")
+    page.goto(f"{live.url}/console/import")
+    page.get_by_label("种类").select_option("people")
+    rows = [HEAD, *[m for m, _ in MISTAKES]]
+    sheet = {"name": "名册.csv", "mimeType": "text/csv", "buffer": _csv(rows)}
+    page.get_by_label("文件（.xlsx 或 .csv）").set_input_files(sheet)
+    page.get_by_role("button", name="检查").click()
+    report = page.locator("#import-report")
+    expect(report).to_contain_text(f"有错 {len(MISTAKES)}")
+    for offset, (_, column) in enumerate(MISTAKES):
+        row = report.locator(f"tr[data-row='{2 + offset}']")
+        expect(row).to_contain_text(f"“{column}”")
+    expect(page.get_by_role("button", name="确认导入")).to_have_count(0)
+    assert _query(live, "SELECT count(*) FROM people")[0][0] == before
+    # The template itself: checked, confirmed, written; the same file again changes nothing.
+    for attempt in ("first", "again"):
+        page.goto(f"{live.url}/console/import")
+        page.get_by_label("种类").select_option("people")
+        template_file = {"name": "people.xlsx", "buffer": (TEMPLATES / "people.xlsx").read_bytes(),
+                         "mimeType": "application/octet-stream"}  # fmt: skip
+        page.get_by_label("文件（.xlsx 或 .csv）").set_input_files(template_file)
+        page.get_by_role("button", name="检查").click()
+        page.get_by_role("button", name="确认导入").click()
+        done = page.locator("#import-done")
+        expect(done).to_contain_text("新增 2 行" if attempt == "first" else "2 行不变")
+    assert _query(live, "SELECT count(*) FROM people")[0][0] == before + 2
 
 
 # ----------------------------------------------------------------- hand-offs

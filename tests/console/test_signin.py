@@ -387,7 +387,11 @@ async def test_deactivation_signs_out_at_once(console: Console, yinling: Yinling
     ran = await yinling(console.engine, "staff", "deactivate", "--username", "duty")
     assert ran.code == 0, ran.err
     page = await duty.get("/console/board")
-    assert (page.status_code, location(page)) == (303, "/console/login?next=/console/board")
+    # Back to the board afterwards; the sign-in page says the session is over.
+    assert (page.status_code, location(page)) == (
+        303,
+        "/console/login?next=/console/board&expired=1",
+    )
     # Also when only the flag changes (no new sessions_valid_from): checked on every request.
     await console.update_staff(console.staff["clerk"], active=False)
     form = {"note": "还在吗", "csrf": _token_of(clerk)}
