@@ -291,26 +291,13 @@ async def route(ctx: Ctx) -> list[Reply]:
     if staff_member:
         return await staff.staff(ctx)
     said = turn.text.strip()
+    if turn.payload is None and phrases.STILL_WAITING.search(said):
+        alert = await sos.open_alert(ctx)
+        if alert is not None and alert.status != "unconfirmed":
+            return await sos.still_waiting(ctx, alert)  # "还没有人来吗" after their SOS
     asks_to_forget = turn.payload is None and bool(phrases.FORGET_ME.search(said))
     if ctx.person is None:
-        pending = ctx.account is not None and ctx.account.pending_person_id is not None
-        if pending and phrases.SMS_CODE.match(said):
-            return await binding.pending(ctx)
-        alert = await sos.open_alert(ctx)
-        if alert is not None:  # their emergency is open: what they write goes to the staff
-            return await sos.add_detail(ctx, alert)
-        if pending:
-            return await (binding.forget_me(ctx) if asks_to_forget else binding.pending(ctx))
-        if turn.intent == "human_agent" and confident:
-            return await handoff.handoff(ctx)
-        typed = phrases.TYPED_CODE.match(turn.text.strip())
-        if typed:
-            return await binding.bind_code(ctx, typed[1])
-        if conv.flow == binding.BINDING.name:
-            replies = await flows.continue_flow(ctx, binding.BINDING)
-            if replies is not None:
-                return replies
-        return await binding.welcome(ctx)
+        return await _stranger(ctx, asks_to_forget=asks_to_forget, confident=confident)
     if turn.intent in {OWNER_YES, OWNER_NO} and turn.payload:
         return await binding.owner_answer(ctx, turn.intent == OWNER_YES)
     if turn.payload is None and (
@@ -335,6 +322,30 @@ async def route(ctx: Ctx) -> list[Reply]:
             parked = _parked(ctx, flow)  # another request: this one waits, and is offered
         conv.end_flow()
     return await _handle(ctx, parked, confident)
+
+
+async def _stranger(ctx: Ctx, *, asks_to_forget: bool, confident: bool) -> list[Reply]:
+    """Someone not (yet) bound to a person on the roster: their code, their emergency's
+    details, binding, or a person."""
+    turn, said = ctx.turn, ctx.turn.text.strip()
+    pending = ctx.account is not None and ctx.account.pending_person_id is not None
+    if pending and phrases.SMS_CODE.match(said):
+        return await binding.pending(ctx)
+    alert = await sos.open_alert(ctx)
+    if alert is not None:  # their emergency is open: what they write goes to the staff
+        return await sos.add_detail(ctx, alert)
+    if pending:
+        return await (binding.forget_me(ctx) if asks_to_forget else binding.pending(ctx))
+    if turn.intent == "human_agent" and confident:
+        return await handoff.handoff(ctx)
+    typed = phrases.TYPED_CODE.match(said)
+    if typed:
+        return await binding.bind_code(ctx, typed[1])
+    if ctx.conv.flow == binding.BINDING.name:
+        replies = await flows.continue_flow(ctx, binding.BINDING)
+        if replies is not None:
+            return replies
+    return await binding.welcome(ctx)
 
 
 async def _handle(ctx: Ctx, parked: dict[str, object] | None, confident: bool) -> list[Reply]:

@@ -246,3 +246,12 @@ PERSONAL_FIGURE: Final = re.compile(
     rf"{_OWNER}{_WHEN}{_PAY}[^，。？！,.?!\s]{{0,6}}?{_AMOUNT}"
     rf"|{_OWNER}{_WHEN}(?:能|可以)?(?:拿|领|发)(?:了|到)?{_AMOUNT}"
 )
+
+# Someone with an open emergency asking after help ("还没有人来吗", "人呢", "快点来"): read
+# only while their emergency is open (bot/routing.py), where it can mean nothing else.
+STILL_WAITING: Final = re.compile(
+    r"人呢|还没(有)?人|怎么还没|(没|没有)人(来|管|理)|还不来|(什么时候|多久|几时)(能|才)?(来|到)"
+    r"|快(点|些)?(来|过来)|等了?(好久|半天|很久|这么久)|有人(来|管|在)?吗|来了没|到哪(了|儿)"
+    r"|到了没|咋还没|怎么没人"
+)
+

@@ -219,6 +219,23 @@ async def sos(ctx: Ctx) -> list[Reply]:
     return replies
 
 
+async def still_waiting(ctx: Ctx, alert: Alert) -> list[Reply]:
+    """Someone whose emergency is open asks after help ("还没有人来吗"): it is another cry
+    on that emergency (the staff on it are told, and the board shows it), answered with
+    who is on it and the numbers to call — never read as a new request."""
+    step = await ctx.uow.alerts.add_words(
+        alert, MESSAGE, ctx.turn.text, ctx.now, ctx.account.id if ctx.account else None
+    )
+    ctx.uow.audit.record(ctx.now, ctx.actor, "sos_joined", "alert", alert.id, step=step.id)
+    ctx.emit(AlertUpdated(alert_id=alert.id, step_id=step.id))
+    taker = await ctx.uow.staff.get(alert.acknowledged_by) if alert.acknowledged_by else None
+    if taker is not None:
+        text = texts.SOS_STILL_WAITING_TAKEN.format(staff=taker.name, hotline=ctx.config.hotline)
+    else:
+        text = texts.SOS_STILL_WAITING.format(hotline=ctx.config.hotline)
+    return [Reply(text)]
+
+
 async def add_detail(ctx: Ctx, alert: Alert) -> list[Reply]:
     """Someone not on the roster writes after their emergency (their name, phone, where they
     are): it goes into the alert and to the staff on it."""

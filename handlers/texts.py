@@ -130,6 +130,13 @@ SOS_CONFIRM_YES: Final = "是，快来人"
 SOS_CONFIRM_NO: Final = "不是"
 SOS_DENIED: Final = "好的，没有通知值班人员。"
 SOS_DENIED_LATE: Final = "值班人员已经收到通知，会联系您确认一下。请保持电话畅通。"
+SOS_STILL_WAITING: Final = (
+    "已再次通知值班人员，正在加紧联系您。\n情况危急请马上拨打 120。值班电话：{hotline}"
+)
+SOS_STILL_WAITING_TAKEN: Final = (
+    "工作人员{staff}正在处理您的求助，已再次转告他，马上联系您。\n"
+    "情况危急请马上拨打 120。值班电话：{hotline}"
+)
 SOS_DETAIL_NOTED: Final = "已转告值班人员，请保持电话畅通。\n急事请拨打 120，或值班电话 {hotline}。"
 
 # --------------------------------------------------------------- handoff

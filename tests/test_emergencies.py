@@ -377,3 +377,34 @@ async def test_a_farewell_without_the_words_of_dying_pages_at_once(bot: Harness)
     """Warning signs of ending one's life, said indirectly, are an emergency now."""
     for text in ("不想再拖累儿女了 今天跟大家告个别", "后事我都交代好了 你们以后不用再来看我"):
         assert await _read_as(bot, text) == NOW, text
+
+
+@pytest.mark.parametrize("asks", ["还没有人来吗", "人呢", "怎么还没人来啊", "快点来 等了好久了"])
+async def test_asking_after_help_joins_the_open_emergency(bot: Harness, asks: str) -> None:
+    """After their SOS, "还没有人来吗" is about that emergency (it was read as a home-service
+    request and got the service menu): the staff on it are told, the person hears who is
+    on it and the numbers to call, and nothing else is opened."""
+    await bot.say("u1", FALL)
+    response = await bot.say("u1", asks)
+    said = texts_of(response)
+    assert "120" in said
+    assert HOTLINE in said
+    assert "上门服务" not in said
+    assert [e["type"] for e in response.events] == ["alert_updated"]
+    async with UnitOfWork(bot.sessions) as uow:
+        [alert] = list(await uow.session.scalars(select(Alert)))
+        steps = await uow.alerts.steps(alert.id)
+        assert [s.note for s in steps if s.kind == "message"] == [asks]
+        # Once someone has it, the person hears who.
+        await uow.alerts.acknowledge(alert.id, 1, bot.now)
+        await uow.commit()
+    again = texts_of(await bot.say("u1", asks))
+    assert "王晓明" in again  # who is on it
+    assert "120" in again
+    assert len(await bot.requests("sos")) == 1  # nothing else opened
+
+
+async def test_asking_after_help_with_no_emergency_open_is_read_as_usual(bot: Harness) -> None:
+    response = await bot.say("u1", "人呢")
+    assert not response.events
+    assert await bot.count(Alert) == 0
