@@ -132,6 +132,10 @@ async def _add(args: argparse.Namespace, uow: UnitOfWork, now: datetime) -> int:
         )
     )  # fmt: skip
     uow.audit.record(now, args.by, "staff_added", "staff", member.id, role=args.role)
+    same = [m for m in await uow.workbench.all_staff() if m.name == member.name and m.active]
+    if len(same) > 1:
+        # Two people of one name are told apart in the console by role and phone only.
+        print(f"note: {len(same)} active staff are called {member.name}: give each a phone")
     print(f"staff {member.id} ({args.role}) signs in as {username} at /console/login")
     return 0
 
