@@ -6,7 +6,9 @@
                                            [--drop-index console | NAME,NAME…]
 
 Goal (issue 17): every page renders in <= 100 ms p95 server time with 10,000 people and
-100,000 requests in the database.
+100,000 requests in the database; the monthly report (issue 18 item 6: a month's figures
+aggregated over those 100,000 requests, and one of its Excel downloads) in <= 1 s
+(``PAGE_GOALS_MS``).
 
 A PostgreSQL database (BENCH_DATABASE_URL's server) is created, migrated
 (``storage.db.upgrade``) and seeded with bulk inserts: 10,000 fake people (encrypted
@@ -95,6 +97,9 @@ SERVER = os.environ.get(
     "BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 )
 GOAL_MS = 100.0
+# Pages with a goal of their own (issue 18 item 6: the monthly report aggregates a month of
+# 100,000 requests, <= 1 s p95), by the start of their name.
+PAGE_GOALS_MS = {"report": 1000.0}
 PASSWORD = "console-bench-password"  # noqa: S105 - fake staff of a benchmark
 LEADER = "leader01"
 LONG = 1  # the person with a long file
@@ -769,6 +774,7 @@ def pages(found: Targets) -> list[tuple[str, str]]:
     deep = max(0, (found.open_total - 1) // 50 * 50)
     done_deep = found.done_total // 2 // 50 * 50
     week_ago = (datetime.now(TZ).date() - timedelta(days=7)).isoformat()
+    past_month = (datetime.now(TZ).date().replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
     return [
         ("board", "/console/board"),
         ("board/live", "/console/board/live"),
@@ -799,6 +805,9 @@ def pages(found: Targets) -> list[tuple[str, str]]:
         ("audit actor=", "/console/audit?actor=staff:7"),
         ("audit since= (a week)", f"/console/audit?since={week_ago}"),
         ("audit offset=25000", "/console/audit?offset=25000"),
+        ("report (this month)", "/console/reports"),
+        ("report (a past month)", f"/console/reports?month={past_month}"),
+        ("report export weekly", f"/console/reports/export?chart=weekly&month={past_month}"),
     ]
 
 
@@ -873,17 +882,23 @@ async def time_page(
     return Result(name, times, statements, sql, size)
 
 
+def goal_of(page: str, goal: float) -> float:
+    """A page's p95 goal: its own (PAGE_GOALS_MS), else the run's."""
+    return next((ms for start, ms in PAGE_GOALS_MS.items() if page.startswith(start)), goal)
+
+
 def table(results: list[Result], goal: float) -> None:
     print(
         f"{'page':<30} {'n':>4} {'p50':>7} {'p95':>7} {'max':>7} {'queries':>7} {'sql p50':>8}"
         f" {'kB':>6}  verdict"
     )
     for r in results:
-        p95 = r.pct(0.95)
+        p95, own = r.pct(0.95), goal_of(r.page, goal)
         print(
             f"{r.page:<30} {len(r.times):>4} {r.pct(0.5):>7.1f} {p95:>7.1f} {max(r.times):>7.1f}"
             f" {r.statements:>7} {statistics.median(r.sql):>8.1f} {r.size / 1024:>6.0f}"
-            f"  {'PASS' if p95 <= goal else 'FAIL'}"
+            f"  {'PASS' if p95 <= own else 'FAIL'}"
+            + (f" (goal {own:.0f} ms)" if own != goal else "")
         )
 
 
@@ -895,12 +910,13 @@ def spread(passes: list[list[Result]], goal: float) -> bool:
     ok = True
     for i, first in enumerate(passes[0]):
         p95s = [p[i].pct(0.95) for p in passes]
-        median = statistics.median(p95s)
-        ok &= median <= goal
+        median, own = statistics.median(p95s), goal_of(first.page, goal)
+        ok &= median <= own
         cells = " ".join(f"{v:>8.1f}" for v in p95s)
         print(
             f"{first.page:<30} {cells} {max(p95s) - min(p95s):>7.1f} {median:>7.1f}"
-            f"  {'PASS' if median <= goal else 'FAIL'}"
+            f"  {'PASS' if median <= own else 'FAIL'}"
+            + (f" (goal {own:.0f} ms)" if own != goal else "")
         )
     return ok
 
@@ -1026,7 +1042,8 @@ async def measure(args: argparse.Namespace, engine: AsyncEngine) -> int:
         " at a time"
     )
     print(f"command: {args.command}")
-    print(f"goal: every page p95 <= {args.goal:.0f} ms: {'PASS' if ok else 'FAIL'}")
+    own = "".join(f", {page}* <= {ms:.0f} ms" for page, ms in PAGE_GOALS_MS.items())
+    print(f"goal: every page p95 <= {args.goal:.0f} ms{own}: {'PASS' if ok else 'FAIL'}")
     return 0 if ok else 1
 
 

@@ -506,7 +506,8 @@ class Broadcast(Base):
     link: Mapped[str | None] = mapped_column(String(500))
     segment: Mapped[JsonDict] = mapped_column(JSON, default=dict)
     created_by: Mapped[int] = mapped_column(ForeignKey("staff.id"))
-    status: Mapped[str] = mapped_column(String(12))  # scheduled | sending | done
+    # draft (the console's, until a leader confirms) | scheduled | sending | done | cancelled
+    status: Mapped[str] = mapped_column(String(12))
     send_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     total: Mapped[int] = mapped_column(Integer, default=0)
     sent: Mapped[int] = mapped_column(Integer, default=0)

@@ -19,6 +19,7 @@ from storage.broadcasts import BroadcastRepo
 from storage.catalog import CatalogRepo
 from storage.db import AsyncSession
 from storage.reminders import ReminderRepo
+from storage.reports import ReportRepo
 from storage.repos import (
     AccountRepo,
     AuditRepo,
@@ -70,6 +71,7 @@ class UnitOfWork:
     deliveries = _Repo(lambda u: DeliveryRepo(u.session))
     verification = _Repo(lambda u: VerificationRepo(u.session))
     workbench = _Repo(lambda u: WorkbenchRepo(u.session))
+    reports = _Repo(lambda u: ReportRepo(u.session))
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions

@@ -156,6 +156,13 @@ class WorkbenchRepo:
             for a, r, p in rows
         ]
 
+    async def waiting_alerts(self) -> int:
+        """How many emergencies nobody has taken yet."""
+        count = await self.session.scalar(
+            select(func.count()).select_from(Alert).where(Alert.status.in_(("open", "unconfirmed")))
+        )
+        return int(count or 0)
+
     async def alert(self, request_id: int) -> BoardAlert | None:
         """One emergency (open or closed) by its request number."""
         row = (

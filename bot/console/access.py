@@ -27,6 +27,9 @@ PERMISSIONS: Final[dict[str, frozenset[str]]] = {
     "people.edit": frozenset({"clerk", "leader"}),  # edit a file, revoke a binding
     "import.run": frozenset({"clerk", "leader"}),  # load rosters and catalogues from sheets
     "audit.view": frozenset({"leader", "admin"}),
+    "reports.view": frozenset({"leader"}),  # monthly figures (its list of people: people.view)
+    "broadcast.view": frozenset({"clerk", "duty", "leader"}),  # see, preview, draft broadcasts
+    "broadcast.send": frozenset({"leader"}),  # confirm (send) or withdraw a draft
 }
 
 # Where a signed-in staff member lands: the first page their role may see.

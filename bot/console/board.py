@@ -15,7 +15,9 @@ from handlers import texts, workbench
 from handlers.workbench import Done
 from storage.uow import UnitOfWork
 
-__all__ = ["alert_close", "alert_note", "alert_page", "alert_take", "board", "board_live"]
+__all__ = [
+    "alert_close", "alert_note", "alert_page", "alert_take", "board", "board_count", "board_live",
+]  # fmt: skip
 
 POLL_SECONDS = 3  # the board asks for news this often (the issue asks for 5 s at most)
 
@@ -51,6 +53,14 @@ async def board_live(request: Request, who: Signed) -> Response:
     if request.query_params.get("seen") == context["digest"]:
         return Response(status_code=204)
     return render(request, "board.html", context, who=who, block="board")
+
+
+@guarded("board.view")
+async def board_count(request: Request, who: Signed) -> Response:
+    """How many emergencies nobody has taken: the badge in every page's menu (polled)."""
+    async with UnitOfWork(runtime_of(request).sessions) as uow:
+        waiting = await uow.workbench.waiting_alerts()
+    return render(request, "count.html", {"waiting": waiting}, who=who)
 
 
 async def _alert_context(request: Request, request_id: int) -> dict[str, object] | None:

@@ -7,7 +7,7 @@ from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
-from bot.console import audit, board, imports, people, queue, signin
+from bot.console import audit, board, broadcasts, imports, people, queue, reports, signin
 from bot.console.web import HERE
 
 __all__ = ["ROUTES", "console"]
@@ -21,6 +21,7 @@ ROUTES: list[tuple[str, object, list[str], str | None]] = [
     ("/logout", signin.logout, POST, None),
     ("/board", board.board, GET, "board.view"),
     ("/board/live", board.board_live, GET, "board.view"),
+    ("/board/count", board.board_count, GET, "board.view"),
     ("/alerts/{id:int}", board.alert_page, GET, "board.view"),
     ("/alerts/{id:int}/take", board.alert_take, POST, "alert.take"),
     ("/alerts/{id:int}/note", board.alert_note, POST, "alert.take"),
@@ -40,6 +41,15 @@ ROUTES: list[tuple[str, object, list[str], str | None]] = [
     ("/import/apply", imports.import_apply, POST, "import.run"),
     ("/import/template", imports.import_template, GET, "import.run"),
     ("/audit", audit.audit, GET, "audit.view"),
+    # 统计报表 (issue 18 item 6)
+    ("/reports", reports.reports, GET, "reports.view"),
+    ("/reports/export", reports.report_export, GET, "reports.view"),
+    # 群发 (bot/console/broadcasts.py): anyone with view drafts; a leader confirms.
+    ("/broadcasts", broadcasts.broadcasts, GET, "broadcast.view"),
+    ("/broadcasts", broadcasts.broadcast_draft, POST, "broadcast.view"),
+    ("/broadcasts/{id:int}", broadcasts.broadcast_page, GET, "broadcast.view"),
+    ("/broadcasts/{id:int}/confirm", broadcasts.broadcast_confirm, POST, "broadcast.send"),
+    ("/broadcasts/{id:int}/cancel", broadcasts.broadcast_cancel, POST, "broadcast.send"),
 ]
 
 

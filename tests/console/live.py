@@ -44,6 +44,8 @@ TELEGRAM_SECRET = "console-browser-secret"
 WECHAT_RETIREE = "o_console_retiree_1"  # bound to demo person 1 on WeChat
 TELEGRAM_RETIREE = 70001  # bound to demo person 2 on Telegram
 TELEGRAM_DUTY = 90001  # the duty officer's Telegram (pages arrive there)
+GROUP_TAG = "浏览器群发"  # the tag of the ``group`` people (a broadcast segment of their own)
+GROUP_CHATS = 70101  # their Telegram chats: 70101, 70102, …
 
 
 @dataclass
@@ -57,6 +59,7 @@ class Live:
     people: dict[str, int] = field(default_factory=dict)  # wechat / telegram -> person id
     users: dict[str, str] = field(default_factory=dict)  # role -> console user name
     staff: dict[str, int] = field(default_factory=dict)  # role -> staff id
+    group: dict[int, int] = field(default_factory=dict)  # Telegram chat -> person (GROUP_TAG)
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(int(time.time())))
 
     def wechat(self, text: str, openid: str = WECHAT_RETIREE) -> str:
@@ -119,13 +122,16 @@ def _dsn(url: str, database: str | None = None) -> str:
     return f"{base}/{database or current}".replace("postgresql+asyncpg://", "postgresql://")
 
 
-async def _seed(database_url: str) -> tuple[dict[str, int], dict[str, str], dict[str, int]]:
+async def _seed(
+    database_url: str, group: int = 0
+) -> tuple[dict[str, int], dict[str, str], dict[str, int], dict[int, int]]:
     engine = make_engine(database_url)
     await upgrade(engine)
     now = datetime.now(UTC)
     people: dict[str, int] = {}
     users: dict[str, str] = {}
     staff: dict[str, int] = {}
+    tagged: dict[int, int] = {}
     try:
         async with UnitOfWork(make_sessions(engine)) as uow:
             await seed_demo(uow, now)
@@ -150,15 +156,22 @@ async def _seed(database_url: str) -> tuple[dict[str, int], dict[str, str], dict
             people["wechat"], people["telegram"] = ids[0], ids[1]
             await uow.accounts.bind("wechat", WECHAT_RETIREE, ids[0], now)
             await uow.accounts.bind("telegram", str(TELEGRAM_RETIREE), ids[1], now)
+            for chat, person_id in zip(
+                range(GROUP_CHATS, GROUP_CHATS + group), ids[2 : 2 + group], strict=True
+            ):
+                await uow.accounts.bind("telegram", str(chat), person_id, now)
+                await uow.people.tag(person_id, GROUP_TAG, now)
+                tagged[chat] = person_id
             await uow.commit()
     finally:
         await engine.dispose()
-    return people, users, staff
+    return people, users, staff, tagged
 
 
 @contextmanager
-def live_deployment(server: str, redis_url: str, logs: Path) -> Iterator[Live]:
-    """Start everything; stop it and drop its database at the end."""
+def live_deployment(server: str, redis_url: str, logs: Path, group: int = 0) -> Iterator[Live]:
+    """Start everything; stop it and drop its database at the end. ``group``: that many
+    more demo people bound on Telegram and tagged ``GROUP_TAG`` (for broadcasts)."""
     name = f"yinling_console_{uuid.uuid4().hex[:8]}"
     database_url = server.rpartition("/")[0] + "/" + name
 
@@ -172,7 +185,7 @@ def live_deployment(server: str, redis_url: str, logs: Path) -> Iterator[Live]:
     run_async(admin(f'CREATE DATABASE "{name}"'))
     processes: list[YinlingProcess] = []
     try:
-        people, users, staff = run_async(_seed(database_url))
+        people, users, staff, tagged = run_async(_seed(database_url, group))
         with running_double() as (wechat_api, wechat_base), serve(BotApiDouble()) as telegram_api:
             env = {
                 "YINLING_DATABASE_URL": database_url,
@@ -196,7 +209,9 @@ def live_deployment(server: str, redis_url: str, logs: Path) -> Iterator[Live]:
             processes += [web, worker]
             worker.start()
             web.start()
-            yield Live(web.url, database_url, wechat_api, telegram_api, people, users, staff)
+            yield Live(
+                web.url, database_url, wechat_api, telegram_api, people, users, staff, tagged
+            )
     finally:
         for process in processes:
             process.terminate(10)

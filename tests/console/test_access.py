@@ -28,7 +28,13 @@ from storage.uow import UnitOfWork
 from tests.console.conftest import Console, location
 
 # Which seeded thing fills {id:int}, by the path's first segment.
-ID_OF = {"alerts": "alert", "requests": "request", "people": "person", "accounts": "account"}
+ID_OF = {
+    "alerts": "alert",
+    "requests": "request",
+    "people": "person",
+    "accounts": "account",
+    "broadcasts": "broadcast",
+}
 HOME, LOGOUT = "/", "/logout"
 REPO = Path(__file__).resolve().parents[2]
 
@@ -59,6 +65,7 @@ def form_for(path: str, console: Console) -> dict[str, str]:
         "/requests/{id:int}/reply": {"text": "您好，我们收到了，马上联系您。"},
         "/people/{id:int}/edit": {"notes": "矩阵测试改的备注", "lives_alone_shown": "1"},
         "/import": {"kind": "hospitals"},
+        "/broadcasts": {"text": "矩阵测试的通知", "district": "姑苏区"},
     }
     return dict(forms.get(path, {}))
 
@@ -82,6 +89,16 @@ async def _batch(console: Console) -> str:
         uow.session.add(batch)
         await uow.commit()
         return str(batch.id)
+
+
+async def _draft(console: Console) -> int:
+    """A broadcast draft waiting for a leader (what /broadcasts/{id}/confirm confirms)."""
+    now = datetime.now(UTC)
+    async with UnitOfWork(console.sessions) as uow:
+        draft = await uow.broadcasts.create("矩阵测试", {}, console.staff["clerk"], now, now.date())
+        draft.status = "draft"
+        await uow.commit()
+        return draft.id
 
 
 async def _send(
@@ -128,6 +145,8 @@ async def test_role_matrix(
 ) -> None:
     """Every route × (signed out, every role): refused, or let through, as PERMISSIONS says."""
     path, _, methods, permission = route
+    if path.startswith("/broadcasts/"):
+        console.ids["broadcast"] = await _draft(console)
     url = fill(path, console.ids)
     for method in methods:
         await _signed_out(console, method, url, form_for(path, console))

@@ -320,6 +320,8 @@ def test_the_board_fits_a_phone_and_an_office_screen(browser: Browser, live: Liv
         wide = page.evaluate("document.documentElement.scrollWidth")
         assert wide <= viewport["width"], f"{wide}px wide on a {viewport['width']}px screen"
         page.goto(f"{live.url}/console/queue")
+        # Away from the board, the menu still counts the emergencies nobody has taken.
+        expect(page.locator("#sos-count")).to_have_text(re.compile(r"^[1-9]\d*$"))
         wide = page.evaluate("document.documentElement.scrollWidth")
         assert wide <= viewport["width"], f"the queue is {wide}px on {viewport['width']}px"
         page.context.close()
