@@ -237,6 +237,8 @@ async def _sign_up(ctx: Ctx, slots: Slots) -> list[Reply]:
     activity = await ctx.uow.activities.get(int(slots["activity"]))
     if activity is None or ctx.person is None:
         return [menu_reply(texts.NOTHING_TO_RESUME, ctx.config)]
+    if activity.cancelled_at is not None:  # cancelled by staff while we were asking
+        return [menu_reply(texts.ACT_WAS_CANCELLED.format(title=activity.title), ctx.config)]
     lines = []
     for attendee in _attendees(str(slots["who"])):
         who = who_phrase(ctx, attendee)

@@ -616,3 +616,39 @@ POLICY_OTHER_REGION: Final = (
 )
 # Asking for one's own figure: a person looks at the file (the hand-off's reply follows).
 POLICY_PERSONAL: Final = "每个人的待遇不一样，您本人的数要看档案，我不能乱说。"
+
+# ------------------------------------------------------- the console: 活动与服务 (catalogue)
+CAT_ACTIVITY_CANCELLED_NOTICE: Final = (
+    "很抱歉，{when}的“{title}”取消了，原因：{reason}。\n您（{who}）的报名已一并取消，不用再去了。"
+)
+CAT_NOT_FOUND: Final = "没有找到这一项，可能已被删除或编号不对。"
+CAT_TITLE_NEEDED: Final = "请填写活动名称。"
+CAT_PLACE_NEEDED: Final = "请填写活动地点。"
+CAT_CATEGORY_NEEDED: Final = "请填写活动类别（如：讲座、旅游、文体）。"
+CAT_WHEN_NEEDED: Final = "请填写开始时间（北京时间，如 2026-12-20 09:00）。"
+CAT_CAPACITY_NEEDED: Final = "名额要填一个正整数。"
+CAT_CAPACITY_BELOW_TAKEN: Final = "名额不能少于已报名的 {taken} 人。"
+CAT_ELIGIBILITY_NEEDED: Final = "请选择参加对象：全部或离休。"
+CAT_ACTIVITY_CREATED: Final = "活动“{title}”已建好。"
+CAT_ACTIVITY_SAVED: Final = "活动“{title}”已保存。"
+CAT_ACTIVITY_PROMOTED: Final = "候补的 {count} 位已转为正式报名，会通知本人。"
+CAT_ACTIVITY_CANCEL_REASON: Final = "取消活动要写明原因：会把原因告诉报名的人。"
+CAT_ACTIVITY_ALREADY_CANCELLED: Final = "这个活动已经取消过了。"
+CAT_ACTIVITY_CANCEL_DONE: Final = "活动“{title}”已取消，{count} 个报名已一并取消，正在通知本人。"
+CAT_ACTIVITY_LOCKED: Final = "活动已取消，不能再修改。"
+CAT_CHECK_IN_NOT_REGISTERED: Final = "只有正式报名的人可以签到。"
+CAT_CHECKED_IN: Final = "已签到：{who}。"
+CAT_ALREADY_CHECKED_IN: Final = "已经签到过了。"
+CAT_SLOT_SAVED: Final = "{day}{part}“{service}”的名额已改为 {capacity}。"
+CAT_SLOT_BELOW_BOOKED: Final = "名额不能少于已预约的 {booked} 个。"
+CAT_SLOTS_DAY_NEEDED: Final = "请选择日期（今天或以后）。"
+CAT_SLOTS_ADDED: Final = "已为 {day} 添加 {count} 个时段。"
+CAT_SLOTS_EXIST: Final = "{day} 的时段都已经有了，可以直接改名额。"
+CAT_NO_SERVICES: Final = "还没有居家服务项目，请先导入服务目录。"
+CAT_HOSPITAL_NAME_NEEDED: Final = "请填写医院名称。"
+CAT_HOSPITAL_EXISTS: Final = "已经有叫“{name}”的医院了。"
+CAT_HOSPITAL_ADDED: Final = "已添加医院“{name}”。"
+CAT_HOSPITAL_SAVED: Final = "医院“{name}”已保存。"
+CAT_UNCHANGED: Final = "没有改动。"
+
+ACT_WAS_CANCELLED: Final = "“{title}”已经取消了，报不了名。还需要办什么？"

@@ -139,7 +139,7 @@ class ActivityRepo(UnitRepo):
         """Activities that have not started yet, soonest first."""
         rows = await self.session.scalars(
             select(Activity)
-            .where(Activity.starts_at >= now)
+            .where(Activity.starts_at >= now, Activity.cancelled_at.is_(None))
             .order_by(Activity.starts_at)
             .limit(limit)
         )
@@ -148,7 +148,9 @@ class ActivityRepo(UnitRepo):
     async def titles(self, now: datetime) -> list[str]:
         """Titles of upcoming activities (fed to the NLU's lookup)."""
         rows = await self.session.scalars(
-            select(Activity.title).where(Activity.starts_at >= now).distinct()
+            select(Activity.title)
+            .where(Activity.starts_at >= now, Activity.cancelled_at.is_(None))
+            .distinct()
         )
         return list(rows)
 

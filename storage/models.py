@@ -221,6 +221,7 @@ class Activity(Base):
     eligibility: Mapped[str] = mapped_column(String(10), default="all")  # all | lixiu
     description: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # by staff
 
 
 class Registration(Base):
@@ -248,6 +249,7 @@ class Registration(Base):
     requested_by_account_id: Mapped[int | None] = mapped_column(ForeignKey("channel_accounts.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # checked in on the day
 
 
 class EldercareService(Base):

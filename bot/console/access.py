@@ -30,6 +30,8 @@ PERMISSIONS: Final[dict[str, frozenset[str]]] = {
     "reports.view": frozenset({"leader"}),  # monthly figures (its list of people: people.view)
     "broadcast.view": frozenset({"clerk", "duty", "leader"}),  # see, preview, draft broadcasts
     "broadcast.send": frozenset({"leader"}),  # confirm (send) or withdraw a draft
+    "export.run": frozenset({"clerk", "leader"}),  # Excel downloads (contact details: people.view)
+    "catalogue.edit": frozenset({"clerk", "leader"}),  # activities, home-service slots, hospitals
 }
 
 # Where a signed-in staff member lands: the first page their role may see.

@@ -7,7 +7,18 @@ from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
-from bot.console import audit, board, broadcasts, imports, people, queue, reports, signin
+from bot.console import (
+    audit,
+    board,
+    broadcasts,
+    catalogue,
+    exports,
+    imports,
+    people,
+    queue,
+    reports,
+    signin,
+)
 from bot.console.web import HERE
 
 __all__ = ["ROUTES", "console"]
@@ -50,6 +61,25 @@ ROUTES: list[tuple[str, object, list[str], str | None]] = [
     ("/broadcasts/{id:int}", broadcasts.broadcast_page, GET, "broadcast.view"),
     ("/broadcasts/{id:int}/confirm", broadcasts.broadcast_confirm, POST, "broadcast.send"),
     ("/broadcasts/{id:int}/cancel", broadcasts.broadcast_cancel, POST, "broadcast.send"),
+    # 导出 Excel (bot/console/exports.py, issue 18 item 3): contact details only with
+    # people.view and the "含联系方式" box ticked; every download is audited.
+    ("/activities/{id:int}/export", exports.roster_export, GET, "export.run"),
+    ("/people/export", exports.people_export, GET, "export.run"),
+    ("/people/{id:int}/export", exports.person_export, GET, "export.run"),
+    ("/queue/export", exports.requests_export, GET, "export.run"),
+    # 活动与服务 (bot/console/catalogue.py, issue 18 item 2): activities, slots, hospitals.
+    ("/activities", catalogue.activities, GET, "catalogue.edit"),
+    ("/activities", catalogue.activity_create, POST, "catalogue.edit"),
+    ("/activities/{id:int}", catalogue.activity_page, GET, "catalogue.edit"),
+    ("/activities/{id:int}/edit", catalogue.activity_edit, POST, "catalogue.edit"),
+    ("/activities/{id:int}/cancel", catalogue.activity_cancel, POST, "catalogue.edit"),
+    ("/activities/{id:int}/check-in", catalogue.activity_check_in, POST, "catalogue.edit"),
+    ("/slots", catalogue.slots, GET, "catalogue.edit"),
+    ("/slots", catalogue.slots_add, POST, "catalogue.edit"),
+    ("/slots/{id:int}/capacity", catalogue.slot_capacity, POST, "catalogue.edit"),
+    ("/hospitals", catalogue.hospitals, GET, "catalogue.edit"),
+    ("/hospitals", catalogue.hospital_add, POST, "catalogue.edit"),
+    ("/hospitals/{id:int}/edit", catalogue.hospital_edit, POST, "catalogue.edit"),
 ]
 
 

@@ -13,7 +13,7 @@ import sys
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -35,7 +35,7 @@ from bot.settings import Settings
 from handlers.base import ServiceConfig
 from nlu.engine import EmbeddedEngine
 from storage.db import AsyncSession, Base, make_sessions
-from storage.models import AuditEntry, ChannelAccount, Person, Staff
+from storage.models import Activity, AuditEntry, ChannelAccount, Person, Staff
 from storage.state import MemoryStore
 from storage.uow import UnitOfWork
 
@@ -328,3 +328,18 @@ def cookie_of(response: httpx.Response) -> Mapping[str, str]:
         name, _, value = attribute.partition("=")
         found[name.lower()] = value
     return found
+
+
+async def with_activity(console: Console) -> int:
+    """An upcoming activity (the fixture seeds none), for the routes under /activities/{id};
+    its id is ``console.ids["activity"]``. Made once per console."""
+    if "activity" not in console.ids:
+        now = datetime.now(UTC)
+        async with UnitOfWork(console.sessions) as uow:
+            activity = await uow.activities.add(
+                Activity(title="测试书画讲座", category="文体", starts_at=now + timedelta(days=30),
+                         place="老干部活动中心", capacity=2, created_at=now)
+            )  # fmt: skip
+            await uow.commit()
+            console.ids["activity"] = activity.id
+    return console.ids["activity"]

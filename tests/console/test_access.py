@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import inspect
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -23,9 +23,11 @@ from bot.app import create_app
 from bot.console.access import LANDING, PERMISSIONS, ROLES, allowed, first_page
 from bot.console.routes import ROUTES
 from bot.settings import Settings
+from handlers.base import TZ
 from storage.models import ImportBatch
 from storage.uow import UnitOfWork
-from tests.console.conftest import Console, location
+from tests.console.conftest import Console, location, with_activity
+from tests.console.test_catalogue import activity_form, seed_catalogue
 
 # Which seeded thing fills {id:int}, by the path's first segment.
 ID_OF = {
@@ -34,6 +36,9 @@ ID_OF = {
     "people": "person",
     "accounts": "account",
     "broadcasts": "broadcast",
+    "activities": "activity",  # seeded by with_activity()
+    "slots": "slot",  # seeded by seed_catalogue()
+    "hospitals": "hospital",
 }
 HOME, LOGOUT = "/", "/logout"
 REPO = Path(__file__).resolve().parents[2]
@@ -66,6 +71,17 @@ def form_for(path: str, console: Console) -> dict[str, str]:
         "/people/{id:int}/edit": {"notes": "矩阵测试改的备注", "lives_alone_shown": "1"},
         "/import": {"kind": "hospitals"},
         "/broadcasts": {"text": "矩阵测试的通知", "district": "姑苏区"},
+        "/activities": activity_form(),
+        "/activities/{id:int}/edit": activity_form(title="书法班", capacity="7"),
+        "/activities/{id:int}/cancel": {"reason": "场地维修"},
+        "/activities/{id:int}/check-in": {"registration": str(console.ids.get("registration"))},
+        "/slots": {
+            "day": (datetime.now(TZ).date() + timedelta(days=5)).isoformat(),
+            "capacity": "2",
+        },
+        "/slots/{id:int}/capacity": {"capacity": "6"},
+        "/hospitals": {"name": "矩阵测试医院"},
+        "/hospitals/{id:int}/edit": {"name": "市立医院", "address": "矩阵路1号"},
     }
     return dict(forms.get(path, {}))
 
@@ -147,6 +163,10 @@ async def test_role_matrix(
     path, _, methods, permission = route
     if path.startswith("/broadcasts/"):
         console.ids["broadcast"] = await _draft(console)
+    if path.split("/")[1] in {"activities", "slots", "hospitals"}:
+        await seed_catalogue(console)
+    if path.startswith("/activities/"):
+        await with_activity(console)
     url = fill(path, console.ids)
     for method in methods:
         await _signed_out(console, method, url, form_for(path, console))

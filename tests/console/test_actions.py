@@ -34,7 +34,7 @@ from bot.console.routes import ROUTES
 from bot.console.web import MAX_FORM_BYTES
 from bot.jobs import Jobs
 from handlers import texts
-from handlers.base import Reply
+from handlers.base import TZ, Reply
 from handlers.workbench import ALERT_OUTCOMES, MAX_REPLY, STATES
 from storage.models import (
     Activity,
@@ -52,7 +52,8 @@ from storage.models import (
     Staff,
 )
 from storage.uow import UnitOfWork
-from tests.console.conftest import Console
+from tests.console.conftest import Console, with_activity
+from tests.console.test_catalogue import activity_form, seed_catalogue
 
 Sent = list[tuple[str, list[Reply]]]
 
@@ -1117,6 +1118,17 @@ POST_FIELDS: dict[str, Callable[[Console], dict[str, str]]] = {
     },
     "/broadcasts/{id:int}/confirm": lambda c: {},
     "/broadcasts/{id:int}/cancel": lambda c: {},
+    "/activities": lambda c: activity_form(),
+    "/activities/{id:int}/edit": lambda c: activity_form(title="书法班", capacity="7"),
+    "/activities/{id:int}/cancel": lambda c: {"reason": "场地维修"},
+    "/activities/{id:int}/check-in": lambda c: {"registration": str(c.ids.get("registration"))},
+    "/slots": lambda c: {
+        "day": (datetime.now(TZ).date() + timedelta(days=5)).isoformat(),
+        "capacity": "2",
+    },
+    "/slots/{id:int}/capacity": lambda c: {"capacity": "6"},
+    "/hospitals": lambda c: {"name": "新医院"},
+    "/hospitals/{id:int}/edit": lambda c: {"name": "市立医院", "address": "新路1号"},
 }
 # What each GET route reads from its query.
 GET_PARAMS = {
@@ -1132,15 +1144,25 @@ GET_PARAMS = {
     "/audit": ("actor", "action", "target", "since", "until", "offset"),
     "/import": (),
     "/import/template": ("kind",),
+    "/activities": (),
+    "/activities/{id:int}": (),
+    "/slots": (),
+    "/hospitals": (),
     "/reports": ("month",),
     "/reports/export": ("chart", "month"),
     "/broadcasts": ("district", "category", "tag", "family", "text"),
     "/broadcasts/{id:int}": (),
+    "/activities/{id:int}/export": ("pii",),
+    "/people/export": ("q", "district", "category", "tag", "pii"),
+    "/people/{id:int}/export": ("pii",),
+    "/queue/export": ("month", "pii"),
 }
 # GET routes that answer a parameter naming nothing with 404 (no such kind of roster).
 NAMED_BY_PARAMETER = {"/import/template"}
 ID_OF = {"alerts": "alert", "requests": "request", "people": "person", "accounts": "account"}
 ID_OF["broadcasts"] = "broadcast"  # seeded by with_broadcast()
+ID_OF.update(activities="activity", slots="slot", hospitals="hospital")  # seed_catalogue()
+ID_OF["activities"] = "activity"  # seeded by with_activity()
 
 
 async def with_broadcast(console: Console) -> None:
@@ -1154,6 +1176,7 @@ async def with_broadcast(console: Console) -> None:
         draft.status = "draft"
         await uow.commit()
         console.ids["broadcast"] = draft.id
+    await seed_catalogue(console)
 
 
 def url_of(path: str, console: Console) -> str:
@@ -1212,6 +1235,7 @@ async def test_bad_text_in_every_field_is_never_a_5xx_and_refusals_write_nothing
     careless client would send it, and arrives as U+FFFD.)"""
     leader = await browser(console, "leader")
     await with_broadcast(console)
+    await with_activity(console)
     client = leader.client
     form_type = {"Content-Type": "application/x-www-form-urlencoded"}
     tried = 0
