@@ -37,6 +37,7 @@ from storage.models import PolicyArticle
 __all__ = [
     "Found",
     "PolicyIndex",
+    "answer",
     "applicable_regions",
     "applies",
     "find",
@@ -247,14 +248,22 @@ async def policy_question(ctx: Ctx) -> list[Reply]:
             ]
     if ctx.turn.payload and not ctx.turn.values("article"):
         return [Reply(texts.POLICY_ASK)]  # chosen from the menu: ask what about
-    if phrases.PERSONAL_FIGURE.search(ctx.turn.text):
-        return await _personal(ctx)
-    found = find(index, ctx.turn.text, regions)
+    reply = answer(index, ctx.turn.text, home)
+    return [reply] if reply is not None else await _personal(ctx)
+
+
+def answer(index: PolicyIndex, question: str, home: str) -> Reply | None:
+    """What the bot answers to a typed question from these articles in the bureau's region
+    ``home`` (None: a question about one's own figure, which goes to a person). The
+    console's editor previews an article with this before it is saved."""
+    if phrases.PERSONAL_FIGURE.search(question):
+        return None
+    found = find(index, question, applicable_regions(home))
     if found is None:
         # Not sure: offer a person (who then sees the question in the transcript) rather
         # than open a ticket the asker did not ask for.
         person = Option(texts.POLICY_ASK_STAFF, payload("human_agent"))
-        return [Reply(texts.POLICY_UNSURE, (person,))]
+        return Reply(texts.POLICY_UNSURE, (person,))
     if not found.here:
-        return [_elsewhere(found.article, home)]
-    return [_answer(found.article, found.related)]
+        return _elsewhere(found.article, home)
+    return _answer(found.article, found.related)

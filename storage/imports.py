@@ -11,7 +11,8 @@ Rows are matched on what identifies them in the bureau's own sheets: a person by
 (its blind index), else by name and birth date, else by name and phone; a hospital by
 name; an activity by title and start; a slot by service, day and part of day; a claim by
 its number on the finance office's sheet; a staff member by user name, else by name and
-phone. Messages are in Chinese: clerks read them (the CLI and the console print them).
+phone; a family member by the person they belong to (ID number, else name and phone) and
+their own phone. Messages are in Chinese: clerks read them (the CLI and the console print them).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from storage.models import (
     Activity,
     EldercareService,
     EldercareSlot,
+    FamilyMember,
     Hospital,
     Person,
     ServiceRequest,
@@ -39,7 +41,9 @@ from storage.models import (
 from storage.uow import UnitOfWork
 
 __all__ = [
+    "FAMILY",
     "KINDS",
+    "RELATIONS",
     "CellError",
     "Column",
     "Kind",
@@ -430,7 +434,58 @@ CLAIMS = Kind(
     ),
 )
 
-KINDS: dict[str, Kind] = {k.name: k for k in (PEOPLE, STAFF, HOSPITALS, ACTIVITIES, SLOTS, CLAIMS)}
+RELATIONS = ("女儿", "儿子", "配偶", "儿媳", "女婿", "孙子", "孙女", "外孙", "外孙女", "侄子",
+             "侄女", "外甥", "外甥女", "兄弟", "姐妹", "其他")  # fmt: skip
+_RELATION_WORDS = {
+    **{r: r for r in RELATIONS},
+    "丈夫": "配偶",
+    "妻子": "配偶",
+    "老伴": "配偶",
+    "爱人": "配偶",
+    "夫妻": "配偶",
+    "兄": "兄弟",
+    "弟": "兄弟",
+    "姐": "姐妹",
+    "妹": "姐妹",
+}
+
+FAMILY = Kind(
+    "family",
+    "家属名单",
+    (
+        Column("id_number", ("老干部身份证号", "老干部身份证号码"), _id_number),
+        Column("person_name", ("老干部姓名",), _text(40)),
+        Column("person_phone", ("老干部电话", "老干部联系电话"), read_phone),
+        Column("name", ("家属姓名",), _text(40), required=True),
+        Column("relation", ("关系", "与本人关系"), _choice(_RELATION_WORDS, "关系"), required=True),
+        Column("phone", ("家属电话", "家属手机", "家属联系电话"), read_phone, required=True),
+        Column("notes", ("备注",), _text(1000)),
+    ),
+    (
+        {
+            "老干部身份证号": "320502193103050018",
+            "老干部姓名": "赵示例",
+            "老干部电话": "",
+            "家属姓名": "赵小例",
+            "关系": "儿子",
+            "家属电话": "13700009001",
+            "备注": "周末来看望",
+        },
+        {
+            "老干部身份证号": "",
+            "老干部姓名": "孙样本",
+            "老干部电话": "13900009002",
+            "家属姓名": "孙小样",
+            "关系": "孙女",
+            "家属电话": "13700009002",
+            "备注": "",
+        },
+    ),
+)
+
+KINDS: dict[str, Kind] = {
+    k.name: k for k in (PEOPLE, STAFF, HOSPITALS, ACTIVITIES, SLOTS, CLAIMS, FAMILY)
+}
 
 
 # ------------------------------------------------------------------ plans
@@ -835,6 +890,49 @@ async def _write_claim(uow: UnitOfWork, row: RowPlan, now: datetime, actor: str)
         await uow.requests.set_status(claim, v["status"], now=now, actor=actor, note="财务表导入")
 
 
+# ------------------------------------------------------------------ family members
+
+
+async def _match_family(uow: UnitOfWork, row: RowPlan, seen: dict[Any, int]) -> None:
+    v = row.values
+    if not v.get("id_number") and not (v.get("person_name") and v.get("person_phone")):
+        row.errors.append(("老干部身份证号", "请填老干部身份证号，或老干部姓名和电话"))
+        return
+    person = await _find_person(
+        uow,
+        {"id_number": v.get("id_number"), "name": v.get("person_name"),
+         "phone": v.get("person_phone")},
+    )  # fmt: skip
+    if person is None:
+        heading = "老干部身份证号" if v.get("id_number") else "老干部姓名"
+        row.errors.append((heading, "名册里找不到这位老干部（请先导入人员名册）"))
+        return
+    row.label = f"{person.name} 的{v['relation']} {v['name']}"
+    phone_key = blind("phone", phone_digits(v["phone"]))
+    if _twice(row, seen, (person.id, phone_key), "家属电话"):
+        return
+    for name in ("id_number", "person_name", "person_phone"):
+        v.pop(name, None)
+    v["person_id"] = person.id
+    found = await uow.session.scalar(
+        select(FamilyMember).where(
+            FamilyMember.person_id == person.id, FamilyMember.phone_index == phone_key
+        )
+    )
+    if found is not None:
+        _compare(row, found, FAMILY, ["name", "relation", "notes"])
+
+
+async def _write_family(uow: UnitOfWork, row: RowPlan, now: datetime, actor: str) -> None:
+    member: FamilyMember = row.target or FamilyMember(created_at=now)
+    for name, value in row.values.items():
+        if value is not None:
+            setattr(member, name, value)
+    member.updated_at = now
+    if row.target is None:
+        uow.session.add(member)
+
+
 _MATCHERS: dict[str, Callable[[UnitOfWork, RowPlan, dict[Any, int]], Any]] = {
     "people": _match_person,
     "staff": _match_staff,
@@ -842,6 +940,7 @@ _MATCHERS: dict[str, Callable[[UnitOfWork, RowPlan, dict[Any, int]], Any]] = {
     "activities": _match_activity,
     "slots": _match_slot,
     "claims": _match_claim,
+    "family": _match_family,
 }
 _WRITERS: dict[str, Callable[[UnitOfWork, RowPlan, datetime, str], Any]] = {
     "people": _write_person,
@@ -850,4 +949,5 @@ _WRITERS: dict[str, Callable[[UnitOfWork, RowPlan, datetime, str], Any]] = {
     "activities": _write_activity,
     "slots": _write_slot,
     "claims": _write_claim,
+    "family": _write_family,
 }

@@ -39,6 +39,7 @@ __all__ = [
     "DutyShift",
     "EldercareService",
     "EldercareSlot",
+    "FamilyMember",
     "Hospital",
     "IdentityCheck",
     "ImportBatch",
@@ -602,3 +603,27 @@ class ImportBatch(Base):
     payload: Mapped[str] = mapped_column(Encrypted("import_batches.payload"))  # JSON rows
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class FamilyMember(Base):
+    """A son, daughter, spouse … of a person, as on the bureau's own family list (导入):
+    who they are to the person and their phone (sealed, found by its blind index). Not an
+    account: a family member still binds their own account (handlers/binding.py), and the
+    list only tells staff checking that binding that the phone is a known one."""
+
+    __tablename__ = "family_members"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    name: Mapped[str] = mapped_column(String(40))
+    relation: Mapped[str] = mapped_column(String(20))  # 女儿, 儿子, 配偶 …
+    phone: Mapped[str | None] = mapped_column(Encrypted("family_members.phone"))
+    phone_index: Mapped[str | None] = mapped_column(String(32), index=True)
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    @validates("phone")
+    def _index_phone(self, _key: str, phone: str | None) -> str | None:
+        self.phone_index = blind("phone", phone_digits(phone)) if phone else None
+        return phone

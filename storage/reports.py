@@ -26,6 +26,7 @@ from storage.models import (
     BroadcastRecipient,
     MessageRecord,
     Person,
+    Registration,
     ServiceRequest,
 )
 
@@ -236,14 +237,30 @@ class ReportRepo:
         )
         return [(h or "", int(n), int(c)) for h, n, c in await self.session.execute(query)]
 
-    async def activities(self, month: Month) -> list[tuple[str, datetime, int, int]]:
-        """(title, start, capacity, seats taken) of the activities held in the month."""
+    async def activities(self, month: Month) -> list[tuple[str, datetime, int, int, int]]:
+        """(title, start, capacity, seats taken, attended) of the activities held in the
+        month; attended counts the registrations checked in (``attended_at``)."""
+        attended = (
+            select(func.count(Registration.id))
+            .where(Registration.activity_id == Activity.id, Registration.attended_at.is_not(None))
+            .correlate(Activity)
+            .scalar_subquery()
+        )
         query = (
-            select(Activity.title, Activity.starts_at, Activity.capacity, Activity.seats_taken)
+            select(
+                Activity.title,
+                Activity.starts_at,
+                Activity.capacity,
+                Activity.seats_taken,
+                attended,
+            )
             .where(_within(Activity.starts_at, month))
             .order_by(Activity.starts_at, Activity.id)
         )
-        return [(t, s, int(c), int(n)) for t, s, c, n in await self.session.execute(query)]
+        return [
+            (t, s, int(c), int(n), int(a or 0))
+            for t, s, c, n, a in await self.session.execute(query)
+        ]
 
     async def broadcast_reach(self, month: Month) -> list[tuple[str, str, int]]:
         """(channel, recipient status, count) of the broadcasts created in the month."""

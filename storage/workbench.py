@@ -28,6 +28,7 @@ from storage.models import (
     BroadcastRecipient,
     ChannelAccount,
     EldercareService,
+    FamilyMember,
     MessageRecord,
     Person,
     PersonTag,
@@ -285,6 +286,15 @@ class WorkbenchRepo:
         """A person's tags."""
         rows = await self.session.scalars(
             select(PersonTag.tag).where(PersonTag.person_id == person_id).order_by(PersonTag.tag)
+        )
+        return list(rows)
+
+    async def family_of(self, person_id: int) -> list[FamilyMember]:
+        """A person's family members from the bureau's family list (导入 家属名单)."""
+        rows = await self.session.scalars(
+            select(FamilyMember)
+            .where(FamilyMember.person_id == person_id)
+            .order_by(FamilyMember.id)
         )
         return list(rows)
 

@@ -23,8 +23,8 @@ from bot.sheets import SheetError, read_sheet, template
 from handlers.base import ServiceConfig
 from nlu.engine import EmbeddedEngine
 from storage.db import AsyncSession
-from storage.imports import KINDS, PEOPLE, Plan, apply, plan
-from storage.models import AuditEntry, Person, ServiceRequest
+from storage.imports import FAMILY, KINDS, PEOPLE, Plan, apply, plan
+from storage.models import AuditEntry, FamilyMember, Person, ServiceRequest
 from storage.state import MemoryStore
 from storage.uow import UnitOfWork
 from tests.harness import Harness, texts_of
@@ -79,8 +79,8 @@ def test_every_kind_has_its_template_under_docs() -> None:
 async def test_every_template_imports_on_a_fresh_database_and_again_changes_nothing(
     sessions: async_sessionmaker[AsyncSession], now: datetime
 ) -> None:
-    # People first: the claims sheet names a person on the roster.
-    for name in ("people", "staff", "hospitals", "activities", "slots", "claims"):
+    # People first: the claims and family sheets name people on the roster.
+    for name in ("people", "staff", "hospitals", "activities", "slots", "claims", "family"):
         data = (TEMPLATES / f"{name}.xlsx").read_bytes()
         first = await _import(sessions, name, data, now)
         assert first.ok, (name, report_lines(first))
@@ -95,6 +95,47 @@ async def test_every_template_imports_on_a_fresh_database_and_again_changes_noth
         assert person.category == "lixiu"
         imports = await uow.session.scalars(select(AuditEntry).where(AuditEntry.action == "import"))
         assert {e.target_type for e in imports} == set(KINDS)
+        family = {f.name: f for f in await uow.session.scalars(select(FamilyMember))}
+        assert set(family) == {"赵小例", "孙小样"}
+        son = family["赵小例"]
+        assert (son.person_id, son.relation, son.phone) == (person.id, "儿子", "13700009001")
+        assert son.phone_index  # sealed, and found by its blind index
+
+
+async def test_a_family_row_belongs_to_someone_on_the_roster(
+    sessions: async_sessionmaker[AsyncSession], now: datetime
+) -> None:
+    await _import(sessions, "people", template(PEOPLE), now)
+    head = [c.headings[0] for c in FAMILY.columns]
+    rows = [
+        head,
+        ["320502193103050018", "", "", "赵小例", "儿子", "13700009001", ""],
+        ["32050219350412003X", "", "", "周小某", "女儿", "13700009003", ""],  # not on the roster
+        ["", "无此人", "13900000000", "钱某", "女婿", "13700009004", ""],
+        ["", "赵示例", "", "赵某", "儿子", "13700009005", ""],  # neither ID nor name and phone
+        ["320502193103050018", "", "", "赵二", "表哥", "13700009006", ""],
+        ["", "赵示例", "13900009001", "赵小例", "儿子", "137 0000 9001", ""],  # row 2 again
+    ]
+    checked = await _import(sessions, "family", _csv(rows), now, "家属.csv")
+    assert not checked.ok
+    assert await _count(sessions, FamilyMember) == 0
+    by_row = {r.row: r for r in checked.rows}
+    assert by_row[2].action == "add"
+    assert [h for h, _ in by_row[3].errors] == ["老干部身份证号"]
+    assert "找不到" in by_row[3].errors[0][1]
+    assert [h for h, _ in by_row[4].errors] == ["老干部姓名"]
+    assert [h for h, _ in by_row[5].errors] == ["老干部身份证号"]
+    assert [h for h, _ in by_row[6].errors] == ["关系"]
+    assert [h for h, _ in by_row[7].errors] == ["家属电话"]
+    assert any("“老干部身份证号”" in line for line in report_lines(checked))
+    # A changed relation on the next sheet is an update of the same member.
+    fixed = [head, ["320502193103050018", "", "", "赵小例", "儿子", "13700009001", ""]]
+    assert (await _import(sessions, "family", _csv(fixed), now, "家属.csv")).count("add") == 1
+    fixed[1][4] = "其他"
+    again = await _import(sessions, "family", _csv(fixed), now, "家属.csv")
+    [update] = again.rows
+    assert (update.action, update.changes) == ("update", ["关系"])
+    assert await _count(sessions, FamilyMember) == 1
 
 
 async def test_an_update_names_the_fields_that_change(

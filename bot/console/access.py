@@ -32,6 +32,7 @@ PERMISSIONS: Final[dict[str, frozenset[str]]] = {
     "broadcast.send": frozenset({"leader"}),  # confirm (send) or withdraw a draft
     "export.run": frozenset({"clerk", "leader"}),  # Excel downloads (contact details: people.view)
     "catalogue.edit": frozenset({"clerk", "leader"}),  # activities, home-service slots, hospitals
+    "policy.edit": frozenset({"clerk", "leader"}),  # policy articles: edit, preview the answer
 }
 
 # Where a signed-in staff member lands: the first page their role may see.

@@ -28,6 +28,7 @@ ACTIONS = {
     "import_checked": "检查导入文件", "broadcast_created": "发起群发",
     "broadcast_drafted": "起草群发", "broadcast_confirmed": "确认群发",
     "broadcast_cancelled": "撤回群发",
+    "policy_saved": "保存政策文章",
     "exported": "导出 Excel", "report_exported": "导出报表名单",
     "staff_added": "添加工作人员", "staff_password_set": "设置密码",
     "staff_deactivated": "停用工作人员", "staff_wecom_bound": "绑定企业微信",

@@ -59,6 +59,7 @@ async def _person_context(request: Request, person_id: int) -> dict[str, object]
             return None
         accounts = await uow.workbench.accounts_of(person_id)
         tags = await uow.workbench.tags_of(person_id)
+        family = await uow.workbench.family_of(person_id)
         timeline = await uow.workbench.timeline(person_id)
         staff_ids = [getattr(i.extra.get("request"), "assigned_staff_id", None) for i in timeline]
         names = await uow.workbench.staff_names(staff_ids)
@@ -67,6 +68,7 @@ async def _person_context(request: Request, person_id: int) -> dict[str, object]
         "person": person,
         "accounts": accounts,
         "tags": tags,
+        "family": family,
         "timeline": timeline,
         "names": names,
         "editable": EDITABLE,

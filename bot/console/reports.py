@@ -190,14 +190,24 @@ async def build(uow: UnitOfWork, month: Month) -> list[Chart]:
             "series": [{"name": "陪诊申请", "data": [n for _, n, _ in escorts]}],
         },
     )
-    names = [f"{t}（{s.astimezone(TZ):%m-%d}）" for t, s, _, _ in activities]
+    names = [f"{t}（{s.astimezone(TZ):%m-%d}）" for t, s, _, _, _ in activities]
+    # Attendance is shown once staff check anyone in at the month's activities (the
+    # console's check-in); before that the column says it is not recorded.
+    checked_in = any(a for *_, a in activities)
     activity_chart = Chart(
         "activities",
         "活动报名：报满率",
         ["活动", "时间", "名额", "已报名", "报满率", "出席"],
         [
-            [t, s.astimezone(TZ).strftime("%Y-%m-%d %H:%M"), c, n, _pct(n, c), "未记录"]
-            for t, s, c, n in activities
+            [
+                t,
+                s.astimezone(TZ).strftime("%Y-%m-%d %H:%M"),
+                c,
+                n,
+                _pct(n, c),
+                a if checked_in else "未记录",
+            ]
+            for t, s, c, n, a in activities
         ],
         {
             "type": "bar",
@@ -207,11 +217,13 @@ async def build(uow: UnitOfWork, month: Month) -> list[Chart]:
             "series": [
                 {
                     "name": "报满率",
-                    "data": [round(n * 100 / c, 1) if c else 0 for _, _, c, n in activities],
+                    "data": [round(n * 100 / c, 1) if c else 0 for _, _, c, n, _ in activities],
                 }
             ],
         },
-        ["系统尚未记录实际出席，只统计报名。"],
+        ["出席为工作台签到的人数（含配偶）。"]
+        if checked_in
+        else ["本月活动尚无签到记录，只统计报名。"],
     )
     sent: dict[str, list[int]] = {}
     for channel, status, n in reach:

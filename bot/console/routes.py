@@ -15,6 +15,7 @@ from bot.console import (
     exports,
     imports,
     people,
+    policies,
     queue,
     reports,
     signin,
@@ -80,6 +81,13 @@ ROUTES: list[tuple[str, object, list[str], str | None]] = [
     ("/hospitals", catalogue.hospitals, GET, "catalogue.edit"),
     ("/hospitals", catalogue.hospital_add, POST, "catalogue.edit"),
     ("/hospitals/{id:int}/edit", catalogue.hospital_edit, POST, "catalogue.edit"),
+    # 政策 (bot/console/policies.py, issue 18 item 4): articles, and a preview of the answer.
+    ("/policies", policies.policies, GET, "policy.edit"),
+    ("/policies", policies.policy_create, POST, "policy.edit"),
+    ("/policies/new", policies.policy_new, GET, "policy.edit"),
+    ("/policies/preview", policies.policy_preview, GET, "policy.edit"),
+    ("/policies/{id:int}", policies.policy_page, GET, "policy.edit"),
+    ("/policies/{id:int}/edit", policies.policy_edit, POST, "policy.edit"),
 ]
 
 

@@ -7,9 +7,11 @@ comes from (``storage/demo/policies/*.md``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from importlib import resources
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -26,7 +28,14 @@ from storage.models import (
 )
 from storage.uow import UnitOfWork
 
-__all__ = ["POLICY_DIR", "load_policy_folder", "seed_demo", "seed_roster"]
+__all__ = [
+    "POLICY_DIR",
+    "ArticleError",
+    "check_article",
+    "load_policy_folder",
+    "seed_demo",
+    "seed_roster",
+]
 
 TZ = ZoneInfo("Asia/Shanghai")
 POLICY_DIR = Path(str(resources.files("storage"))) / "demo" / "policies"
@@ -100,6 +109,52 @@ def demo_phone(index: int) -> str:
     return f"1390000{index + 1:04d}"
 
 
+class ArticleError(ValueError):
+    """An article that cannot be stored: what is missing (``missing``: slug, title, source,
+    region), or an effective date that is not one (``effective``: as it was given)."""
+
+    def __init__(self, message: str, missing: list[str], effective: object = None) -> None:
+        super().__init__(message)
+        self.missing = missing
+        self.effective = effective
+
+
+def check_article(meta: Mapping[str, Any], body: str, now: datetime) -> PolicyArticle:
+    """One article from its front matter (slug, title, source, source_title, region, issuer,
+    effective as YYYY-MM-DD, caveat, keywords, questions) and body, or ``ArticleError``.
+    The folder import and the console's editor both check articles with this."""
+    missing = [key for key in ("slug", "title", "source") if not meta.get(key)]
+    region = str(meta.get("region") or "").strip()
+    if not region:
+        missing.append("region")
+    if missing:
+        raise ArticleError(f"no {', '.join(missing)} in the front matter", missing)
+    effective = meta.get("effective")
+    if isinstance(effective, datetime):
+        effective = effective.date()
+    elif effective is not None and not isinstance(effective, date):
+        try:
+            effective = date.fromisoformat(str(effective))
+        except ValueError:
+            raise ArticleError(
+                f"effective is {effective!r}, not YYYY-MM-DD", [], effective
+            ) from None
+    return PolicyArticle(
+        slug=str(meta["slug"]),
+        title=str(meta["title"]),
+        body=body.strip(),
+        source=str(meta["source"]),
+        source_title=str(meta.get("source_title", meta["source"])),
+        region=region,
+        issuer=str(meta["issuer"]).strip() if meta.get("issuer") else None,
+        effective=effective,
+        caveat=str(meta["caveat"]).strip() if meta.get("caveat") else None,
+        keywords=[str(k) for k in meta.get("keywords", [])],
+        questions=[str(q) for q in meta.get("questions", [])],
+        updated_at=now,
+    )
+
+
 def load_policy_folder(folder: Path, now: datetime) -> list[PolicyArticle]:
     """Read policy articles from Markdown files with YAML front matter (slug, title, source,
     source_title, region, issuer, effective as YYYY-MM-DD, caveat, keywords, questions).
@@ -119,38 +174,10 @@ def load_policy_folder(folder: Path, now: datetime) -> list[PolicyArticle]:
         if not isinstance(meta, dict):
             problems.append(f"{path.name}: the front matter is not a mapping of keys")
             continue
-        missing = [key for key in ("slug", "title", "source") if not meta.get(key)]
-        region = str(meta.get("region") or "").strip()
-        if not region:
-            missing.append("region")
-        if missing:
-            problems.append(f"{path.name}: no {', '.join(missing)} in the front matter")
-            continue
-        effective = meta.get("effective")
-        if isinstance(effective, datetime):
-            effective = effective.date()
-        elif effective is not None and not isinstance(effective, date):
-            try:
-                effective = date.fromisoformat(str(effective))
-            except ValueError:
-                problems.append(f"{path.name}: effective is {effective!r}, not YYYY-MM-DD")
-                continue
-        articles.append(
-            PolicyArticle(
-                slug=str(meta["slug"]),
-                title=str(meta["title"]),
-                body=body.strip(),
-                source=str(meta["source"]),
-                source_title=str(meta.get("source_title", meta["source"])),
-                region=region,
-                issuer=str(meta["issuer"]).strip() if meta.get("issuer") else None,
-                effective=effective,
-                caveat=str(meta["caveat"]).strip() if meta.get("caveat") else None,
-                keywords=[str(k) for k in meta.get("keywords", [])],
-                questions=[str(q) for q in meta.get("questions", [])],
-                updated_at=now,
-            )
-        )
+        try:
+            articles.append(check_article(meta, body, now))
+        except ArticleError as e:
+            problems.append(f"{path.name}: {e}")
     if problems:
         raise ValueError("policy articles refused:\n" + "\n".join(problems))
     return articles

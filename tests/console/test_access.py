@@ -28,6 +28,7 @@ from storage.models import ImportBatch
 from storage.uow import UnitOfWork
 from tests.console.conftest import Console, location, with_activity
 from tests.console.test_catalogue import activity_form, seed_catalogue
+from tests.console.test_policies import policy_form, seed_policies
 
 # Which seeded thing fills {id:int}, by the path's first segment.
 ID_OF = {
@@ -39,6 +40,7 @@ ID_OF = {
     "activities": "activity",  # seeded by with_activity()
     "slots": "slot",  # seeded by seed_catalogue()
     "hospitals": "hospital",
+    "policies": "policy",  # seeded by seed_policies()
 }
 HOME, LOGOUT = "/", "/logout"
 REPO = Path(__file__).resolve().parents[2]
@@ -82,6 +84,8 @@ def form_for(path: str, console: Console) -> dict[str, str]:
         "/slots/{id:int}/capacity": {"capacity": "6"},
         "/hospitals": {"name": "矩阵测试医院"},
         "/hospitals/{id:int}/edit": {"name": "市立医院", "address": "矩阵路1号"},
+        "/policies": policy_form(title="矩阵测试文章") | {"slug": "matrix-test"},
+        "/policies/{id:int}/edit": policy_form(caveat="矩阵测试的提示。"),
     }
     return dict(forms.get(path, {}))
 
@@ -167,6 +171,8 @@ async def test_role_matrix(
         await seed_catalogue(console)
     if path.startswith("/activities/"):
         await with_activity(console)
+    if path.startswith("/policies"):
+        await seed_policies(console)
     url = fill(path, console.ids)
     for method in methods:
         await _signed_out(console, method, url, form_for(path, console))

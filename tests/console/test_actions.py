@@ -30,6 +30,7 @@ from sqlalchemy import select, text, update
 
 from bot.console.audit import ACTIONS
 from bot.console.people import EDITABLE
+from bot.console.policies import FIELDS as POLICY_FIELDS
 from bot.console.routes import ROUTES
 from bot.console.web import MAX_FORM_BYTES
 from bot.jobs import Jobs
@@ -54,6 +55,7 @@ from storage.models import (
 from storage.uow import UnitOfWork
 from tests.console.conftest import Console, with_activity
 from tests.console.test_catalogue import activity_form, seed_catalogue
+from tests.console.test_policies import policy_form, seed_policies
 
 Sent = list[tuple[str, list[Reply]]]
 
@@ -1129,6 +1131,8 @@ POST_FIELDS: dict[str, Callable[[Console], dict[str, str]]] = {
     "/slots/{id:int}/capacity": lambda c: {"capacity": "6"},
     "/hospitals": lambda c: {"name": "新医院"},
     "/hospitals/{id:int}/edit": lambda c: {"name": "市立医院", "address": "新路1号"},
+    "/policies": lambda c: policy_form(title="新文章") | {"slug": "new-article"},
+    "/policies/{id:int}/edit": lambda c: policy_form(caveat="新的提示。"),
 }
 # What each GET route reads from its query.
 GET_PARAMS = {
@@ -1148,6 +1152,10 @@ GET_PARAMS = {
     "/activities/{id:int}": (),
     "/slots": (),
     "/hospitals": (),
+    "/policies": (),
+    "/policies/new": (),
+    "/policies/preview": ("id", *POLICY_FIELDS, "question"),
+    "/policies/{id:int}": (),
     "/reports": ("month",),
     "/reports/export": ("chart", "month"),
     "/broadcasts": ("district", "category", "tag", "family", "text"),
@@ -1163,6 +1171,7 @@ ID_OF = {"alerts": "alert", "requests": "request", "people": "person", "accounts
 ID_OF["broadcasts"] = "broadcast"  # seeded by with_broadcast()
 ID_OF.update(activities="activity", slots="slot", hospitals="hospital")  # seed_catalogue()
 ID_OF["activities"] = "activity"  # seeded by with_activity()
+ID_OF["policies"] = "policy"  # seeded by seed_policies()
 
 
 async def with_broadcast(console: Console) -> None:
@@ -1177,6 +1186,7 @@ async def with_broadcast(console: Console) -> None:
         await uow.commit()
         console.ids["broadcast"] = draft.id
     await seed_catalogue(console)
+    await seed_policies(console)
 
 
 def url_of(path: str, console: Console) -> str:

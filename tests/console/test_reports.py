@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from openpyxl import load_workbook
+from sqlalchemy import select
 
 from bot.console.access import PERMISSIONS
 from storage.models import (
@@ -21,6 +22,7 @@ from storage.models import (
     ChannelAccount,
     MessageRecord,
     Person,
+    Registration,
     ServiceRequest,
 )
 from storage.uow import UnitOfWork
@@ -171,7 +173,7 @@ async def test_a_leader_sees_the_months_figures(console: Console) -> None:
 
     activities = data["activities"]
     assert activities["series"][0]["data"] == [75.0, 100.0]
-    assert "未记录" in page.text  # attendance is not recorded yet
+    assert "未记录" in page.text  # nobody checked in at March's activities
 
     reach = data["broadcasts"]
     assert reach["categories"] == ["Telegram", "微信"]
@@ -220,6 +222,35 @@ async def test_each_chart_downloads_as_excel_with_its_figures(console: Console) 
     assert [e.details for e in exported] == [{"month": MONTH, "rows": 1}]
     # An unknown chart is the first one; no month is this month.
     assert (await leader.get("/console/reports/export?chart=nope")).status_code == 200
+
+
+async def test_attendance_counts_the_check_ins(console: Console) -> None:
+    """Once staff check anyone in at the month's activities, the 出席 column counts the
+    registrations checked in (counted in SQL), and 0 for an activity nobody was checked in."""
+    ids = await _seed(console)
+    async with UnitOfWork(console.sessions) as uow:
+        s = uow.session
+        lecture = await s.scalar(select(Activity).where(Activity.title == "书法讲座"))
+        assert lecture is not None
+        when = at("2026-03-20T14:05:00")
+        for pid, attendee, attended in (
+            (ids["p1"], "self", when), (ids["p1"], "spouse", when), (ids["p2"], "self", None),
+        ):  # fmt: skip
+            s.add(
+                Registration(activity_id=lecture.id, person_id=pid, attendee=attendee,
+                             status="registered", created_at=when, updated_at=when,
+                             attended_at=attended)
+            )  # fmt: skip
+        await uow.commit()
+    leader = await console.signed_in("leader")
+    page = await leader.get(f"/console/reports?month={MONTH}")
+    assert page.status_code == 200
+    assert "未记录" not in page.text
+    response = await leader.get(f"/console/reports/export?chart=activities&month={MONTH}")
+    rows = [tuple(r) for r in load_workbook(io.BytesIO(response.content)).active.iter_rows(
+        values_only=True)]  # type: ignore[union-attr]  # fmt: skip
+    assert rows[1][-1] == "出席"
+    assert {r[0]: r[-1] for r in rows[2:4]} == {"书法讲座": 2, "合唱排练": 0}
 
 
 async def test_the_list_of_people_needs_people_view(
