@@ -30,7 +30,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import structlog
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -43,7 +42,7 @@ from bot.settings import Settings
 from handlers import texts
 from handlers.base import Reply, ServiceConfig
 from storage.broadcasts import MANAGER_ROLES, MAX_TEXT, check_segment, describe_segment
-from storage.db import AsyncSession
+from storage.db import TZ, AsyncSession
 from storage.models import Broadcast, ChannelAccount
 from storage.uow import UnitOfWork
 
@@ -64,7 +63,6 @@ __all__ = [
 
 log = structlog.get_logger("yinling.broadcasts")
 
-TZ = ZoneInfo("Asia/Shanghai")
 MAX_LINK = 500
 
 

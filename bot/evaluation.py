@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import yaml
 from sqlalchemy import select, text
@@ -31,7 +30,7 @@ from bot.messages import InboundMessage
 from bot.pipeline import Pipeline
 from handlers.base import ServiceConfig
 from nlu.engine import Parser
-from storage.db import Base, make_sessions, upgrade
+from storage.db import TZ, Base, make_sessions, upgrade
 from storage.demo import seed_demo
 from storage.models import Activity, Person, Registration, ServiceRequest
 from storage.state import MemoryStore
@@ -39,7 +38,6 @@ from storage.uow import UnitOfWork
 
 __all__ = ["Conversation", "Verdict", "judge", "load_conversations", "run_conversations", "summary"]
 
-TZ = ZoneInfo("Asia/Shanghai")
 SEEDED_AT = datetime(2026, 11, 22, 10, 0, tzinfo=TZ)  # the demo world the sets describe
 CHANNEL = "evaluate"
 

@@ -7,16 +7,17 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from handlers import texts
 from handlers.events import Event
 from nlu.result import EntityDict
+from storage.db import TZ
 from storage.models import ChannelAccount, Person
 from storage.state import Conversation
 from storage.uow import UnitOfWork
 
 __all__ = [
+    "TZ",
     "Ctx",
     "Handler",
     "Option",
@@ -25,8 +26,6 @@ __all__ = [
     "Turn",
     "payload",
 ]
-
-TZ = ZoneInfo("Asia/Shanghai")
 
 
 @dataclass(frozen=True, slots=True)

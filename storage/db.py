@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
+from zoneinfo import ZoneInfo
 
 from alembic import command
 from alembic.config import Config
@@ -55,6 +56,12 @@ class Base(DeclarativeBase):
     """Base of every model."""
 
     metadata = MetaData(naming_convention=NAMING)
+
+
+# The bureau's time zone: times are stored in UTC and told, asked and reported in this one
+# (the one place it is defined for bot, handlers and storage; nlu, which imports none of
+# them, keeps its own in nlu/dates.py).
+TZ = ZoneInfo("Asia/Shanghai")
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -22,12 +22,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from storage.catalog import STANDARD_SERVICES
 from storage.crypto import blind, phone_digits
+from storage.db import TZ
 from storage.models import (
     Activity,
     EldercareService,
@@ -54,7 +54,6 @@ __all__ = [
     "read_phone",
 ]
 
-TZ = ZoneInfo("Asia/Shanghai")
 MAX_ROWS = 20000
 
 # ------------------------------------------------------------------ values

@@ -13,12 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, case, exists, func, select
 from sqlalchemy.sql.elements import KeyedColumnElement
 
-from storage.db import AsyncSession
+from storage.db import TZ, AsyncSession
 from storage.models import (
     Activity,
     Alert,
@@ -32,7 +31,6 @@ from storage.models import (
 
 __all__ = ["LIST_SIZE", "Month", "ReportRepo", "SosFigures"]
 
-TZ = ZoneInfo("Asia/Shanghai")
 LIST_SIZE = 100  # people of the "not contacted" list shown on the page (the export has all)
 EXPORT_SIZE = 20_000
 FAST = 60  # seconds: the telecare standard's "answered within 60 s"

@@ -12,11 +12,11 @@ from datetime import date, datetime, time, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import yaml
 
 from storage.catalog import STANDARD_SERVICES
+from storage.db import TZ
 from storage.models import (
     Activity,
     EldercareService,
@@ -37,7 +37,6 @@ __all__ = [
     "seed_roster",
 ]
 
-TZ = ZoneInfo("Asia/Shanghai")
 POLICY_DIR = Path(str(resources.files("storage"))) / "demo" / "policies"
 
 # (name, category, former unit, district, spouse, lives alone, birth year)
