@@ -4,14 +4,12 @@ a segment of the roster of people, and a month's requests. Each list is capped a
 
 from __future__ import annotations
 
-from typing import Any
+from sqlalchemy import case, select
 
-from sqlalchemy import Select, case, select
-
-from storage.crypto import blind, phone_digits
 from storage.db import AsyncSession
 from storage.models import Activity, Person, PersonTag, Registration, ServiceRequest
 from storage.reports import EXPORT_SIZE, Month
+from storage.workbench import people_matching
 
 __all__ = ["ExportRepo"]
 
@@ -49,19 +47,7 @@ class ExportRepo:
     ) -> list[Person]:
         """People as the console's search finds them (a name, a full phone number or an
         id; a district), optionally of one category and with one tag; by name."""
-        query: Select[Any] = select(Person)
-        said = words.strip()
-        if said:
-            number = phone_digits(said)
-            if said.isdecimal() and len(said) <= 9:  # noqa: PLR2004 - an id, not a phone
-                query = query.where(Person.id == int(said))
-            elif number and len(number) >= 7:  # noqa: PLR2004 - phones have 7 digits and more
-                query = query.where(Person.phone_index == blind("phone", number))
-            else:
-                escaped = said.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-                query = query.where(Person.name.like(f"%{escaped}%", escape="\\"))
-        if district:
-            query = query.where(Person.district == district)
+        query = people_matching(words, district)
         if category:
             query = query.where(Person.category == category)
         if tag:

@@ -45,6 +45,7 @@ __all__ = [
     "QueueFilter",
     "TimelineItem",
     "WorkbenchRepo",
+    "people_matching",
 ]
 
 PAGE_SIZE = 50
@@ -101,6 +102,25 @@ class TimelineItem:
     detail: str = ""
     link: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+def people_matching(words: str, district: str | None = None) -> Select[Any]:
+    """The console's people search: (part of) a name, a full phone number (its blind index)
+    or a file number; optionally a district. Shared by the search page and the export."""
+    query: Select[Any] = select(Person)
+    said = words.strip()
+    if said:
+        number = phone_digits(said)
+        if said.isdecimal() and len(said) <= 9:  # noqa: PLR2004 - an id, not a phone
+            query = query.where(Person.id == int(said))
+        elif number and len(number) >= 7:  # noqa: PLR2004 - phones have 7 digits and more
+            query = query.where(Person.phone_index == blind("phone", number))
+        else:
+            escaped = said.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            query = query.where(Person.name.like(f"%{escaped}%", escape="\\"))
+    if district:
+        query = query.where(Person.district == district)
+    return query
 
 
 class WorkbenchRepo:
@@ -249,19 +269,7 @@ class WorkbenchRepo:
         self, words: str, district: str | None = None, offset: int = 0, size: int = PAGE_SIZE
     ) -> Page:
         """People by (part of) a name, a full phone number, or an id; optionally a district."""
-        query: Select[Any] = select(Person)
-        said = words.strip()
-        if said:
-            number = phone_digits(said)
-            if said.isdecimal() and len(said) <= 9:  # noqa: PLR2004 - an id, not a phone
-                query = query.where(Person.id == int(said))
-            elif number and len(number) >= 7:  # noqa: PLR2004 - phones have 7 digits and more
-                query = query.where(Person.phone_index == blind("phone", number))
-            else:
-                escaped = said.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-                query = query.where(Person.name.like(f"%{escaped}%", escape="\\"))
-        if district:
-            query = query.where(Person.district == district)
+        query = people_matching(words, district)
         total = await self.session.scalar(select(func.count()).select_from(query.subquery()))
         rows = await self.session.scalars(
             query.order_by(Person.name, Person.id).offset(offset).limit(size)
