@@ -336,11 +336,11 @@ async def _stranger(ctx: Ctx, *, asks_to_forget: bool, confident: bool) -> list[
         return await sos.add_detail(ctx, alert)
     if pending:
         return await (binding.forget_me(ctx) if asks_to_forget else binding.pending(ctx))
+    typed = phrases.TYPED_CODE.match(said)
+    if typed:  # before any reading of the words: the digits decide (the model may say hand-off)
+        return await binding.bind_code(ctx, typed[1])
     if turn.intent == "human_agent" and confident:
         return await handoff.handoff(ctx)
-    typed = phrases.TYPED_CODE.match(said)
-    if typed:
-        return await binding.bind_code(ctx, typed[1])
     if ctx.conv.flow == binding.BINDING.name:
         replies = await flows.continue_flow(ctx, binding.BINDING)
         if replies is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -25,6 +26,11 @@ _FUZZY_INITIALS = (("zh", "z"), ("ch", "c"), ("sh", "s"), ("l", "n"))
 _FUZZY_FINALS = (("ing", "in"), ("eng", "en"), ("ang", "an"))
 _TOP_WORDS = 60_000
 _DOMAIN_FREQ = 3_000
+# A run of five or more digits is a phone number, a code or an ID: its digits say nothing
+# of the intent ("120" inside a random binding code once read as an emergency), its shape
+# does. Each run becomes one placeholder, so "绑定 58085012" and "绑定 20079420" read alike.
+_LONG_NUMBER = re.compile(r"\d{5,}")
+_NUMBER_MARK = "#"
 
 
 def fuzzy_syllable(syllable: str) -> str:
@@ -108,7 +114,7 @@ class Featurizer:
 
     def features(self, text: str) -> list[str]:
         """All features of one raw message."""
-        clean = "".join(normalize(text).split())
+        clean = _LONG_NUMBER.sub(_NUMBER_MARK, "".join(normalize(text).split()))
         feats = ["w=" + w for w in self.tokens(clean)]
         for n in (1, 2, 3):
             feats.extend("c=" + clean[i : i + n] for i in range(len(clean) - n + 1))
