@@ -4,9 +4,9 @@ The operations endpoints (``/metrics``, ``/model/parse``) answer only on the adm
 (``YINLING_ADMIN_LISTEN``, 127.0.0.1:8001 by default: ``yinling serve`` opens it beside the
 public port) or to ``Authorization: Bearer <YINLING_ADMIN_TOKEN>``.
 
-Every long-lived object is opened in the lifespan and closed with it. ``/wechat``,
-``/telegram`` and ``/wecom`` (staff answering pages in 企业微信) answer 404 until their
-channel is configured (see README "Connecting").
+Every long-lived object is opened in the lifespan and closed with it. The channels are
+the ``CHANNELS`` table: ``/wechat``, ``/wecom`` (staff answering pages in 企业微信) and
+``/telegram`` answer 404 until their channel is configured (see README "Connecting").
 """
 
 from __future__ import annotations
@@ -15,8 +15,10 @@ import asyncio
 import hmac
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
@@ -25,9 +27,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.channels.telegram import TelegramChannel
-from bot.channels.wechat import WeChatChannel, open_wechat
-from bot.channels.wecom import WeComChannel, open_wecom
+from bot.channels.base import Channel
+from bot.channels.telegram import TelegramChannel, open_telegram
+from bot.channels.wechat import open_wechat
+from bot.channels.wecom import open_wecom
 from bot.check import check_settings, log_findings
 from bot.console.routes import console
 from bot.runtime import Runtime, open_runtime
@@ -141,52 +144,77 @@ async def model_parse(request: Request) -> JSONResponse:
     return JSONResponse(result)
 
 
-async def wechat(request: Request) -> Response:
-    """The Official Account's server URL (GET verification, POST pushes)."""
-    channel: WeChatChannel | None = request.app.state.wechat
-    if channel is None:
-        return JSONResponse({"error": "WeChat is not configured"}, 404)
-    return await channel.endpoint(request)
+@dataclass(frozen=True, slots=True)
+class Mount:
+    """Where a channel answers, the setting that enables it, and how it is opened."""
+
+    path: str
+    methods: tuple[str, ...]
+    enabled: Callable[[Settings], bool]
+    open: Callable[[Runtime], Awaitable[Channel[Any, Any]]]
+    absent: str  # the 404's words while it is not configured
+
+    @property
+    def name(self) -> str:
+        """The channel's name (``app.state.<name>`` holds it, or None)."""
+        return self.path.strip("/")
 
 
-async def wecom(request: Request) -> Response:
-    """The WeCom application's callback URL (GET verification, POST encrypted messages)."""
-    channel: WeComChannel | None = request.app.state.wecom
-    if channel is None:
-        return JSONResponse({"error": "the WeCom callback is not configured"}, 404)
-    return await channel.endpoint(request)
+# The channels, one entry each (bot/channels/base.py says how to add one).
+CHANNELS = (
+    # The Official Account's server URL (GET verification, POST pushes).
+    Mount(
+        "/wechat",
+        ("GET", "POST"),
+        enabled=lambda s: s.wechat.enabled,
+        open=open_wechat,
+        absent="WeChat is not configured",
+    ),
+    # The WeCom application's callback URL (GET verification, POST encrypted messages).
+    Mount(
+        "/wecom",
+        ("GET", "POST"),
+        enabled=lambda s: s.wecom.inbound,
+        open=open_wecom,
+        absent="the WeCom callback is not configured",
+    ),
+    # The bot's webhook (POST updates); ``yinling telegram poll`` polls instead.
+    Mount(
+        "/telegram",
+        ("POST",),
+        enabled=lambda s: bool(s.telegram.enabled and s.telegram.webhook_url),
+        open=open_telegram,
+        absent="the Telegram webhook is not configured",
+    ),
+)
 
 
-async def telegram(request: Request) -> Response:
-    """The bot's webhook (POST updates)."""
-    channel: TelegramChannel | None = request.app.state.telegram
-    if channel is None or not channel.webhook:
-        return JSONResponse({"error": "the Telegram webhook is not configured"}, 404)
-    return await channel.endpoint(request)
+def _endpoint(mount: Mount) -> Callable[[Request], Awaitable[Response]]:
+    """The route of one channel: its endpoint, or 404 while it is not configured."""
+
+    async def endpoint(request: Request) -> Response:
+        channel: Channel[Any, Any] | None = getattr(request.app.state, mount.name)
+        if channel is None:
+            return JSONResponse({"error": mount.absent}, 404)
+        return await channel.endpoint(request)
+
+    return endpoint
 
 
 @asynccontextmanager
 async def _channels(app: Starlette, runtime: Runtime) -> AsyncIterator[None]:
-    """Open the configured channels for the app's lifetime."""
-    settings = runtime.settings
-    app.state.wechat = await open_wechat(runtime) if settings.wechat.enabled else None
-    app.state.wecom = open_wecom(runtime) if settings.wecom.inbound else None
-    app.state.telegram = None
-    if settings.telegram.enabled and settings.telegram.webhook_url:
-        app.state.telegram = TelegramChannel(settings.telegram, runtime, webhook=True)
-        await app.state.telegram.start()
-    try:
-        bot = app.state.telegram.bot if app.state.telegram is not None else None
-        async with jobs_in_app(runtime, bot) as jobs:
+    """Open the configured channels for the app's lifetime (closed in reverse order)."""
+    async with AsyncExitStack() as opened:
+        for mount in CHANNELS:
+            channel = None
+            if mount.enabled(runtime.settings):
+                channel = await mount.open(runtime)
+                opened.push_async_callback(channel.close)
+            setattr(app.state, mount.name, channel)
+        telegram: TelegramChannel | None = app.state.telegram
+        async with jobs_in_app(runtime, telegram.bot if telegram is not None else None) as jobs:
             app.state.jobs = jobs
             yield
-    finally:
-        if app.state.telegram is not None:
-            await app.state.telegram.stop()
-        if app.state.wechat is not None:
-            await app.state.wechat.close()
-        if app.state.wecom is not None:
-            await app.state.wecom.close()
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Starlette:
@@ -209,9 +237,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             await opened.close()
 
     routes = [
-        Route("/wechat", wechat, methods=["GET", "POST"]),
-        Route("/wecom", wecom, methods=["GET", "POST"]),
-        Route("/telegram", telegram, methods=["POST"]),
+        *(Route(m.path, _endpoint(m), methods=list(m.methods)) for m in CHANNELS),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", _admin_only(metrics), methods=["GET"]),
         Route("/model/parse", _admin_only(model_parse), methods=["POST"]),

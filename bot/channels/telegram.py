@@ -2,46 +2,32 @@
 
 * Webhook requests must carry the secret registered with ``setWebhook`` in the
   ``X-Telegram-Bot-Api-Secret-Token`` header (else 403 and nothing is processed). Telegram
-  gets its 200 at once; the update is handled in a tracked background task that ``stop``
-  waits for.
-* Only private chats count; edited messages, groups and channels get no answer.
+  gets its 200 at once; the update is handled in a tracked background task
+  (bot/channels/tasks.py) that ``stop`` waits for — Telegram takes no passive reply, so
+  every answer goes out through the Bot API.
+* Reading an update is bot/channels/telegram_inbound.py (only private chats count; edited
+  messages, groups and channels get no answer); rendering replies and keyboards is
+  bot/channels/telegram_render.py.
 * A repeat of an update (same ``update_id``) is handled once: the pipeline de-duplicates
   by message id, and a repeat's answer is not sent again.
-* Replies become messages of at most 4,096 characters; options become an inline keyboard
-  (one numbered button per row); the main menu is a big reply keyboard with a red
-  one-key-help button, and unbound users get a "share my phone" button instead.
-* A user who blocked the bot (403 on sending) has their channel account made inactive.
+* Sending (in order; a user who blocked the bot has their channel account made inactive)
+  is bot/channels/telegram_send.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import re
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from functools import partial
 from typing import Any
 
 import structlog
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from telegram import (
-    Bot,
-    BotCommand,
-    CallbackQuery,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    KeyboardButton,
-    Message,
-    MessageEntity,
-    ReplyKeyboardMarkup,
-    Update,
-)
-from telegram.constants import ChatType, KeyboardButtonStyle
-from telegram.error import Forbidden, TelegramError
+from telegram import BotCommand, CallbackQuery, Update
+from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -52,13 +38,30 @@ from telegram.ext import (
     filters,
 )
 
+from bot.channels.base import ChannelLimits
+from bot.channels.tasks import Tasks
+from bot.channels.telegram_inbound import (
+    MAX_BODY,
+    MENU_PAYLOADS,
+    Incoming,
+    parse_update,
+    to_inbound,
+)
+from bot.channels.telegram_render import (
+    MAX_TEXT,
+    Outgoing,
+    callback_data,
+    render,
+    reply_keyboard,
+    split_text,
+)
+from bot.channels.telegram_send import TelegramOutbound
 from bot.limits import TelegramRateLimiter
-from bot.messages import InboundMessage
 from bot.messages import Response as PipelineResponse
 from bot.runtime import Runtime
 from bot.settings import TelegramSettings
 from handlers import texts
-from handlers.base import Option, Reply, payload
+from handlers.base import Reply
 from handlers.wording import apology
 from storage.uow import UnitOfWork
 
@@ -69,6 +72,7 @@ __all__ = [
     "Outgoing",
     "TelegramChannel",
     "callback_data",
+    "open_telegram",
     "register_webhook",
     "render",
     "reply_keyboard",
@@ -81,270 +85,12 @@ log = structlog.get_logger("yinling.telegram")
 CHANNEL = "telegram"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
 ALLOWED_UPDATES = (Update.MESSAGE, Update.CALLBACK_QUERY)
-MAX_BODY = 256 * 1024  # an update is a few kilobytes at most
-MAX_DEPTH = 32  # …and nested a few levels deep
-MAX_TEXT = 4096  # Telegram's limit for one message, in UTF-16 code units
-MAX_CALLBACK_BYTES = 64  # Telegram's limit for callback_data
-MAX_CODE = 64  # a deep-link argument is at most 64 characters
 MAX_PENDING = 32  # updates handled at once; more wait for a turn
 STOP_SECONDS = 10.0  # how long ``stop`` waits for updates still being handled
 _SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what Telegram accepts as a secret_token
-
-# Reply-keyboard buttons (and the same words typed) -> payloads: straight to the intent.
-MENU_PAYLOADS = {
-    label: payload(intent) for _, items in texts.CHANNEL_MENU for label, intent in items
-} | {texts.SOS_BUTTON: payload("sos")}
-_MENU_ROWS = tuple(
-    tuple(row[i : i + 2])
-    for row in (
-        [label for label, intent in items if intent != "sos"] for _, items in texts.CHANNEL_MENU
-    )
-    for i in range(0, len(row), 2)
-)
-# Commands and what they send; anything else gets texts.TELEGRAM_UNKNOWN_COMMAND and the menu.
-_COMMANDS = {"menu": payload("menu"), "help": payload("menu"), "sos": payload("sos")}
+LIMITS = ChannelLimits(MAX_BODY, MAX_TEXT, "utf-16", answer_within=None)
 
 
-# ------------------------------------------------------------------ inbound
-@dataclass(frozen=True, slots=True)
-class Incoming:
-    """An update as the pipeline's message, and where and how to answer it."""
-
-    message: InboundMessage
-    chat_id: int
-    note: str | None = None  # a channel text sent before the answer (help, unknown command)
-    command: bool = False  # a command: show the reply keyboard again
-
-
-def _command(message: Message) -> tuple[str, str] | None:
-    """(name, argument) of a message that starts with a bot command entity."""
-    entity = next(iter(message.entities), None)
-    if entity is None or entity.type != MessageEntity.BOT_COMMAND or entity.offset != 0:
-        return None
-    token = message.parse_entity(entity)
-    name = token[1:].partition("@")[0].lower()
-    return name, (message.text or "")[len(token) :].strip()
-
-
-def _text(message: Message, make: Callable[..., InboundMessage], chat_id: int) -> Incoming:
-    """A text: a command, a reply-keyboard button, or words for the NLU."""
-    text = message.text or ""
-    command = _command(message)
-    if command is not None:
-        name, argument = command
-        if name == "start":
-            start = payload("bind", code=argument[:MAX_CODE]) if argument else payload("subscribe")
-            return Incoming(make(text=text, payload=start), chat_id, command=True)
-        if name not in _COMMANDS:  # not free text for the NLU: a polite word and the menu
-            note: str | None = texts.TELEGRAM_UNKNOWN_COMMAND
-        else:
-            note = texts.TELEGRAM_HELP if name == "help" else None
-        sent = _COMMANDS.get(name, payload("menu"))
-        return Incoming(make(text=text, payload=sent), chat_id, note, command=True)
-    button = MENU_PAYLOADS.get(text.strip())
-    return Incoming(make(text=text, payload=button), chat_id)
-
-
-def _attachment(message: Message) -> tuple[str, str] | None:
-    """(kind, file_id) of a picture, video, audio or document."""
-    if message.photo:
-        return "image", message.photo[-1].file_id
-    for kind, media in (
-        ("video", message.video or message.video_note or message.animation),
-        ("audio", message.audio),
-        ("file", message.document),
-    ):
-        if media is not None:
-            return kind, media.file_id
-    return None
-
-
-def _message(update: Update, now: datetime) -> Incoming | None:
-    """A new message in a private chat (text, contact, location, voice, media)."""
-    message = update.message
-    if message is None or message.from_user is None or message.chat.type != ChatType.PRIVATE:
-        return None  # edits, channel posts, groups: no answer
-    user = message.from_user
-    make = partial(InboundMessage, CHANNEL, str(user.id), f"upd:{update.update_id}", now)
-    chat_id = message.chat.id
-    if message.text is not None:
-        return _text(message, make, chat_id)
-    caption = message.caption or ""
-    if message.contact is not None:
-        contact = message.contact
-        # Only the sender's own card (shared with the request_contact button) binds.
-        own = contact.user_id is not None and contact.user_id == user.id
-        shared = payload("contact", phone=contact.phone_number, own=True) if own else None
-        return Incoming(make(kind="contact", payload=shared or payload("contact")), chat_id)
-    if message.location is not None:
-        where: dict[str, Any] = {
-            "latitude": message.location.latitude,
-            "longitude": message.location.longitude,
-        }
-        if message.venue is not None:
-            where["label"] = f"{message.venue.title} {message.venue.address}".strip()
-        return Incoming(make(kind="location", payload=payload("location"), location=where), chat_id)
-    if message.voice is not None:
-        voice = make(
-            kind="voice", payload=payload("media", kind="voice"), media_id=message.voice.file_id
-        )
-        return Incoming(voice, chat_id)
-    attachment = _attachment(message)
-    if attachment is not None:
-        kind, file_id = attachment
-        media = payload("media", kind=kind, media_id=file_id)
-        return Incoming(make(text=caption, kind=kind, payload=media, media_id=file_id), chat_id)
-    if message.sticker is not None:
-        return Incoming(make(kind="sticker"), chat_id)  # answered as unreadable, with the menu
-    return None  # service messages, polls, dice and the like
-
-
-def _callback(update: Update, now: datetime) -> Incoming | None:
-    """An inline-button press: a payload, or an option number; None for data not ours."""
-    query = update.callback_query
-    if query is None:
-        return None
-    data = query.data or ""
-    shown = query.message
-    if shown is not None and shown.chat.type != ChatType.PRIVATE:
-        return None
-    make = partial(InboundMessage, CHANNEL, str(query.from_user.id), f"upd:{update.update_id}", now)
-    chat_id = shown.chat.id if shown is not None else query.from_user.id
-    if data.startswith("/"):
-        return Incoming(make(kind="button", payload=data), chat_id)
-    if data.isdigit() and len(data) <= 2:  # noqa: PLR2004 - an option number (payload too long)
-        return Incoming(make(text=data, kind="button"), chat_id)
-    return None  # not data we put on a button
-
-
-def to_inbound(update: Update, now: datetime) -> Incoming | None:
-    """A parsed update as the pipeline's message, or None for updates that get no answer
-    (including one missing what Telegram always sends, e.g. a message without its chat)."""
-    try:
-        if update.callback_query is not None:
-            return _callback(update, now)
-        return _message(update, now)
-    except (AttributeError, TypeError, ValueError) as e:
-        log.warning("telegram_bad_update", update_id=update.update_id, error=type(e).__name__)
-        return None
-
-
-# ----------------------------------------------------------------- outbound
-@dataclass(frozen=True, slots=True)
-class Outgoing:
-    """One ``sendMessage``: plain text and its keyboard."""
-
-    text: str
-    markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | None = None
-
-
-def _units(text: str) -> int:
-    """Telegram measures text in UTF-16 code units."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-def _cut(line: str, limit: int) -> int:
-    """How many characters of ``line`` fit in ``limit`` UTF-16 units."""
-    used = 0
-    for i, ch in enumerate(line):
-        used += 2 if ord(ch) > 0xFFFF else 1  # noqa: PLR2004 - outside the BMP: a surrogate pair
-        if used > limit:
-            return max(i, 1)
-    return len(line)
-
-
-def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
-    """A text as messages of at most ``limit`` UTF-16 units, cut at line ends where possible."""
-    chunks: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        candidate = f"{current}\n{line}" if current else line
-        if _units(candidate) <= limit:
-            current = candidate
-            continue
-        if current:
-            chunks.append(current)
-        rest = line
-        while _units(rest) > limit:  # one very long line: cut it
-            cut = _cut(rest, limit)
-            chunks.append(rest[:cut])
-            rest = rest[cut:]
-        current = rest
-    if current.strip():
-        chunks.append(current)
-    return chunks
-
-
-def callback_data(option: Option, number: int) -> str:
-    """The option's payload if it fits Telegram's 64 bytes, else its number (the pipeline
-    reads "2" as option 2 of the last question)."""
-    return option.payload if len(option.payload.encode()) <= MAX_CALLBACK_BYTES else str(number)
-
-
-def inline_keyboard(options: Sequence[Option]) -> InlineKeyboardMarkup:
-    """One numbered button per row: "1. 上午"."""
-    return InlineKeyboardMarkup(
-        [
-            [InlineKeyboardButton(f"{n}. {o.label}", callback_data=callback_data(o, n))]
-            for n, o in enumerate(options, 1)
-        ]
-    )
-
-
-def reply_keyboard(*, bound: bool, ask_location: bool = False) -> ReplyKeyboardMarkup:
-    """The big keyboard under the input field: the menu (or "share my phone" before binding),
-    "send my location" after an emergency, and always the red one-key-help button."""
-    rows: list[list[KeyboardButton]] = []
-    if ask_location:
-        rows.append([KeyboardButton(texts.SHARE_LOCATION_BUTTON, request_location=True)])
-    if bound:
-        rows += [[KeyboardButton(label) for label in row] for row in _MENU_ROWS]
-    else:
-        rows.append([KeyboardButton(texts.SHARE_PHONE_BUTTON, request_contact=True)])
-    rows.append([KeyboardButton(texts.SOS_BUTTON, style=KeyboardButtonStyle.DANGER)])
-    return ReplyKeyboardMarkup(rows, resize_keyboard=True, is_persistent=True)
-
-
-def render(
-    replies: Sequence[Reply],
-    keyboard: ReplyKeyboardMarkup | None = None,
-    carrier: str | None = None,
-) -> list[Outgoing]:
-    """The messages to send. Options become an inline keyboard on the reply's last message;
-    the reply keyboard rides on the last message without one, or on ``carrier`` (a short
-    text appended for it) when every message has options."""
-    messages: list[Outgoing] = []
-    for reply in replies:
-        text = reply.text if reply.text.strip() or not reply.options else texts.TELEGRAM_CHOOSE
-        chunks = split_text(text)
-        if not chunks:
-            continue
-        messages += [Outgoing(chunk) for chunk in chunks[:-1]]
-        markup = inline_keyboard(reply.options) if reply.options else None
-        messages.append(Outgoing(chunks[-1], markup))
-    if keyboard is None:
-        return messages
-    plain = [i for i, m in enumerate(messages) if m.markup is None]
-    if plain:
-        messages[plain[-1]] = replace(messages[plain[-1]], markup=keyboard)
-    elif carrier:
-        messages.append(Outgoing(carrier, keyboard))
-    return messages
-
-
-def _chosen(query: CallbackQuery) -> str | None:
-    """The label of the inline button that was pressed, if the message is still readable."""
-    shown = query.message
-    if not isinstance(shown, Message) or shown.reply_markup is None:
-        return None
-    for row in shown.reply_markup.inline_keyboard:
-        for button in row:
-            if button.callback_data == query.data:
-                return button.text
-    return None
-
-
-# ------------------------------------------------------------------ channel
 def _application(
     settings: TelegramSettings, *, webhook: bool, limiter: TelegramRateLimiter | None = None
 ) -> Application[Any, Any, Any, Any, Any, Any]:
@@ -380,41 +126,6 @@ def _secret(settings: TelegramSettings) -> str:
     return secret
 
 
-def _depth(data: object) -> int:
-    """How deeply JSON values are nested (an update is about five levels deep)."""
-    deepest, level = 0, [(data, 1)]
-    while level:
-        value, depth = level.pop()
-        deepest = max(deepest, depth)
-        if deepest > MAX_DEPTH:
-            break
-        if isinstance(value, dict):
-            level.extend((v, depth + 1) for v in value.values())
-        elif isinstance(value, list):
-            level.extend((v, depth + 1) for v in value)
-    return deepest
-
-
-def _parse_update(body: bytes, bot: Bot) -> Update:
-    """A webhook body as an Update bound to our bot; ValueError when it is not one."""
-    try:
-        data = json.loads(body)
-    except RecursionError:  # nested deeper than the parser goes
-        raise ValueError("nested too deeply") from None
-    if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
-        raise TypeError("not an Update")
-    if _depth(data) > MAX_DEPTH:
-        raise ValueError("nested too deeply")
-    update = Update.de_json(data, bot)
-    for message in (update.message, update.edited_message, update.channel_post):
-        if message is not None and (message.chat is None or message.date is None):
-            raise TypeError("a message without its chat or date")  # Telegram always sends them
-    query = update.callback_query
-    if query is not None and query.from_user is None:
-        raise TypeError("a button press without its sender")
-    return update
-
-
 class TelegramChannel:
     """The bot: ``endpoint`` for the webhook, ``poll`` for development."""
 
@@ -438,8 +149,10 @@ class TelegramChannel:
             MessageHandler(filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE, self._on_message)
         )
         self.application.add_error_handler(self._on_error)
+        self.outbound = TelegramOutbound(self.application.bot, runtime)
         self._secret: bytes | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.limits = LIMITS
+        self.tasks = Tasks("yinling.telegram", "telegram_update_lost")
         self._pending = asyncio.Semaphore(MAX_PENDING)
 
     @property
@@ -458,11 +171,7 @@ class TelegramChannel:
 
     async def stop(self) -> None:
         """Let updates still being handled finish (up to ``STOP_SECONDS``), then shut down."""
-        if self._tasks:
-            _, late = await asyncio.wait(list(self._tasks), timeout=STOP_SECONDS)
-            for task in late:
-                task.cancel()
-            await asyncio.gather(*late, return_exceptions=True)
+        await self.tasks.stop(STOP_SECONDS)
         updater = self.application.updater
         if updater is not None and updater.running:
             await updater.stop()
@@ -470,9 +179,13 @@ class TelegramChannel:
             await self.application.stop()
         await self.application.shutdown()
 
+    async def close(self) -> None:
+        """The channel's end (as every channel's): ``stop``."""
+        await self.stop()
+
     # ---------------------------------------------------------- webhook
-    async def endpoint(self, request: Request) -> Response:
-        """One webhook update: 403 without the secret, 400 if unreadable, else 200 at once."""
+    async def verify(self, request: Request) -> Update | Response:
+        """The update, or the refusal: 403 without the secret, 413 too large, 400 unreadable."""
         given = request.headers.get(SECRET_HEADER, "").encode("latin-1")
         if self._secret is None or not hmac.compare_digest(given, self._secret):
             log.warning("telegram_bad_secret", given=bool(given))
@@ -481,11 +194,17 @@ class TelegramChannel:
         if len(body) > MAX_BODY:
             return PlainTextResponse("too large", status_code=413)
         try:
-            update = _parse_update(body, self.bot)
+            return parse_update(body, self.bot)
         except (ValueError, TypeError, KeyError, AttributeError, ArithmeticError) as e:
             log.warning("telegram_bad_update", error=type(e).__name__)
             return PlainTextResponse("bad request", status_code=400)
-        self._track(self._process(update))
+
+    async def endpoint(self, request: Request) -> Response:
+        """One webhook update: the refusal, or 200 at once and the update handled after."""
+        checked = await self.verify(request)
+        if isinstance(checked, Response):
+            return checked
+        self.tasks.track(self._process(checked))
         return Response(status_code=200)
 
     async def _process(self, update: Update) -> None:
@@ -493,20 +212,21 @@ class TelegramChannel:
         async with self._pending:
             await self.application.process_update(update)
 
-    def _track(self, coro: Awaitable[None]) -> None:
-        task: asyncio.Task[None] = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._done)
-
-    def _done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("telegram_update_lost", error=repr(task.exception()))
-
     async def drain(self) -> None:
         """Wait until every update received so far is handled (at shutdown, and in tests)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self.tasks.drain()
+
+    def to_inbound(self, update: Update) -> Incoming | None:
+        """The update as the pipeline's message and where to answer it; None: no answer."""
+        return to_inbound(update, self.clock())
+
+    def render(self, replies: Sequence[Reply]) -> list[Outgoing]:
+        """Replies as messages with inline keyboards (no reply keyboard)."""
+        return render(replies)
+
+    async def send(self, user_id: str, messages: Sequence[Outgoing]) -> None:
+        """Send to a user's private chat (its id is the user's id)."""
+        await self.outbound.send(int(user_id), user_id, messages)
 
     # ---------------------------------------------------------- polling
     async def poll(self, stop: asyncio.Event | None = None) -> None:
@@ -534,7 +254,7 @@ class TelegramChannel:
     # --------------------------------------------------------- handling
     async def _on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A new message in a private chat."""
-        incoming = to_inbound(update, self.clock())
+        incoming = self.to_inbound(update)
         if incoming is None:
             return
         await self._answer(incoming)
@@ -548,7 +268,7 @@ class TelegramChannel:
             await query.answer()  # always: the client shows a progress bar until then
         except TelegramError as e:
             log.info("telegram_answer_failed", update_id=update.update_id, error=str(e))
-        incoming = to_inbound(update, self.clock())
+        incoming = self.to_inbound(update)
         if incoming is None:
             log.info("telegram_unknown_button", update_id=update.update_id)
             return
@@ -566,13 +286,15 @@ class TelegramChannel:
             response = await self.runtime.pipeline.handle(msg)
         except Exception:
             log.exception("telegram_pipeline_failed", message_id=msg.message_id)
-            await self._send(incoming.chat_id, msg.user_id, [Outgoing(self._apology())])
+            await self.outbound.send(incoming.chat_id, msg.user_id, [Outgoing(self._apology())])
             return
         if response.duplicate:
             return  # the first copy was (or is being) answered
         if query is not None:
-            await self._mark_choice(query)
-        await self._send(incoming.chat_id, msg.user_id, await self._messages(incoming, response))
+            await self.outbound.mark_choice(query)
+        await self.outbound.send(
+            incoming.chat_id, msg.user_id, await self._messages(incoming, response)
+        )
 
     def _apology(self) -> str:
         """The apology with the hotline, for when the pipeline itself failed."""
@@ -611,44 +333,15 @@ class TelegramChannel:
         staff = account is not None and account.active and account.role == "staff"
         return person is not None or staff
 
-    async def _mark_choice(self, query: CallbackQuery) -> None:
-        """Show the choice under the question and take its buttons away (no stale presses)."""
-        shown = query.message
-        if not isinstance(shown, Message):
-            return
-        label = _chosen(query)
-        text = shown.text or ""
-        marked = f"{text}\n{texts.TELEGRAM_CHOSEN.format(label=label)}" if label else ""
-        try:
-            if label and text and _units(marked) <= MAX_TEXT:
-                await shown.edit_text(marked, reply_markup=None)
-            else:
-                await shown.edit_reply_markup(reply_markup=None)
-        except TelegramError as e:
-            log.info("telegram_mark_failed", message_id=shown.message_id, error=str(e))
-
-    async def _send(self, chat_id: int, user_id: str, messages: Sequence[Outgoing]) -> None:
-        """Send in order; a 403 (blocked) stops and deactivates the account."""
-        for message in messages:
-            try:
-                await self.bot.send_message(chat_id, message.text, reply_markup=message.markup)
-            except Forbidden as e:
-                # Blocked by the user (or their account is gone): stop writing to them.
-                log.warning("telegram_blocked", chat_id=chat_id, error=str(e))
-                await self._deactivate(user_id)
-                return
-            except TelegramError:
-                log.exception("telegram_send_failed", chat_id=chat_id)
-
-    async def _deactivate(self, user_id: str) -> None:
-        """The user blocked the bot: their account goes inactive."""
-        async with UnitOfWork(self.runtime.sessions) as uow:
-            await uow.accounts.deactivate(CHANNEL, user_id)
-            await uow.commit()
-        self.runtime.pipeline.identities.forget(CHANNEL, user_id)
-
 
 # ---------------------------------------------------------------- set-up
+async def open_telegram(runtime: Runtime) -> TelegramChannel:
+    """The webhook channel, started (the bot checked with ``getMe``)."""
+    channel = TelegramChannel(runtime.settings.telegram, runtime, webhook=True)
+    await channel.start()
+    return channel
+
+
 async def register_webhook(settings: TelegramSettings) -> str:
     """Point Telegram at ``webhook_url`` with the secret, and publish the command list."""
     if not settings.webhook_url:

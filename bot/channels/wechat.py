@@ -2,28 +2,28 @@
 
 * Every request's signature is checked (a forged one gets 403 and nothing is processed);
   safe mode (AES) accepts the current and the previous EncodingAESKey.
-* Bodies are size-limited and parsed without DTDs or entities.
+* Bodies are size-limited and parsed without DTDs or entities (bot/channels/wechat_format.py).
 * WeChat drops a push after 5 s and retries it three times: the pipeline gets
   ``answer_within`` seconds (4 by default). When it is done in time — nearly always — the
   reply goes back passively; otherwise WeChat gets ``success`` and the reply follows
-  through the customer-service API. Repeats of a push (same MsgId, or for events the same
-  FromUserName + CreateTime + Event) are handled once and answered with the first answer.
+  through the customer-service API (bot/channels/passive.py). Repeats of a push (same
+  MsgId, or for events the same FromUserName + CreateTime + Event) are handled once and
+  answered with the first answer.
+* Reading a push (ids, menu keys, locations) is bot/channels/wechat_inbound.py; sending
+  outside a passive reply (the token, the 48-hour window) is bot/channels/wechat_api.py.
 """
 
 from __future__ import annotations
 
-import asyncio
 import binascii
-import math
 import struct
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
 from typing import Any
 from xml.parsers import expat
 
 import structlog
-import xmltodict
 from redis import Redis as SyncRedis
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from starlette.requests import Request
@@ -34,19 +34,30 @@ from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 from wechatpy.replies import TextReply
 from wechatpy.utils import check_signature
 
+from bot.channels.base import ChannelLimits, Deliver, Handle
+from bot.channels.passive import PassiveReplies
 from bot.channels.replay import Replays
 from bot.channels.wechat_api import StableTokenClient, WeChatOutbound
+from bot.channels.wechat_format import (
+    MAX_BODY,
+    MAX_REPLY_BYTES,
+    cdata_safe,
+    check_xml,
+    render_text,
+)
+from bot.channels.wechat_inbound import MAX_ID_CHARS, MENU_KEYS, to_inbound
 from bot.messages import InboundMessage
-from bot.messages import Response as PipelineResponse
 from bot.runtime import Runtime
 from bot.settings import Settings, WeChatSettings
 from handlers import texts
-from handlers.base import Reply, payload
+from handlers.base import Reply
 from storage.db import AsyncSession
 from storage.uow import UnitOfWork
 
 __all__ = [
+    "MAX_REPLY_BYTES",
     "MENU_KEYS",
+    "Push",
     "WeChatChannel",
     "menu_definition",
     "open_outbound",
@@ -58,18 +69,8 @@ __all__ = [
 log = structlog.get_logger("yinling.wechat")
 
 CHANNEL = "wechat"
-MAX_BODY = 64 * 1024  # pushes are a few hundred bytes
-MAX_REPLY_BYTES = 2048  # WeChat's limit for one text message
 SUCCESS = "success"
-MAX_ID_CHARS = 128  # OpenIDs (28) and MediaIds (64) are far shorter; longer is not WeChat
-# Message types as WeChat documents them; anything else is logged as "other".
-KNOWN_KINDS = frozenset({"text", "image", "voice", "video", "shortvideo", "location", "link"})
-# CLICK menu keys -> payloads: a key goes straight to its intent, no NLU in between.
-MENU_KEYS = {
-    intent.upper(): payload(intent) for _, items in texts.CHANNEL_MENU for _, intent in items
-}
 
-Deliver = Callable[[str, Sequence[str]], Awaitable[None]]
 Report = Callable[[str, str], Awaitable[None]]
 
 
@@ -88,80 +89,14 @@ def menu_definition() -> dict[str, Any]:
     return {"button": buttons}
 
 
-def render_text(replies: Sequence[Reply]) -> list[str]:
-    """Replies as WeChat texts: options become "回复 1 …" lines; each text at most 2,048 bytes."""
-    blocks = []
-    for reply in replies:
-        lines = [reply.text]
-        lines += [
-            texts.REPLY_WITH_NUMBER.format(n=n, label=option.label)
-            for n, option in enumerate(reply.options, 1)
-        ]
-        blocks.append("\n".join(lines))
-    chunks: list[str] = []
-    current = ""
-    for line in "\n\n".join(blocks).split("\n"):
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate.encode()) <= MAX_REPLY_BYTES:
-            current = candidate
-            continue
-        if current:
-            chunks.append(current)
-        rest = line
-        while len(rest.encode()) > MAX_REPLY_BYTES:  # one very long line: cut it
-            cut = len(rest.encode()[:MAX_REPLY_BYTES].decode(errors="ignore"))
-            chunks.append(rest[:cut])
-            rest = rest[cut:]
-        current = rest
-    if current.strip():
-        chunks.append(current)
-    return chunks
+@dataclass(frozen=True, slots=True)
+class Push:
+    """A verified push: the parsed message, and what its passive reply is sealed with."""
 
-
-def _forbid(*_args: Any) -> Any:
-    raise ValueError("DTDs and entities are not allowed")
-
-
-class _NoDTDExpat:
-    """An expat for xmltodict that refuses any DOCTYPE or entity declaration."""
-
-    @staticmethod
-    def ParserCreate(*args: Any, **kwargs: Any) -> Any:  # noqa: N802 - expat's name
-        parser = expat.ParserCreate(*args, **kwargs)
-        parser.StartDoctypeDeclHandler = _forbid
-        parser.EntityDeclHandler = _forbid
-        parser.ExternalEntityRefHandler = _forbid
-        return parser
-
-
-def _check_xml(body: bytes | str) -> None:
-    """Refuse oversized, DTD-carrying or non-<xml> bodies before wechatpy parses them."""
-    if len(body) > MAX_BODY:
-        raise ValueError("body too large")
-    document = xmltodict.parse(body, expat=_NoDTDExpat)
-    if not isinstance(document.get("xml"), dict):
-        raise TypeError("the root element must be <xml>")
-
-
-def _place(latitude: object, longitude: object, label: object) -> dict[str, Any] | None:
-    """A shared location, if its coordinates are real ones (finite, on the globe); else
-    None, with a log line: NaN or 1e999 could never be written as JSON."""
-    try:
-        lat, lon = float(str(latitude)), float(str(longitude))
-    except ValueError:
-        lat = lon = math.nan
-    if not (math.isfinite(lat) and math.isfinite(lon) and abs(lat) <= 90 and abs(lon) <= 180):  # noqa: PLR2004
-        log.warning("wechat_location_ignored")
-        return None
-    where: dict[str, Any] = {"latitude": lat, "longitude": lon}
-    if label:
-        where["label"] = str(label)[:100]
-    return where
-
-
-def _cdata_safe(text: str) -> str:
-    # wechatpy does not escape "]]>" inside CDATA; split it so a reply cannot inject XML.
-    return text.replace("]]>", "]]]]><![CDATA[>")
+    message: Any  # wechatpy's parsed message
+    crypto: WeChatCrypto | None  # the key that opened it (safe mode), else None
+    nonce: str
+    timestamp: str
 
 
 class WeChatChannel:
@@ -170,9 +105,9 @@ class WeChatChannel:
     def __init__(
         self,
         settings: WeChatSettings,
-        handle: Callable[[InboundMessage], Coroutine[Any, Any, PipelineResponse]],
+        handle: Handle,
         *,
-        deliver: Deliver | None = None,
+        deliver: Deliver[str] | None = None,
         report: Report | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         replays: Replays | None = None,
@@ -182,11 +117,10 @@ class WeChatChannel:
         self.settings = settings
         self.replays = replays or Replays(None, "", settings.replay_seconds, CHANNEL)
         self.token = settings.token.get_secret_value()
-        self.handle = handle
-        self.deliver = deliver
         self.report = report
         self.clock = clock
-        self._background: set[asyncio.Task[None]] = set()
+        self.limits = ChannelLimits(MAX_BODY, MAX_REPLY_BYTES, "byte", settings.answer_within)
+        self.replies = PassiveReplies(CHANNEL, handle, self.render, deliver, settings.answer_within)
         keys = [k for k in (settings.aes_key, settings.previous_aes_key) if k is not None]
         self._cryptos = [
             WeChatCrypto(self.token, key.get_secret_value(), settings.app_id or "") for key in keys
@@ -228,13 +162,10 @@ class WeChatChannel:
             return str(plain), crypto
         return None
 
-    # ---------------------------------------------------------- endpoint
-    async def endpoint(self, request: Request) -> Response:
-        """GET: URL verification. POST: a push, answered within ``answer_within`` seconds.
-
-        A push must be signed, recent, not a replay (bot/channels/replay.py) and, when an
-        AES key is set, encrypted. A malformed one is logged with the reason and refused
-        (400) or, if WeChat could only send it again, answered ``success``: never a 5xx."""
+    async def verify(self, request: Request) -> Push | Response:
+        """A push that is signed, recent, not a replay (bot/channels/replay.py), encrypted
+        when an AES key is set, and well-formed; else the refusal (403, 400). GET (URL
+        verification) is answered here with the echostr."""
         query = request.query_params
         if not self._signed(query):
             log.warning("wechat_bad_signature", method=request.method)
@@ -255,7 +186,7 @@ class WeChatChannel:
             return PlainTextResponse("forbidden", status_code=403)
         crypto: WeChatCrypto | None = None
         try:
-            _check_xml(body)
+            check_xml(body)
             xml: str | bytes = body
             if encrypted:
                 opened = self._decrypt(body, query)
@@ -263,7 +194,7 @@ class WeChatChannel:
                     log.warning("wechat_bad_msg_signature")
                     return PlainTextResponse("forbidden", status_code=403)
                 xml, crypto = opened
-                _check_xml(xml)
+                check_xml(xml)
             message = parse_message(xml)
         except (ValueError, TypeError, KeyError, AttributeError, expat.ExpatError) as e:
             log.warning("wechat_bad_body", error=type(e).__name__)
@@ -272,6 +203,18 @@ class WeChatChannel:
         if not sender or len(sender) > MAX_ID_CHARS:  # an OpenID has 28 characters
             log.warning("wechat_push_without_sender", length=len(sender))
             return PlainTextResponse("bad request", status_code=400)
+        return Push(message, crypto, nonce, timestamp)
+
+    # ---------------------------------------------------------- endpoint
+    async def endpoint(self, request: Request) -> Response:
+        """GET: URL verification. POST: a push, answered within ``answer_within`` seconds.
+
+        A malformed push is logged with the reason and refused (400) or, if WeChat could
+        only send it again, answered ``success``: never a 5xx."""
+        checked = await self.verify(request)
+        if isinstance(checked, Response):
+            return checked
+        message = checked.message
         try:
             if getattr(message, "event", None) == "templatesendjobfinish":
                 # A delivery report for a template message we sent: not a user message.
@@ -286,121 +229,34 @@ class WeChatChannel:
             return PlainTextResponse(SUCCESS)
         if inbound is None:
             return PlainTextResponse(SUCCESS)
-        chunks = await self._answer(inbound)
-        if not chunks:
+        text = await self.replies.answer(inbound)
+        if text is None:
             return PlainTextResponse(SUCCESS)
-        reply = TextReply(message=message, content=_cdata_safe(chunks[0])).render()
-        if crypto is not None:
-            reply = crypto.encrypt_message(reply, nonce, timestamp)
+        reply = TextReply(message=message, content=cdata_safe(text)).render()
+        if checked.crypto is not None:
+            reply = checked.crypto.encrypt_message(reply, checked.nonce, checked.timestamp)
         return Response(reply, media_type="application/xml")
 
-    async def _answer(self, inbound: InboundMessage) -> list[str]:
-        """The first text to answer passively; later ones (and late answers) go out on their own."""
-        task = asyncio.create_task(self.handle(inbound))
-        try:
-            response = await asyncio.wait_for(asyncio.shield(task), self.settings.answer_within)
-        except TimeoutError:
-            log.warning("wechat_reply_late", message_id=inbound.message_id)
-            self._send_when_done(task, inbound.user_id)
-            return []
-        chunks = render_text(response.replies)
-        if len(chunks) > 1:
-            self._send_later(inbound.user_id, chunks[1:])
-        return chunks[:1]
+    def render(self, replies: Sequence[Reply]) -> list[str]:
+        """Replies as WeChat texts (numbered options, 2,048 bytes each)."""
+        return render_text(replies)
 
-    def _send_when_done(self, task: asyncio.Task[PipelineResponse], user: str) -> None:
-        async def send_when_done() -> None:
-            response = await task
-            await self._deliver(user, render_text(response.replies))
-
-        self._track(send_when_done())
-
-    def _send_later(self, user: str, chunks: Sequence[str]) -> None:
-        self._track(self._deliver(user, chunks))
-
-    async def _deliver(self, user: str, chunks: Sequence[str]) -> None:
-        if not chunks:
-            return
-        if self.deliver is None:
-            log.error("wechat_undelivered", chunks=len(chunks))
-            return
-        await self.deliver(user, chunks)
-
-    def _track(self, coro: Awaitable[None]) -> None:
-        task: asyncio.Task[None] = asyncio.ensure_future(coro)
-        self._background.add(task)
-        task.add_done_callback(self._done)
-
-    def _done(self, task: asyncio.Task[None]) -> None:
-        self._background.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("wechat_delivery_failed", error=repr(task.exception()))
+    async def send(self, user_id: str, messages: Sequence[str]) -> None:
+        """Send texts through the customer-service (or template) API."""
+        await self.replies.send(user_id, messages)
 
     async def drain(self) -> None:
         """Wait for replies still being delivered (at shutdown, and in tests)."""
-        while self._background:
-            await asyncio.gather(*list(self._background), return_exceptions=True)
+        await self.replies.drain()
 
     async def close(self) -> None:
         """Finish what is being delivered."""
         await self.drain()
 
-    # ------------------------------------------------------ translation
     def to_inbound(self, message: Any) -> InboundMessage | None:
         """A parsed push as the pipeline's message, or None for pushes that need no answer.
         Raises ValueError (and the like) for a push whose fields are not as documented."""
-        user = str(message.source)
-        now = self.clock()
-        if message.type == "event":
-            return self._event(message, user, now)
-        make = partial(InboundMessage, CHANNEL, user, f"msg:{int(message.id)}", now)
-        kind = str(message.type)
-        if kind == "text":
-            content = message.content
-            text = content if isinstance(content, str) else " ".join(map(str, content or []))
-            return make(text=text)
-        media_id = str(getattr(message, "media_id", None) or "") or None
-        if media_id is not None and len(media_id) > MAX_ID_CHARS:
-            log.warning("wechat_bad_media_id", length=len(media_id))
-            media_id = None
-        if kind == "voice":
-            if message.recognition:
-                return make(text=str(message.recognition), kind="voice", media_id=media_id)
-            return make(kind="voice", payload=payload("media", kind="voice"), media_id=media_id)
-        if kind == "location":
-            latitude, longitude = message.location
-            where = _place(latitude, longitude, message.label)
-            if where is None:
-                return make(kind="location", payload=payload("location", quiet=True))
-            return make(kind="location", payload=payload("location"), location=where)
-        if kind not in KNOWN_KINDS:  # a type WeChat added, or a mini-program card
-            log.info("wechat_unknown_type", kind=kind[:40])
-            return make(kind="other", payload=payload("media", kind=kind[:40]), media_id=media_id)
-        media = payload("media", kind=kind, media_id=media_id or "")
-        return make(kind=kind, payload=media, media_id=media_id)
-
-    def _event(self, message: Any, user: str, now: datetime) -> InboundMessage | None:
-        event = str(message.event)
-        # Events have no MsgId: WeChat's advice is FromUserName + CreateTime (+ Event).
-        make = partial(
-            InboundMessage, CHANNEL, user, f"evt:{message.time}:{event}", now, kind="event"
-        )
-        if event == "subscribe":
-            return make(payload=payload("subscribe"))
-        if event == "subscribe_scan":
-            return make(payload=payload("subscribe", code=str(message.scene_id)))
-        if event == "scan":
-            return make(payload=payload("bind", code=str(message.scene_id)))
-        if event == "unsubscribe":
-            return make(payload=payload("unsubscribe"))
-        if event == "click":
-            return make(payload=MENU_KEYS.get(str(message.key), payload("menu")))
-        if event == "location":
-            where = _place(message.latitude, message.longitude, None)
-            if where is None:
-                return None
-            return make(payload=payload("location", quiet=True), location=where)
-        return None  # VIEW, delivery reports and anything new: nothing to say
+        return to_inbound(message, self.clock())
 
 
 def open_outbound(runtime: Runtime) -> WeChatOutbound | None:

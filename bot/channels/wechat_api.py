@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import requests
 import structlog
 from redis import Redis as SyncRedis
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -43,40 +44,59 @@ TOKEN_ERRORS = frozenset({40001, 40014, 42001})  # invalid / expired access_toke
 WINDOW_CLOSED, QUOTA_SPENT = 45015, 45047
 
 
-class StableTokenClient(SharedToken, WeChatClient):  # type: ignore[misc]  # wechatpy is untyped
-    """wechatpy's client with ``stable_token``, a shared cache, and no automatic retries."""
+class StableTokenClient:
+    """wechatpy's client (``api``) on a shared ``stable_token``, without automatic retries.
 
-    token_errors = TOKEN_ERRORS
-    log_name = "wechat"
+    ``call(lambda: client.message.send_text(...))`` runs one API call with the token's
+    coordinated refresh around it."""
 
     def __init__(self, settings: WeChatSettings, redis: SyncRedis | None, prefix: str) -> None:
         if settings.app_id is None or settings.app_secret is None:
             raise ValueError("WeChat API calls need YINLING_WECHAT__APP_ID and __APP_SECRET")
-        storage = RedisStorage(redis, prefix=f"{prefix}wechat") if redis else MemoryStorage()
-        super().__init__(
-            settings.app_id,
-            settings.app_secret.get_secret_value(),
-            session=storage,
-            timeout=5,
-            auto_retry=False,
+        self.app_id = settings.app_id
+        self._secret = settings.app_secret.get_secret_value()
+        self.timeout = 5
+        self.base_url = f"{settings.api_base.rstrip('/')}/cgi-bin/"
+        self._http = requests.Session()
+        self.api = WeChatClient(self.app_id, self._secret, timeout=self.timeout, auto_retry=False)
+        self.api.API_BASE_URL = self.base_url
+        self.token = SharedToken(
+            RedisStorage(redis, prefix=f"{prefix}wechat") if redis else MemoryStorage(),
+            f"{self.app_id}_access_token",
+            self._fetch,
+            redis=redis,
+            lock_name=f"{prefix}wechat:token-lock",
+            token_errors=TOKEN_ERRORS,
+            log_name="wechat",
         )
-        self.API_BASE_URL = f"{settings.api_base.rstrip('/')}/cgi-bin/"
-        self._share_token(redis, f"{prefix}wechat:token-lock")
+        self.api.session = self.token.session_for(self.api.access_token_key)
 
-    def fetch_access_token(self) -> dict[str, Any]:
+    @property
+    def message(self) -> Any:
+        """wechatpy's message API (customer-service and template messages)."""
+        return self.api.message
+
+    @property
+    def menu(self) -> Any:
+        """wechatpy's custom-menu API."""
+        return self.api.menu
+
+    def call(self, fn: Callable[[], Any]) -> Any:
+        """Run one API call; on an expired token refresh once (coordinated) and retry once."""
+        return self.token.call(fn)
+
+    def _fetch(self) -> requests.Response:
         """``POST /cgi-bin/stable_token`` in normal mode (never a forced refresh)."""
-        log.info("wechat_token_fetch")
-        response = self._http.post(
-            f"{self.API_BASE_URL}stable_token",
+        return self._http.post(
+            f"{self.base_url}stable_token",
             json={
                 "grant_type": "client_credential",
-                "appid": self.appid,
-                "secret": self.secret,
+                "appid": self.app_id,
+                "secret": self._secret,
                 "force_refresh": False,
             },
             timeout=self.timeout,
         )
-        return self._keep(self._handle_result(response))
 
 
 class WeChatOutbound:

@@ -28,6 +28,7 @@ from wechatpy.enterprise.crypto import WeChatCrypto
 
 from bot.app import create_app
 from bot.channels.wecom import WeComClient, WeComSender, wecom_sender
+from bot.jobs import build_registry
 from bot.messages import InboundMessage
 from bot.metrics import Metrics
 from bot.notify import Notifier
@@ -193,7 +194,8 @@ async def runtime(
     """The pipeline on the test database with the demo roster; the retiree writes on
     Telegram (not configured: nothing is sent there), the duty officer (staff 1) is bound
     only on WeCom, the backup and leader nowhere."""
-    monkeypatch.setattr("bot.jobs.RECONCILERS", [])
+    # Only the alerts' own reconciling: none of the registry's periodic checks.
+    monkeypatch.setattr("bot.worker.build_registry", lambda: build_registry().without_checks())
     sessions = make_sessions(db)
     async with UnitOfWork(sessions) as uow:
         await seed_demo(uow, now)
