@@ -7,6 +7,7 @@ COPY bot bot
 COPY nlu nlu
 COPY handlers handlers
 COPY storage storage
+COPY services services
 RUN pip install -c constraints.txt . \
  && yinling nlu train \
  && useradd --system --home /app yinling && chown -R yinling /app \

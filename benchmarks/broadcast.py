@@ -52,8 +52,6 @@ from starlette.requests import Request  # noqa: E402
 from starlette.responses import JSONResponse  # noqa: E402
 from starlette.routing import Route  # noqa: E402
 
-from bot import broadcasts  # noqa: E402
-from bot.broadcasts import create_broadcast, send_broadcast  # noqa: E402
 from bot.jobs import start_jobs, stop_jobs  # noqa: E402
 from bot.logs import configure_logging  # noqa: E402
 from bot.messages import InboundMessage  # noqa: E402
@@ -63,6 +61,8 @@ from bot.pipeline import Pipeline  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from handlers.base import ServiceConfig, payload  # noqa: E402
 from nlu.engine import EmbeddedEngine  # noqa: E402
+from services import broadcasts  # noqa: E402
+from services.broadcasts import SEND, create_broadcast  # noqa: E402
 from storage.db import make_engine, make_sessions, upgrade  # noqa: E402
 from storage.models import ChannelAccount, Person, Staff  # noqa: E402
 from storage.state import MemoryStore  # noqa: E402
@@ -254,7 +254,7 @@ async def _send(
             for k in range(args.workers)
         ]
         for broadcast in created:
-            await send_broadcast.kiq(broadcast.id)
+            await jobs.kick(SEND, broadcast.id)
         queued = time.monotonic() - started
         await stop_jobs(jobs)
         pressed = None

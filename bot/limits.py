@@ -30,13 +30,16 @@ import weakref
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
+
+# The values and the protocol the services use (they import nothing of bot/).
+from services.ports import HELD, TELEGRAM, URGENT, WECOM_MEMBER, Lane, Limits, Policy, Rule
 
 __all__ = [
     "HELD",
@@ -56,52 +59,6 @@ __all__ = [
 log = structlog.get_logger("yinling.limits")
 
 POLL_SECONDS = 0.01  # how often a send blocked by one still in flight looks again
-
-
-@dataclass(frozen=True, slots=True)
-class Rule:
-    """At most ``limit`` messages in any ``period`` seconds."""
-
-    limit: int
-    period: float
-
-
-@dataclass(frozen=True, slots=True)
-class Policy:
-    """The rules of one kind of key, and the places bulk sends leave to urgent ones."""
-
-    name: str
-    rules: tuple[Rule, ...]
-    headroom: int = 0
-    inflight: float = 30.0  # an unanswered send counts as answered this late, at most
-
-    def ceilings(self, bulk: bool) -> list[tuple[int, float]]:
-        return [(r.limit - (self.headroom if bulk else 0), r.period) for r in self.rules]
-
-
-@dataclass(frozen=True, slots=True)
-class Lane:
-    """Urgent (pages, replies) or bulk (broadcasts, reminders), and bulk's even pace."""
-
-    bulk: bool = False
-    rate: float = 0.0  # bulk starts a second, evenly spaced over all processes (0: not)
-    held: bool = False  # the caller already holds this send's turn: do not take another
-
-
-URGENT = Lane()
-HELD = Lane(held=True)
-TELEGRAM = Policy("telegram", (Rule(30, 1.0),), headroom=2)
-WECOM_MEMBER = Policy("wecom", (Rule(30, 60.0), Rule(1000, 3600.0)), headroom=3)
-
-
-class Limits(Protocol):
-    """Takes a turn under a key's flood limit for the length of a send."""
-
-    def turn(
-        self, key: str, policy: Policy, lane: Lane = URGENT, messages: int = 1
-    ) -> contextlib.AbstractAsyncContextManager[None]:
-        """Wait for the send's turn; the block is the send; its end is the answer."""
-        ...
 
 
 # ------------------------------------------------------------------ in-process

@@ -6,10 +6,14 @@ API that picks a customer-service or a template message by the 48-hour window; W
 only) through the application's text messages, at most 30 a minute to one member. A channel
 that is not configured, or an account we cannot write to (console, unknown channel),
 is reported as ``unreachable`` so the caller can page someone else.
+
+``Notifier`` is the services' ``Sender`` (services/ports.py); ``telegram_sender`` builds the
+bot it sends Telegram messages with.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,15 +26,16 @@ from bot.channels.telegram import render as render_telegram
 from bot.channels.wechat import render_text as render_wechat
 from bot.channels.wechat_api import WeChatOutbound
 from bot.channels.wecom import WeComSender
-from bot.limits import URGENT, Lane, Limits, LocalLimits, TelegramRateLimiter
+from bot.limits import TELEGRAM, URGENT, Lane, Limits, LocalLimits, TelegramRateLimiter
+from bot.settings import Settings
 from handlers.base import Reply
+from services.ports import BLOCKED, FAILED, SENT, UNREACHABLE
 from storage.models import ChannelAccount
 
-__all__ = ["BLOCKED", "FAILED", "SENT", "UNREACHABLE", "Notifier"]
+__all__ = ["BLOCKED", "FAILED", "SENT", "UNREACHABLE", "Notifier", "telegram_sender"]
 
 log = structlog.get_logger("yinling.notify")
 
-SENT, FAILED, UNREACHABLE, BLOCKED = "sent", "failed", "unreachable", "blocked"
 CONSOLE_CHANNELS = frozenset({"console", "simulate"})
 
 
@@ -75,6 +80,16 @@ class Notifier:
             return SENT
         return UNREACHABLE
 
+    def turn(
+        self, account: ChannelAccount, replies: Sequence[Reply], lane: Lane
+    ) -> contextlib.AbstractAsyncContextManager[None]:
+        """The turn under Telegram's flood limit a send of ``replies`` to a Telegram account
+        needs (one place per message), for the caller to hold around a ``send`` on the
+        ``HELD`` lane; nothing to wait for on the other channels."""
+        if account.channel == "telegram" and account.active:
+            return self.limits.turn(TELEGRAM.name, TELEGRAM, lane, len(render_telegram(replies)))
+        return contextlib.nullcontext()
+
     async def _telegram(self, account: ChannelAccount, replies: Sequence[Reply], lane: Lane) -> str:
         bot = self.telegram
         assert bot is not None  # noqa: S101 - checked by the caller
@@ -110,3 +125,17 @@ class Notifier:
         # Plain text, options left out as on WeChat: the text says what to type.
         chunks = render_wechat([Reply(r.text) for r in replies])
         return await sender.send(account.external_id, chunks, ref=account.id, lane=lane)
+
+
+def telegram_sender(settings: Settings) -> ExtBot[Any] | None:
+    """A bot for sending outside conversations (pages, notices, broadcasts), on the flood
+    limits all processes share."""
+    if settings.telegram.token is None:
+        return None
+    api = settings.telegram.api_base.rstrip("/")
+    return ExtBot(
+        settings.telegram.token.get_secret_value(),
+        base_url=f"{api}/bot",
+        base_file_url=f"{api}/file/bot",
+        rate_limiter=TelegramRateLimiter(settings.redis_url, settings.redis_prefix, max_retries=3),
+    )

@@ -23,29 +23,17 @@ import json
 import sys
 import uuid
 from datetime import UTC, datetime
-from typing import Protocol
 from urllib.parse import quote
 
 import httpx
 import structlog
 
 from bot.settings import SmsSettings
+from services.ports import SmsSender
 
 __all__ = ["AliyunSms", "ConsoleSms", "SmsSender", "TencentSms", "aliyun_signature", "make_sms"]
 
 log = structlog.get_logger("yinling.sms")
-
-
-class SmsSender(Protocol):
-    """Sends a one-time code to a mobile number."""
-
-    async def send(self, phone: str, code: str) -> bool:
-        """True when the provider took the message."""
-        ...
-
-    async def aclose(self) -> None:
-        """Close the connections (at shutdown)."""
-        ...
 
 
 class ConsoleSms:

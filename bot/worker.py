@@ -1,6 +1,10 @@
 """Processes for background work: ``yinling worker`` (taskiq jobs + the alert reconciler),
 and the same wiring inside ``yinling serve`` / ``yinling chat``.
 
+Start-up composes the background work: the senders (bot/notify.py), the job registry
+(``bot.jobs.build_registry``: the services' jobs, events and periodic checks) and the
+broker.
+
 With Redis, the app only kicks jobs and any number of ``yinling worker`` processes run
 them; without Redis (the demo), the app runs them itself on taskiq's in-memory broker,
 and runs the reconciler too.
@@ -21,23 +25,17 @@ from taskiq import AsyncBroker, InMemoryBroker
 from taskiq.receiver import Receiver
 from telegram.ext import ExtBot
 
-from bot import (
-    bindings,  # noqa: F401 - registers the SMS code and binding notices, and their check
-    broadcasts,  # noqa: F401 - registers yinling.send_broadcast and its reconciler
-    reminders,  # noqa: F401 - registers the reminder check with the reconciler
-    retention,  # noqa: F401 - registers the message log's retention
-)
 from bot.channels.wechat import outbound_for
 from bot.channels.wecom import wecom_sender
-from bot.jobs import Jobs, start_jobs, stop_jobs
-from bot.limits import TelegramRateLimiter, shared_limits
-from bot.notify import Notifier
+from bot.jobs import Jobs, build_registry, start_jobs, stop_jobs
+from bot.limits import shared_limits
+from bot.notify import Notifier, telegram_sender
 from bot.runtime import Runtime
 from bot.settings import Settings
 from handlers.base import Reply
 from storage.db import AsyncSession, make_sessions
 
-__all__ = ["jobs_in_app", "run_worker", "telegram_sender"]
+__all__ = ["jobs_in_app", "run_worker", "telegram_sender"]  # telegram_sender: bot/notify.py
 
 log = structlog.get_logger("yinling.worker")
 
@@ -46,20 +44,6 @@ log = structlog.get_logger("yinling.worker")
 # A job still running after it is cancelled, and Redis hands it on (``idle_timeout``).
 JOB_GRACE_SECONDS = 20.0
 SPOOL_SECONDS = 3.0  # how often an app process looks for spooled emergencies to write
-
-
-def telegram_sender(settings: Settings) -> ExtBot[Any] | None:
-    """A bot for sending outside conversations (pages, notices, broadcasts), on the flood
-    limits all processes share."""
-    if settings.telegram.token is None:
-        return None
-    api = settings.telegram.api_base.rstrip("/")
-    return ExtBot(
-        settings.telegram.token.get_secret_value(),
-        base_url=f"{api}/bot",
-        base_file_url=f"{api}/file/bot",
-        rate_limiter=TelegramRateLimiter(settings.redis_url, settings.redis_prefix, max_retries=3),
-    )
 
 
 @asynccontextmanager
@@ -97,7 +81,7 @@ async def jobs_in_app(
     would go to the demo's users (yinling chat, simulate)."""
     settings = runtime.settings
     async with _notifier(settings, runtime.sessions, telegram, console) as notifier:
-        jobs = await start_jobs(settings, runtime.sessions, notifier)
+        jobs = await start_jobs(settings, runtime.sessions, notifier, registry=build_registry())
         runtime.pipeline.on_events = jobs.dispatch
         stop = asyncio.Event()
         local = isinstance(jobs.broker, InMemoryBroker)
@@ -161,7 +145,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     sessions = make_sessions(engine)
     try:
         async with _notifier(settings, sessions, None) as notifier:
-            jobs = await start_jobs(settings, sessions, notifier)
+            jobs = await start_jobs(settings, sessions, notifier, registry=build_registry())
             receiver = asyncio.create_task(_receive(jobs.broker, stop))
             reconciler = asyncio.create_task(jobs.reconcile_forever(stop))
             log.info("worker_started", reconcile_every=jobs.reconcile_every)

@@ -1,6 +1,6 @@
 """What emergency pages say: to staff on call (with everything needed to act, and a "我来处理"
 button), to family when no one on staff has answered, and to the retiree once someone has
-taken it. The sending is the worker's (bot/jobs.py); the wording is here."""
+taken it. The sending is services/paging.py (run by the worker's jobs); the wording is here."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """What reminders say: to a retiree (or the family member who made the booking) the day
 before an activity or a booking, and to the staff on duty each morning, the day's 必访
-visits. The sending is the worker's (bot/reminders.py); the wording is here."""
+visits. The sending is services/reminders.py; the wording is here."""
 
 from __future__ import annotations
 

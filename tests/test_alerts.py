@@ -31,14 +31,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app import create_app
 from bot.channels.telegram import TelegramChannel
-from bot.jobs import Jobs, start_jobs, stop_jobs
+from bot.jobs import Jobs, build_registry, start_jobs, stop_jobs
 from bot.messages import InboundMessage
 from bot.metrics import Metrics
-from bot.notify import Notifier
+from bot.notify import Notifier, telegram_sender
 from bot.pipeline import Pipeline
 from bot.runtime import Runtime
 from bot.settings import Settings
-from bot.worker import telegram_sender
 from handlers import texts
 from handlers.base import ServiceConfig
 from nlu.engine import EmbeddedEngine
@@ -159,8 +158,8 @@ async def desk(
     now: datetime,
     monkeypatch: pytest.MonkeyPatch,
 ) -> AsyncIterator[Desk]:
-    # Only the alerts' own reconciling here: reminders (bot/reminders.py) have their tests.
-    monkeypatch.setattr("bot.jobs.RECONCILERS", [])
+    # Only the alerts' own reconciling here: the other checks (reminders...) have their tests.
+    monkeypatch.setattr("bot.worker.build_registry", lambda: build_registry().without_checks())
     sessions = make_sessions(db)
     person = await _people(sessions, now)
     settings = Settings(

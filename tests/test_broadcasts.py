@@ -1,5 +1,5 @@
 """Broadcasts: segments, delivery exactly once through the real python-telegram-bot (the
-bot ``bot.worker.telegram_sender`` builds, AIORateLimiter included) against the local Bot
+bot ``bot.notify.telegram_sender`` builds, AIORateLimiter included) against the local Bot
 API double, 403 → inactive, interrupted sends never repeated, the reconciler, the command
 line, and the fault test of issue 6: Redis is restarted mid-broadcast (a private
 redis-server, killed and started again) and still no one gets the message twice and no one
@@ -30,20 +30,19 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from taskiq import AsyncBroker, InMemoryBroker
 from taskiq.api import run_receiver_task
 
-from bot import broadcasts
-from bot.broadcasts import (
+from bot.jobs import Jobs, start_jobs, stop_jobs
+from bot.notify import Notifier, telegram_sender
+from bot.settings import Settings, TelegramSettings
+from bot.stream_broker import RecoveringStreamBroker
+from services import broadcasts
+from services.broadcasts import (
+    SEND,
     BroadcastSender,
     NotAllowedError,
     Tuning,
     create_broadcast,
     reconcile_broadcasts,
-    send_broadcast,
 )
-from bot.jobs import Jobs, start_jobs, stop_jobs
-from bot.notify import Notifier
-from bot.settings import Settings, TelegramSettings
-from bot.stream_broker import RecoveringStreamBroker
-from bot.worker import telegram_sender
 from storage.db import AsyncSession, make_engine, make_sessions, upgrade
 from storage.models import AuditEntry, Broadcast, BroadcastRecipient, ChannelAccount, Person, Staff
 from storage.uow import UnitOfWork
@@ -349,7 +348,7 @@ async def test_each_recipient_gets_it_once_even_when_the_job_runs_twice(
         now=now,
         link="https://example.org/lecture",
     )
-    await asyncio.gather(send_broadcast.kiq(created.id), send_broadcast.kiq(created.id))
+    await asyncio.gather(jobs.kick(SEND, created.id), jobs.kick(SEND, created.id))
     done = await wait_done(sessions, created.id)
 
     telegram = {"1001", "2001", "1002", "1003", "1004"} | {str(9000 + i) for i in range(12)}
@@ -366,7 +365,7 @@ async def test_each_recipient_gets_it_once_even_when_the_job_runs_twice(
     assert done.lease_owner is None
     assert done.finished_at is not None
 
-    await send_broadcast.kiq(created.id)  # a late duplicate of the job: nothing to do
+    await jobs.kick(SEND, created.id)  # a late duplicate of the job: nothing to do
     await asyncio.sleep(0.2)
     assert len(api.delivered) == len(telegram)
 
@@ -406,7 +405,7 @@ async def test_a_user_who_blocked_the_bot_is_marked_and_made_inactive(
     created = await create_broadcast(
         sessions, staff_id=roster.admin, text=TEXT, segment={}, now=now
     )
-    await send_broadcast.kiq(created.id)
+    await jobs.kick(SEND, created.id)
     done = await wait_done(sessions, created.id)
 
     rows = await recipient_rows(sessions, created.id)
@@ -505,7 +504,7 @@ async def test_a_long_broadcast_is_sent_in_slices_by_fresh_jobs(
     )
     assert await BroadcastSender(jobs, tuning).send(created.id) is True  # more to do
     assert len(api.delivered) == 3
-    await send_broadcast.kiq(created.id)
+    await jobs.kick(SEND, created.id)
     done = await wait_done(sessions, created.id)
     assert done.sent == 14
     assert max(per_chat(api).values()) == 1
@@ -675,7 +674,7 @@ async def test_redis_restarted_mid_broadcast_no_one_twice_no_one_skipped(
             created = await create_broadcast(
                 sessions, staff_id=roster.leader, text=TEXT, segment={}, now=jobs.clock()
             )
-            await send_broadcast.kiq(created.id)
+            await jobs.kick(SEND, created.id)
             deadline = time.monotonic() + 10
             while len(api.delivered) < 15:
                 assert time.monotonic() < deadline, "the broadcast does not start"

@@ -13,13 +13,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from bot import bindings, retention
 from bot.jobs import Jobs
 from bot.notify import Notifier
 from bot.pipeline import Pipeline
 from handlers import texts
 from handlers.base import Reply, ServiceConfig
 from nlu.engine import EmbeddedEngine
+from services import bindings, retention
 from storage.db import AsyncSession
 from storage.demo import seed_demo
 from storage.models import (

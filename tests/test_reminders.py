@@ -20,13 +20,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from taskiq import InMemoryBroker
 
-from bot import reminders
-from bot.jobs import RECONCILERS, Jobs
-from bot.notify import Notifier
+from bot.jobs import Jobs, Registry, build_registry
+from bot.notify import Notifier, telegram_sender
 from bot.settings import Settings
-from bot.worker import telegram_sender
 from handlers import texts
 from handlers.base import TZ, ServiceConfig
+from services import reminders
 from storage.db import AsyncSession, make_sessions
 from storage.models import Activity, Person, Reminder, Staff
 from storage.uow import UnitOfWork
@@ -74,8 +73,14 @@ async def notifier(api: BotApiDouble) -> AsyncIterator[Notifier]:
         await bot.shutdown()
 
 
-def make_jobs(sessions: async_sessionmaker[AsyncSession], notifier: Notifier) -> Jobs:
-    return Jobs(InMemoryBroker(), sessions, notifier, ServiceConfig())
+def make_jobs(
+    sessions: async_sessionmaker[AsyncSession],
+    notifier: Notifier,
+    registry: Registry | None = None,
+) -> Jobs:
+    return Jobs(
+        InMemoryBroker(), sessions, notifier, ServiceConfig(), registry=registry or Registry()
+    )
 
 
 @dataclass
@@ -410,9 +415,9 @@ async def test_every_workers_reconciler_runs_the_check_at_most_once_a_minute(
     api: BotApiDouble,
     notifier: Notifier,
 ) -> None:
-    assert reminders.check in RECONCILERS
-    jobs = make_jobs(sessions, notifier)
-    reminders.check.last = None
+    registry = build_registry()  # as every worker builds it at start
+    assert any(isinstance(check, reminders.ReminderCheck) for check in registry.checks)
+    jobs = make_jobs(sessions, notifier, registry)
     assert await jobs.reconcile(at(TODAY, 9)) == 0  # reminders are not lost work re-started
     assert per_chat(api)[SUN] == 1
     assert not api.texts(LI)

@@ -19,7 +19,6 @@ from sqlalchemy import Select, desc, func, select, update
 from starlette.requests import Request
 from starlette.responses import Response
 
-from bot.broadcasts import message
 from bot.channels.wechat_api import CS_WINDOW
 from bot.console.actions import after_commit
 from bot.console.web import Signed, guarded, number, param, render, runtime_of
@@ -27,8 +26,10 @@ from handlers.base import TZ
 from handlers.events import BroadcastCreated
 from handlers.wording import surname
 from handlers.workbench import Done
-from storage.broadcasts import MAX_TEXT, RESULTS, _audience, check_segment
+from services.broadcasts import message
+from storage.broadcasts import MAX_TEXT, RESULTS, check_segment
 from storage.models import Broadcast, BroadcastRecipient, MessageRecord, Person, PersonTag
+from storage.segments import audience as audience_query
 from storage.uow import UnitOfWork
 
 __all__ = [
@@ -106,7 +107,7 @@ async def _preview(uow: UnitOfWork, segment: dict[str, Any], now: datetime) -> d
     """Who a broadcast to the segment would reach now: counts, a masked sample, WeChat's
     window (customer-service text inside 48 hours of their last message, else template)."""
     today = now.astimezone(TZ).date()
-    audience = _audience(segment, today).subquery()
+    audience = audience_query(segment, today).subquery()
     rows = await uow.session.execute(
         select(audience.c.channel, func.count()).group_by(audience.c.channel)
     )

@@ -1,7 +1,8 @@
 """Reminders: activities and bookings the day before, and the staff's daily 必访 list.
 
-A periodic check, appended to ``bot.jobs.RECONCILERS`` (so every worker's reconciler runs
-it every few seconds; it looks at most once a minute), works in Asia/Shanghai time:
+A periodic check, ``ReminderCheck``, put in the job registry by bot/jobs.py (so every
+worker's reconciler runs it every few seconds; it looks at most once a minute), works in
+Asia/Shanghai time:
 
 - from 09:00 on the day before an activity, everyone with a seat (not on the waitlist,
   not cancelled) is reminded on their own accounts, and so is the family account that
@@ -32,11 +33,9 @@ from datetime import date, datetime, time, timedelta
 
 import structlog
 
-from bot.jobs import RECONCILERS, Jobs
-from bot.limits import Lane
-from bot.notify import BLOCKED, FAILED, SENT
 from handlers import reminders as wording
 from handlers.base import TZ, Reply
+from services.ports import BLOCKED, FAILED, SENT, Context, Lane
 from storage.alerts import ON_DUTY
 from storage.models import ChannelAccount, Person, ServiceRequest
 from storage.reminders import ACTIVITY, ALONE_CALL, BIRTHDAY, HOSPITAL_VISIT, Claim
@@ -49,7 +48,6 @@ __all__ = [
     "UNTIL",
     "Outcome",
     "ReminderCheck",
-    "check",
     "send_due",
 ]
 
@@ -65,7 +63,7 @@ VISIT_WITHIN = timedelta(hours=24)
 MIN_AGE = 80
 STAFF_KINDS = (HOSPITAL_VISIT, BIRTHDAY, ALONE_CALL)
 PURPOSE = "reminder"
-BULK = Lane(bulk=True)  # reminders leave room for pages (bot/limits.py)
+BULK = Lane(bulk=True)  # reminders leave room for pages (services/ports.py)
 
 
 @dataclass(slots=True)
@@ -81,7 +79,7 @@ class Outcome:
         return self.results[SENT]
 
 
-async def send_due(jobs: Jobs, now: datetime, batch: int = BATCH) -> Outcome:
+async def send_due(jobs: Context, now: datetime, batch: int = BATCH) -> Outcome:
     """Send every reminder due at ``now`` and not sent yet (at most ``batch`` to retirees)."""
     local = now.astimezone(TZ)
     outcome = Outcome()
@@ -102,7 +100,7 @@ class ReminderCheck:
     batch: int = BATCH
     last: datetime | None = None
 
-    async def __call__(self, jobs: Jobs, now: datetime) -> int:
+    async def __call__(self, jobs: Context, now: datetime) -> int:
         """Look if it is time to. Returns 0: reminders are new messages, not lost work
         re-started, so the reconciler's count stays that of paged alerts and re-kicked
         jobs; what was sent is logged."""
@@ -117,12 +115,10 @@ class ReminderCheck:
         return 0
 
 
-check = ReminderCheck()
-RECONCILERS.append(check)
-
-
 # ------------------------------------------------------------ retirees
-async def _activities(jobs: Jobs, now: datetime, day: date, batch: int, outcome: Outcome) -> None:
+async def _activities(
+    jobs: Context, now: datetime, day: date, batch: int, outcome: Outcome
+) -> None:
     start = datetime.combine(day, time.min, TZ)
     async with UnitOfWork(jobs.sessions) as uow:
         rows = await uow.reminders.activities_due(start, start + timedelta(days=1), day, batch)
@@ -146,7 +142,7 @@ async def _activities(jobs: Jobs, now: datetime, day: date, batch: int, outcome:
         await _deliver(jobs, [row_id], account, reply, now=now, outcome=outcome)
 
 
-async def _bookings(jobs: Jobs, now: datetime, day: date, batch: int, outcome: Outcome) -> None:
+async def _bookings(jobs: Context, now: datetime, day: date, batch: int, outcome: Outcome) -> None:
     async with UnitOfWork(jobs.sessions) as uow:
         rows = await uow.reminders.bookings_due(wording.BOOKING_KINDS, day, batch)
     outcome.more = outcome.more or len(rows) >= batch
@@ -168,7 +164,7 @@ def _birthdays(today: date) -> list[tuple[int, int]]:
     return days
 
 
-async def _staff(jobs: Jobs, now: datetime, today: date, outcome: Outcome) -> None:
+async def _staff(jobs: Context, now: datetime, today: date, outcome: Outcome) -> None:
     async with UnitOfWork(jobs.sessions) as uow:
         accounts = await uow.reminders.on_duty(now, ON_DUTY)
         if not accounts:
@@ -224,7 +220,7 @@ class _StaffList:
 
 
 # ------------------------------------------------------- claim and send
-async def _claim(jobs: Jobs, claims: Iterable[Claim], now: datetime) -> dict[ClaimKey, int]:
+async def _claim(jobs: Context, claims: Iterable[Claim], now: datetime) -> dict[ClaimKey, int]:
     """Claim in a transaction of its own, committed before anything is sent."""
     claims = list(claims)
     if not claims:
@@ -236,7 +232,7 @@ async def _claim(jobs: Jobs, claims: Iterable[Claim], now: datetime) -> dict[Cla
 
 
 async def _deliver(
-    jobs: Jobs,
+    jobs: Context,
     ids: list[int],
     account: ChannelAccount,
     reply: Reply,

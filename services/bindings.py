@@ -10,20 +10,41 @@ logged.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
 
-from bot.jobs import EVENT_JOBS, RECONCILERS, Jobs, current, shared
 from handlers import texts
 from handlers.base import Option, Reply, payload
 from handlers.wording import address
+from services.ports import SENT, Context
 from storage.uow import UnitOfWork
 
-__all__ = ["send_code", "tell_bound", "tell_decided", "tell_owners"]
+__all__ = [
+    "BOUND",
+    "DECIDED",
+    "REQUESTED",
+    "account_bound",
+    "binding_decided",
+    "binding_requested",
+    "bound_args",
+    "decided_args",
+    "requested_args",
+    "resend_lost",
+    "send_code",
+    "tell_bound",
+    "tell_decided",
+    "tell_owners",
+]
 
 log = structlog.get_logger("yinling.bindings")
+
+# The jobs' names (as the broker knows them).
+REQUESTED = "yinling.binding_requested"
+BOUND = "yinling.account_bound"
+DECIDED = "yinling.binding_decided"
 
 LOST_AFTER = timedelta(seconds=15)  # a code still waiting this long: its kick was lost
 
@@ -32,7 +53,7 @@ def _channel_name(channel: str) -> str:
     return texts.CHANNEL_NAMES.get(channel, texts.CHANNEL_OTHER)
 
 
-async def send_code(jobs: Jobs, check_id: int, now: datetime) -> bool:
+async def send_code(jobs: Context, check_id: int, now: datetime) -> bool:
     """Send a pending binding's SMS code (once); True if the provider took it."""
     if jobs.sms is None:
         return False
@@ -53,7 +74,7 @@ async def send_code(jobs: Jobs, check_id: int, now: datetime) -> bool:
     return ok
 
 
-async def tell_owners(jobs: Jobs, check_id: int) -> int:
+async def tell_owners(jobs: Context, check_id: int) -> int:
     """Ask the person's bound accounts whether the new (pending) account is theirs."""
     async with UnitOfWork(jobs.sessions) as uow:
         check = await uow.verification.get(check_id)
@@ -74,12 +95,12 @@ async def tell_owners(jobs: Jobs, check_id: int) -> int:
     told = 0
     for account in owners:
         if account.id != asker.id:
-            told += await jobs.notifier.send(account, [reply], purpose="binding") == "sent"
+            told += await jobs.notifier.send(account, [reply], purpose="binding") == SENT
     log.info("binding_owners_asked", check_id=check_id, accounts=len(owners), told=told)
     return told
 
 
-async def tell_bound(jobs: Jobs, account_id: int, person_id: int) -> int:
+async def tell_bound(jobs: Context, account_id: int, person_id: int) -> int:
     """Tell the person's other accounts that a new account was bound to them."""
     async with UnitOfWork(jobs.sessions) as uow:
         person = await uow.people.get(person_id)
@@ -93,11 +114,11 @@ async def tell_bound(jobs: Jobs, account_id: int, person_id: int) -> int:
     told = 0
     for account in owners:
         if account.id != account_id:
-            told += await jobs.notifier.send(account, [reply], purpose="binding") == "sent"
+            told += await jobs.notifier.send(account, [reply], purpose="binding") == SENT
     return told
 
 
-async def tell_decided(jobs: Jobs, account_id: int, approved: bool) -> bool:
+async def tell_decided(jobs: Context, account_id: int, approved: bool) -> bool:
     """Tell the user of a pending binding that staff or the person decided it."""
     async with UnitOfWork(jobs.sessions) as uow:
         account = await uow.accounts.get(account_id)
@@ -108,43 +129,42 @@ async def tell_decided(jobs: Jobs, account_id: int, approved: bool) -> bool:
         text = texts.BINDING_CONFIRMED_YOU.format(address=address(person, jobs.config))
     else:
         text = texts.BINDING_REJECTED_YOU.format(hotline=jobs.config.hotline)
-    return await jobs.notifier.send(account, [Reply(text)], purpose="binding") == "sent"
+    return await jobs.notifier.send(account, [Reply(text)], purpose="binding") == SENT
 
 
-@shared.task(task_name="yinling.binding_requested")
-async def binding_requested(check_id: int, resend: bool = False) -> None:
-    """Send the code; the first time, ask the person's own accounts too."""
-    jobs = current()
+async def binding_requested(jobs: Context, check_id: int, resend: bool = False) -> None:
+    """The job: send the code; the first time, ask the person's own accounts too."""
     await send_code(jobs, check_id, jobs.clock())
     if not resend:
         await tell_owners(jobs, check_id)
 
 
-@shared.task(task_name="yinling.account_bound")
-async def account_bound(account_id: int, person_id: int) -> None:
-    """Tell the person's other accounts of the new one."""
-    await tell_bound(current(), account_id, person_id)
+async def account_bound(jobs: Context, account_id: int, person_id: int) -> None:
+    """The job: tell the person's other accounts of the new one."""
+    await tell_bound(jobs, account_id, person_id)
 
 
-@shared.task(task_name="yinling.binding_decided")
-async def binding_decided(account_id: int, approved: bool) -> None:
-    """Tell the user their binding was confirmed or refused."""
-    await tell_decided(current(), account_id, approved)
+async def binding_decided(jobs: Context, account_id: int, approved: bool) -> None:
+    """The job: tell the user their binding was confirmed or refused."""
+    await tell_decided(jobs, account_id, approved)
 
 
-async def _requested(event: dict[str, Any]) -> None:
-    await binding_requested.kiq(int(event["check_id"]), bool(event.get("resend")))
+def requested_args(event: Mapping[str, Any]) -> tuple[Any, ...]:
+    """The arguments of ``REQUESTED`` from its event."""
+    return int(event["check_id"]), bool(event.get("resend"))
 
 
-async def _bound(event: dict[str, Any]) -> None:
-    await account_bound.kiq(int(event["account_id"]), int(event["person_id"]))
+def bound_args(event: Mapping[str, Any]) -> tuple[Any, ...]:
+    """The arguments of ``BOUND`` from its event."""
+    return int(event["account_id"]), int(event["person_id"])
 
 
-async def _decided(event: dict[str, Any]) -> None:
-    await binding_decided.kiq(int(event["account_id"]), bool(event["approved"]))
+def decided_args(event: Mapping[str, Any]) -> tuple[Any, ...]:
+    """The arguments of ``DECIDED`` from its event."""
+    return int(event["account_id"]), bool(event["approved"])
 
 
-async def resend_lost(jobs: Jobs, now: datetime) -> int:
+async def resend_lost(jobs: Context, now: datetime) -> int:
     """Send codes whose kick was lost (still waiting after ``LOST_AFTER``)."""
     if jobs.sms is None:
         return 0
@@ -156,9 +176,3 @@ async def resend_lost(jobs: Jobs, now: datetime) -> int:
     for check_id in waiting:
         sent += await send_code(jobs, check_id, now)
     return sent
-
-
-EVENT_JOBS["binding_requested"] = _requested
-EVENT_JOBS["account_bound"] = _bound
-EVENT_JOBS["binding_decided"] = _decided
-RECONCILERS.append(resend_lost)

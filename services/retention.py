@@ -2,7 +2,8 @@
 message log after ``YINLING_RETENTION_DAYS`` (180 by default); the log lines (kind,
 intent, times) and every service record stay. Wrong-code counts go after two days.
 
-A periodic check on the reconciler (every worker), looking at most once an hour; each
+A periodic check on the reconciler (every worker; put in the job registry by bot/jobs.py),
+looking at most once an hour; each
 look blanks in batches until nothing older is left, one short transaction per batch.
 """
 
@@ -13,7 +14,7 @@ from datetime import datetime, timedelta
 
 import structlog
 
-from bot.jobs import RECONCILERS, Jobs
+from services.ports import Context
 from storage.uow import UnitOfWork
 
 __all__ = ["Retention", "expire"]
@@ -24,7 +25,7 @@ BATCH = 1000
 MISSES_KEPT = timedelta(days=2)
 
 
-async def expire(jobs: Jobs, now: datetime, batch: int = BATCH) -> int:
+async def expire(jobs: Context, now: datetime, batch: int = BATCH) -> int:
     """Blank every message text older than the retention; the number of lines blanked."""
     before = now - timedelta(days=jobs.retention_days)
     total = 0
@@ -49,13 +50,10 @@ class Retention:
     every: timedelta = timedelta(hours=1)
     last: datetime | None = None
 
-    async def __call__(self, jobs: Jobs, now: datetime) -> int:
+    async def __call__(self, jobs: Context, now: datetime) -> int:
         """Returns 0: nothing lost was re-started (what was blanked is logged)."""
         if self.last is not None and timedelta(0) <= now - self.last < self.every:
             return 0
         self.last = now
         await expire(jobs, now)
         return 0
-
-
-RECONCILERS.append(Retention())
