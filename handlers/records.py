@@ -28,9 +28,7 @@ async def my_records(ctx: Ctx) -> list[Reply]:
     if ctx.person is None:
         return [menu_reply(texts.RECORDS_NONE, ctx.config)]
     entries: list[tuple[float, str, str]] = []
-    for registration, activity in await ctx.uow.activities.for_person(
-        ctx.person.id, ctx.now, snapshot=True
-    ):
+    for registration, activity in await ctx.uow.activities.for_person(ctx.person.id, ctx.now):
         status = status_name(registration.status)
         if registration.status == "waitlisted":
             position = await ctx.uow.activities.waitlist_position(registration)
@@ -42,9 +40,7 @@ async def my_records(ctx: Ctx) -> list[Reply]:
             status=status,
         )
         entries.append((activity.starts_at.timestamp(), line, f"reg:{registration.id}"))
-    for request in await ctx.uow.requests.for_person(
-        ctx.person.id, kinds=_KINDS, open_only=True, snapshot=True
-    ):
+    for request in await ctx.uow.requests.for_person(ctx.person.id, kinds=_KINDS, open_only=True):
         if request.status == "rescheduled":
             continue
         name = texts.REQUEST_KINDS.get(request.kind, request.kind)

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from alembic import command
@@ -22,10 +20,9 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase, make_transient_to_detached
+from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
-from sqlalchemy.util import greenlet_spawn
 
 __all__ = [
     "AsyncSession",
@@ -33,12 +30,9 @@ __all__ = [
     "UTCDateTime",
     "Unit",
     "UnitRepo",
-    "detached",
     "downgrade",
-    "lone_asyncpg",
     "make_engine",
     "make_sessions",
-    "sql_columns",
     "upgrade",
 ]
 
@@ -125,26 +119,23 @@ def make_engine(url: str, pool_size: int = 5, echo: bool = False) -> AsyncEngine
     )
 
 
-async def asyncpg_connection(session: AsyncSession, *, begin: bool = True) -> Any | None:
-    """The asyncpg connection under a PostgreSQL session, inside its transaction; else None.
-
-    For the few hot statements that skip SQLAlchemy's per-statement CPU. SQLAlchemy sends
-    BEGIN lazily with its first statement; if none has run yet in this unit, it is sent here
-    (``begin=False`` skips that for a last, lone statement that asyncpg makes atomic by
-    itself, such as an executemany: one transaction, two round trips fewer).
-    """
-    connection = await session.connection()
-    if connection.dialect.name != "postgresql":
-        return None
-    await session.flush()  # what this unit wrote through the ORM goes first
-    raw = await connection.get_raw_connection()
-    if begin and getattr(raw.dbapi_connection, "_transaction", None) is None:
-        await connection.exec_driver_sql("SELECT 1")
-    return raw.driver_connection
+# Plain SQLAlchemy 2.0 only (issue 19): AsyncSession, AsyncConnection, select(), Core
+# insert(); no private SQLAlchemy name and no raw asyncpg. Four hand-made paths were
+# measured against their plain replacements before they went (CPU per operation on
+# PostgreSQL, this 2-core machine, quiet; x its frequency in benchmarks/pipeline.py, over a
+# message's 1.7 ms of CPU at 300 messages/s):
+#   the message log of a unit that wrote nothing else   +0.14 ms x 0.79/message   ~7 %
+#   "my records" (open requests and sign-ups, 2 reads)   +1.1 ms x 0.10/message    ~6.5 %
+#   the identity lookup on a cache miss                  +0.5 ms x 0.10/message    ~3 %
+#   the second (asyncpg) sign-up path                    not in the mix             0 %
+# Each under 10 %, so none is kept. Together the pipeline benchmark's open loop at 300/s went
+# from 1.7 to 2.1 ms of CPU a message (p50 latency 2.8 -> 4.0 ms): a price for one way to
+# read and write that is well inside what a bureau's few messages a second need. The log's
+# asynchronous commit (storage/repos/messages.py) is PostgreSQL, not SQLAlchemy, and stays.
 
 
 class Unit(Protocol):
-    """What repositories with a lone fast path need of their unit of work (storage/uow.py)."""
+    """What a repository needs of its unit of work (storage/uow.py)."""
 
     @property
     def session(self) -> AsyncSession: ...
@@ -156,7 +147,7 @@ class Unit(Protocol):
 
 class UnitRepo:
     """A repository that works through its unit of work, whose session opens on first use
-    (so that it can also read and write without one, through :func:`lone_asyncpg`)."""
+    (so that a unit's last, lone write can go through a connection of its own instead)."""
 
     def __init__(self, unit: Unit) -> None:
         self.unit = unit
@@ -165,59 +156,6 @@ class UnitRepo:
     def session(self) -> AsyncSession:
         """The unit's session (opened by this use)."""
         return self.unit.session
-
-
-@asynccontextmanager
-async def lone_asyncpg(unit: Unit) -> AsyncIterator[Any | None]:
-    """A pooled asyncpg connection outside any transaction, for a unit that has not opened
-    its session, on PostgreSQL; else None (use the session).
-
-    For a hot read or a last, lone write of a unit that did nothing else: one round trip,
-    none of the session's BEGIN/COMMIT and a fraction of SQLAlchemy's per-statement CPU.
-    """
-    if unit.opened or unit.engine.dialect.name != "postgresql":
-        yield None
-        return
-    # The pool's connection itself, without a Connection around it (half the CPU); it is
-    # given back as AsyncConnection.close gives one back, inside SQLAlchemy's greenlet.
-    pooled = await unit.engine.raw_connection()
-    try:
-        yield pooled.driver_connection
-    finally:
-        await greenlet_spawn(pooled.close)
-
-
-M = TypeVar("M", bound="Base")
-_Processors = tuple[tuple[str, Callable[[Any], Any] | None], ...]
-_PROCESSORS: dict[tuple[type[Any], str], _Processors] = {}
-
-
-def sql_columns(model: type[Base], alias: str) -> str:
-    """``alias.col, …`` for every column of a model, in the order :func:`detached` takes."""
-    return ", ".join(f"{alias}.{c.name}" for c in model.__table__.columns)
-
-
-def detached(model: type[M], values: Sequence[Any], dialect: Dialect) -> M:
-    """A model instance from a row read outside the session (the columns of
-    :func:`sql_columns`), typed as the session would load it, then detached: reading works
-    as on any object of a closed session; to change it, load it in a session."""
-    processors = _PROCESSORS.get((model, dialect.name))
-    if processors is None:
-        mapper = model.__mapper__
-        processors = _PROCESSORS[(model, dialect.name)] = tuple(
-            (
-                mapper.get_property_by_column(c).key,
-                c.type.dialect_impl(dialect).result_processor(dialect, None),
-            )
-            for c in model.__table__.columns
-        )
-    fields = {
-        key: process(value) if process is not None and value is not None else value
-        for (key, process), value in zip(processors, values, strict=True)
-    }
-    instance = model(**fields)
-    make_transient_to_detached(instance)
-    return instance
 
 
 def make_sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

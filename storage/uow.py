@@ -2,7 +2,7 @@
 
 The unit opens its ORM session on first use: a message whose handler reads and writes
 nothing through the repositories (a greeting, a cached policy answer) never checks out a
-session, and its message log goes to the database as one lone, atomic statement.
+session, and its message log goes to the database in a short transaction of its own.
 """
 
 from __future__ import annotations
@@ -58,9 +58,9 @@ class UnitOfWork:
 
     people = _Repo(lambda u: PeopleRepo(u.session))
     staff = _Repo(lambda u: StaffRepo(u.session))
-    accounts = _Repo(AccountRepo)
-    requests = _Repo(RequestRepo)
-    activities = _Repo(ActivityRepo)
+    accounts = _Repo(lambda u: AccountRepo(u.session))
+    requests = _Repo(lambda u: RequestRepo(u.session))
+    activities = _Repo(lambda u: ActivityRepo(u.session))
     alerts = _Repo(lambda u: AlertRepo(u.session))
     broadcasts = _Repo(lambda u: BroadcastRepo(u.session))
     reminders = _Repo(lambda u: ReminderRepo(u.session))

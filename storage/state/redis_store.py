@@ -1,248 +1,26 @@
-"""Conversation state and message de-duplication: in Redis, or in-process for the demo.
-
-Both stores have the same interface and are tested against the same contract. Handling
-one message is one *turn*: the platform message id is claimed, the conversation is locked,
-and only then is its state loaded; at the end the new state and the answer (kept for
-retries) are saved and the lock released.
-
-A message id goes through two delivery states. While a turn handles it, it is
-*processing* under a short lease that the turn keeps renewing; only ``finish`` (called
-after the database commit) makes it *done*, with its answer, for a day. A turn that ends
-without finishing — an exception, a cancellation — gives the claim back at once, and a
-process killed mid-message stops renewing, so its lease lapses within seconds: either way
-the platform's retry of that message is handled, not swallowed. A repeat that arrives
-while the first copy is still processing waits a moment for its answer (or for the claim
-to come free, and then handles the message itself).
-
-On Redis that is two round trips per message, pipelined: claim + lock + load, and
-save + answer + release. Redis errors are raised as :class:`StoreUnavailable`.
-"""
+"""The Redis state store, shared by every process of a deployment."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 import time
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from storage.keys import Keys
+from storage.state.base import Conversation, LockTimeout, MessageKey, StoreUnavailable
 
-__all__ = [
-    "Conversation",
-    "LockTimeout",
-    "MemoryStore",
-    "MessageKey",
-    "RedisStore",
-    "StateStore",
-    "StoreUnavailable",
-    "Turn",
-]
+__all__ = ["DONE", "RedisStore"]
 
 log = structlog.get_logger("yinling.state")
 
-
-@dataclass(frozen=True, slots=True)
-class MessageKey:
-    """A platform message: de-duplicated by sender and the platform's id, never by content."""
-
-    channel: str
-    sender: str
-    message_id: str
-
-
-@dataclass(slots=True)
-class Conversation:
-    """What the bot remembers between two messages of one conversation."""
-
-    flow: str | None = None  # the active flow's name
-    step: str | None = None  # what the flow is waiting for
-    slots: dict[str, Any] = field(default_factory=dict)
-    options: list[str] = field(default_factory=list)  # payloads of the numbered options shown
-    labels: list[str] = field(default_factory=list)  # and their labels
-    suspended: dict[str, Any] | None = None  # a flow interrupted by an emergency
-    misses: int = 0  # low-confidence turns in a row
-    location: dict[str, Any] | None = None  # last shared location
-    expires_at: str | None = None  # ISO time after which the flow is dropped
-    pending_sos: dict[str, Any] | None = None  # "is this an emergency?" asked, not answered
-    topic: dict[str, Any] | None = None  # what was last talked about: {"activity": id, "until"}
-    listed: dict[str, Any] | None = None  # a numbered list shown in text: {"keys": […], "until"}
-
-    def expired(self, now: datetime) -> bool:
-        """True when an active flow has been idle past its expiry."""
-        return (
-            self.flow is not None
-            and self.expires_at is not None
-            and datetime.fromisoformat(self.expires_at) <= now
-        )
-
-    def end_flow(self) -> None:
-        """Leave the active flow (slots, step and options go with it)."""
-        self.flow = None
-        self.step = None
-        self.slots = {}
-        self.options = []
-        self.labels = []
-        self.expires_at = None
-
-    def to_json(self) -> str:
-        """Serialise."""
-        fields = {name: getattr(self, name) for name in self.__dataclass_fields__}
-        return json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
-
-    @classmethod
-    def from_json(cls, raw: str | bytes | None) -> Conversation:
-        """Deserialise (unknown keys from older versions are ignored); None is a new one."""
-        if raw is None:
-            return cls()
-        data = json.loads(raw)
-        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        return cls(**known)
-
-
-class LockTimeout(Exception):  # noqa: N818 - named for what happened
-    """The conversation stayed locked by another worker for too long."""
-
-
-class StoreUnavailable(Exception):  # noqa: N818 - named for what happened
-    """The state store could not be reached (Redis down or not answering)."""
-
-
-class Turn(Protocol):
-    """One message's hold on its conversation."""
-
-    first: bool  # False for a repeat of a message already claimed: do not handle it
-    state: Conversation  # loaded after the lock was taken (a fresh one for a repeat)
-    answer: str | None  # for a repeat: the first handling's answer, if it came in time
-
-    async def finish(self, state: Conversation, answer: str, ttl: int) -> None:
-        """Save the new state and the answer (for retries), mark the message done, and
-        release the lock."""
-        ...
-
-
-class StateStore(Protocol):
-    """Conversation state, per-conversation locks and the de-duplication record."""
-
-    def turn(
-        self, message: MessageKey, conversation: str, claim_ttl: int, wait: float = 0.0
-    ) -> AbstractAsyncContextManager[Turn]:
-        """Claim the message; if first, lock and load the conversation until the turn ends.
-        A repeat of a message still being handled waits up to ``wait`` seconds for its
-        answer. ``claim_ttl``: how long a handled message is remembered as done."""
-        ...
-
-    async def ping(self) -> bool:
-        """True when the store is reachable."""
-        ...
-
-
-# ------------------------------------------------------------------ memory
-@dataclass(slots=True)
-class _MemoryClaim:
-    expires: float
-    done: bool = False
-    settled: asyncio.Event = field(default_factory=asyncio.Event)  # done or given back
-
-
-@dataclass(slots=True)
-class _MemoryTurn:
-    store: MemoryStore
-    message: MessageKey
-    conversation: str
-    first: bool
-    state: Conversation
-    answer: str | None = None
-    claim_ttl: int = 0
-    finished: bool = False
-
-    async def finish(self, state: Conversation, answer: str, ttl: int) -> None:
-        self.store.put(self.conversation, state, ttl)
-        self.store.answer(self.message, answer, ttl, self.claim_ttl)
-        self.finished = True
-
-
-class MemoryStore:
-    """In-process store for the console demo and single-process use."""
-
-    def __init__(self) -> None:
-        self._states: dict[str, tuple[float, str]] = {}
-        self._claims: dict[MessageKey, _MemoryClaim] = {}
-        self._answers: dict[MessageKey, tuple[float, str]] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
-
-    @asynccontextmanager
-    async def turn(
-        self, message: MessageKey, conversation: str, claim_ttl: int, wait: float = 0.0
-    ) -> AsyncIterator[_MemoryTurn]:
-        """Claim, lock, load; give the claim back if the turn ends without finishing."""
-        deadline = time.monotonic() + wait
-        while True:
-            claim = self._claims.get(message)
-            if claim is None or claim.expires <= time.monotonic():
-                break
-            left = deadline - time.monotonic()
-            if not claim.done and left > 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(claim.settled.wait(), left)
-                if self._claims.get(message) is not claim:
-                    continue  # given back (the first handling failed): handle it here
-            yield _MemoryTurn(
-                self, message, conversation, False, Conversation(), self._answer(message)
-            )
-            return
-        claim = self._claims[message] = _MemoryClaim(time.monotonic() + claim_ttl)
-        turn = _MemoryTurn(self, message, conversation, True, Conversation(), claim_ttl=claim_ttl)
-        lock = self._locks.setdefault(conversation, asyncio.Lock())
-        try:
-            async with lock:
-                turn.state = self.get(conversation)
-                yield turn
-        finally:
-            if not turn.finished and self._claims.get(message) is claim:
-                del self._claims[message]
-            claim.settled.set()
-            if not lock.locked() and self._locks.get(conversation) is lock:
-                del self._locks[conversation]
-
-    def get(self, conversation: str) -> Conversation:
-        """The stored state, or a fresh one."""
-        item = self._states.get(conversation)
-        if item is None or item[0] < time.monotonic():
-            return Conversation()
-        return Conversation.from_json(item[1])
-
-    def put(self, conversation: str, state: Conversation, ttl: int) -> None:
-        """Store the state for ``ttl`` seconds."""
-        self._states[conversation] = (time.monotonic() + ttl, state.to_json())
-
-    def answer(self, message: MessageKey, answer: str, ttl: int, claim_ttl: int) -> None:
-        """Keep the answer and mark the message done."""
-        self._answers[message] = (time.monotonic() + ttl, answer)
-        claim = self._claims.get(message)
-        if claim is not None:
-            claim.done = True
-            claim.expires = time.monotonic() + claim_ttl
-
-    def _answer(self, message: MessageKey) -> str | None:
-        item = self._answers.get(message)
-        return item[1] if item and item[0] > time.monotonic() else None
-
-    async def ping(self) -> bool:
-        """Always reachable."""
-        return True
-
-
-# ------------------------------------------------------------------- redis
 DONE = "d"  # the value of a handled message's claim; "p:<token>" while one is processing
 # Claim the message unless someone has (then say who: done, or processing), try the
 # conversation's lock, and load its state.
