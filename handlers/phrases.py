@@ -1,5 +1,5 @@
 """How people phrase things the handlers must recognise beyond the NLU's intents and
-entities (answers to a question, a reschedule, a name). Texts we send are in texts.py."""
+entities (answers to a question, a reschedule, a name). Texts we send are in texts/."""
 
 from __future__ import annotations
 

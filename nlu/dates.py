@@ -1,7 +1,8 @@
 """Dates and times in Chinese, resolved against the message time (Asia/Shanghai).
 
 Dates become ISO dates (``2026-11-25``); times become ``HH:MM`` or a part of the day
-(``morning``, ``afternoon``, ``evening``), as ../shared/spec/intents.md asks.
+(``morning``, ``afternoon``, ``evening``), as ../shared/spec/intents.md asks. Dates and moves
+of a day are read here; clock times in nlu/times.py, small numbers in nlu/numerals.py.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ import re
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from nlu.numerals import NUM, cn_int, longest_first
 from nlu.result import Entity
+from nlu.times import extract_times
 
 __all__ = [
     "TZ",
@@ -22,39 +25,11 @@ __all__ = [
     "local_today",
 ]
 
+
 TZ = ZoneInfo("Asia/Shanghai")
 _MONTHS = 12
 _MAX_DAY = 31
 _COUPLE = 2  # "过两天" means "in a couple of days"
-
-_DIGITS = {
-    "零": 0, "〇": 0, "一": 1, "幺": 1, "二": 2, "两": 2, "俩": 2, "三": 3, "四": 4,
-    "五": 5, "六": 6, "七": 7, "八": 8, "九": 9,
-}  # fmt: skip
-_NUM = (
-    r"(?:\d{1,2}|三十一?|[二两]十[一二三四五六七八九]?|廿[一二三四五六七八九]?"
-    r"|十[一二三四五六七八九]?|[一二两三四五六七八九])"
-)
-
-
-def cn_int(token: str) -> int | None:
-    """Read a small number written in digits or Chinese numerals (up to 99)."""
-    if token.isdigit():
-        return int(token)
-    token = token.replace("廿", "二十").replace("卅", "三十")
-    if "十" in token:
-        tens, _, ones = token.partition("十")
-        high = _DIGITS.get(tens) if tens else 1
-        low = _DIGITS.get(ones) if ones else 0
-        if high is None or low is None:
-            return None
-        return high * 10 + low
-    if len(token) == 1:
-        return _DIGITS.get(token)
-    digits = [_DIGITS.get(ch) for ch in token]
-    if any(d is None for d in digits):
-        return None
-    return int("".join(str(d) for d in digits))
 
 
 def local_today(now: datetime) -> date:
@@ -62,7 +37,6 @@ def local_today(now: datetime) -> date:
     return now.astimezone(TZ).date()
 
 
-# ------------------------------------------------------------------- dates
 _RELATIVE_DAYS = {
     "大前天": -3, "前天": -2, "前儿": -2, "前日": -2, "前晚": -2, "昨天": -1, "昨日": -1,
     "昨儿": -1, "昨晚": -1, "昨夜": -1, "昨早": -1,
@@ -99,22 +73,21 @@ _WEEKDAYS = {
     "1": 1, "2": 2, "3": 3, "4": 4, "5": 5, "6": 6, "7": 7,
 }  # fmt: skip
 _WEEK = r"(?:周|星期|礼拜|禮拜|星期|週)"
-
 _RE_ISO = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})[日号號]?")
 _RE_MONTH_DAY = re.compile(
-    rf"(?:(\d{{4}})年)?(?<![\d十])({_NUM})月份?({_NUM})(?:日|号|號)?(?![\d个天])"
+    rf"(?:(\d{{4}})年)?(?<![\d十])({NUM})月份?({NUM})(?:日|号|號)?(?![\d个天])"
 )
-_RE_REL_MONTH_DAY = re.compile(rf"(下个?月|这个?月|本月|上个?月)({_NUM})(?:日|号|號)")
+_RE_REL_MONTH_DAY = re.compile(rf"(下个?月|这个?月|本月|上个?月)({NUM})(?:日|号|號)")
 _RE_DAY_ONLY = re.compile(
-    rf"(?<![\d月几十一二两三四五六七八九零〇廿卅])({_NUM})(?:号|號)(?![楼线床窗门房车位机病码])"
+    rf"(?<![\d月几十一二两三四五六七八九零〇廿卅])({NUM})(?:号|號)(?![楼线床窗门房车位机病码])"
 )
 # "然后天气…" is not 后天.
 _RE_RELATIVE = re.compile(
     "(?<![然以之最])(?:" + "|".join(sorted(_RELATIVE_DAYS, key=len, reverse=True)) + ")"
 )
-_RE_DAYS_LATER = re.compile(rf"({_NUM})(?:天|日)(?:以后|之后|后)|过({_NUM})天(?:以后|之后|后)?")
-_RE_WEEKS_LATER = re.compile(rf"({_NUM})个?(?:星期|礼拜|周)(?:以后|之后|后)")
-_RE_DAYS_AGO = re.compile(rf"({_NUM})(?:天|日)(?:以前|之前|前)")
+_RE_DAYS_LATER = re.compile(rf"({NUM})(?:天|日)(?:以后|之后|后)|过({NUM})天(?:以后|之后|后)?")
+_RE_WEEKS_LATER = re.compile(rf"({NUM})个?(?:星期|礼拜|周)(?:以后|之后|后)")
+_RE_DAYS_AGO = re.compile(rf"({NUM})(?:天|日)(?:以前|之前|前)")
 # "每周一次" and "一周一次" are frequencies, not Mondays.
 _RE_WEEKDAY = re.compile(
     rf"(?<![每一])(下下个?|下个?|这个?|本|上个?)?{_WEEK}([一二三四五六日天1-7])(?![次回遍趟])"
@@ -269,22 +242,13 @@ def _date_candidates(text: str, today: date) -> list[tuple[int, int, date]]:
     return found
 
 
-def _longest_first(spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
-    """Keep the longest of overlapping spans, earliest first on ties; sort by position."""
-    chosen: list[tuple[int, int, str]] = []
-    for span in sorted(spans, key=lambda s: (-(s[1] - s[0]), s[0])):
-        if all(span[1] <= c[0] or span[0] >= c[1] for c in chosen):
-            chosen.append(span)
-    return sorted(chosen)
-
-
 # A day moved by so many days: "往后推一天", "推迟两天", "晚一天" (later); "往前挪一天", "提前两天",
 # "早一天" (earlier). "过两天" is a vague "soon" and no shift.
 _RE_SHIFT_LATER = re.compile(
-    rf"(?:往后|向后|朝后)?(?:推迟|延后|顺延|延期|推后|挪后|往后推|推|挪|延|晚)个?({_NUM})天"
+    rf"(?:往后|向后|朝后)?(?:推迟|延后|顺延|延期|推后|挪后|往后推|推|挪|延|晚)个?({NUM})天"
 )
 _RE_SHIFT_EARLIER = re.compile(
-    rf"(?:(?:往前|向前|朝前)(?:推|挪|调|移|提)?|提前|提早|挪前|早)个?({_NUM})天(?![前以之])"
+    rf"(?:(?:往前|向前|朝前)(?:推|挪|调|移|提)?|提前|提早|挪前|早)个?({NUM})天(?![前以之])"
     r"(?!.{0,2}(?:打电话|通知|告诉|联系|提醒|预约|约|说))"
 )
 
@@ -305,102 +269,4 @@ def extract_dates(text: str, now: datetime) -> list[Entity]:
     """Find date expressions in normalised text and resolve them against ``now``."""
     today = local_today(now)
     spans = [(s, e, d.isoformat()) for s, e, d in _date_candidates(text, today)]
-    return [Entity("date", v, s, e, text[s:e]) for s, e, v in _longest_first(spans)]
-
-
-# ------------------------------------------------------------------- times
-_PARTS = {
-    "凌晨": "night", "大清早": "morning", "清早": "morning", "一早": "morning",
-    "早上": "morning", "早晨": "morning", "早起": "morning", "上午": "morning",
-    "上半天": "morning", "今早": "morning", "明早": "morning", "中午": "noon", "晌午": "noon",
-    "下午": "afternoon",
-    "下半天": "afternoon", "午后": "afternoon", "后晌": "afternoon", "傍晚": "evening",
-    "晚上": "evening", "晚间": "evening", "夜里": "evening", "今晚": "evening",
-    "明晚": "evening", "昨晚": "evening", "昨夜": "evening", "前晚": "evening", "半夜": "night",
-    "夜里头": "evening",
-    # Northern and central dialects: 头晌/前晌/头午 the morning, 过晌/后半晌 the afternoon.
-    "头晌": "morning", "头午": "morning", "前晌": "morning", "前半晌": "morning",
-    "早半天": "morning", "过晌": "afternoon", "后半晌": "afternoon", "晚半晌": "afternoon",
-    "下晌": "afternoon", "后半天": "afternoon",
-    # Wu (Suzhou, Shanghai): 今朝/明朝 are today/tomorrow, not mornings; 上半日/上昼 the
-    # morning, 下半日/下昼 the afternoon.
-    "上半日": "morning", "上昼": "morning", "下半日": "afternoon", "下昼": "afternoon",
-}  # fmt: skip
-_PART = "|".join(sorted(_PARTS, key=len, reverse=True))
-_HOUR = r"(?:\d{1,2}|二十[一二三四]?|十[一二三四五六七八九]?|[零一二两三四五六七八九])"
-_MINUTE = (
-    r"(?:\d{1,2}|零[一二三四五六七八九]|[二三四五]十[一二三四五六七八九]?"
-    r"|十[一二三四五六七八九]?|[一二三四五六七八九])"
-)
-_RE_CLOCK = re.compile(
-    rf"({_PART})?\s?(?:({_HOUR})(?:点|點|时|時)(?:(半)|(一刻)|(三刻)|(?:({_MINUTE})分?))?(钟)?"
-    rf"|(\d{{1,2}})[:：](\d{{2}}))"
-)
-_RE_PART = re.compile(_PART)
-_NOT_A_CLOCK_AFTER = re.compile(r"[公千斤元块毛度米个儿]")
-
-
-def _clock_hour(hour: int, part: str | None) -> int:
-    if part in {"afternoon", "evening"} and hour < 12:  # noqa: PLR2004
-        return hour + 12
-    if part == "noon" and hour <= 5:  # noqa: PLR2004
-        return hour + 12
-    if part is None and 1 <= hour <= 6:  # noqa: PLR2004
-        # "两点钟" said to a booking service means the afternoon.
-        return hour + 12
-    return hour
-
-
-def _clock(m: re.Match[str], text: str) -> str | None:
-    part = _PARTS[m[1]] if m[1] else None
-    if m[8] is not None:
-        hour, minute = int(m[8]), int(m[9])
-    else:
-        hour_text = m[2]
-        spoken = cn_int(hour_text)
-        if spoken is None:
-            return None
-        hour, minute = spoken, 0
-        if m[3]:
-            minute = 30
-        elif m[4]:
-            minute = 15
-        elif m[5]:
-            minute = 45
-        elif m[6]:
-            value = cn_int(m[6])
-            # "三点五" without 分 is a decimal number, not 3:05.
-            if value is None or (len(m[6]) == 1 and not m[0].endswith("分") and value < 10):  # noqa: PLR2004
-                return None
-            minute = value
-        # "一点" is usually "a little" (快一点); only a clock with context counts.
-        bare = not (m[1] or m[3] or m[4] or m[5] or m[6] or m[7])
-        if bare and hour_text == "一":
-            return None
-        if bare and _NOT_A_CLOCK_AFTER.match(text, m.end()):
-            return None
-        if hour_text == "一" and m[0].endswith(("时半", "時半")) and text.startswith("会", m.end()):
-            return None  # "一时半会" is "a short while"
-    if not (0 <= hour <= 24 and 0 <= minute < 60):  # noqa: PLR2004
-        return None
-    hour = _clock_hour(hour, part) % 24
-    return f"{hour:02d}:{minute:02d}"
-
-
-def _part_value(part: str) -> str:
-    value = _PARTS[part]
-    if value == "noon":
-        return "12:00"
-    return "morning" if value == "night" else value
-
-
-def extract_times(text: str) -> list[Entity]:
-    """Find clock times and parts of the day in normalised text."""
-    spans: list[tuple[int, int, str]] = []
-    for m in _RE_CLOCK.finditer(text):
-        value = _clock(m, text)
-        if value is not None:
-            spans.append((m.start(), m.end(), value))
-    for m in _RE_PART.finditer(text):
-        spans.append((m.start(), m.end(), _part_value(m[0])))
-    return [Entity("time", v, s, e, text[s:e]) for s, e, v in _longest_first(spans)]
+    return [Entity("date", v, s, e, text[s:e]) for s, e, v in longest_first(spans)]
