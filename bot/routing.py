@@ -18,13 +18,26 @@
 7. Low confidence asks a short question with numbered choices; the second time running a
    person is offered first.
 8. Otherwise the intent's handler; anything unknown gets a kind answer and the menu.
+
+How urgent a message is, is bot/urgency.py; parking a flow and taking it up again,
+bot/parking.py.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
 
+from bot.parking import (
+    FLOWS,
+    offer_back,
+    park,
+    resume,
+    resumes,
+    set_aside,
+    stop,
+    suspension_over,
+)
+from bot.urgency import ASK, NOW, urgency
 from handlers import (
     activities,
     binding,
@@ -39,67 +52,14 @@ from handlers import (
     slots,
     sos,
     staff,
-    texts,
 )
-from handlers.base import Ctx, Handler, Option, Reply, Turn, payload
-from handlers.flows import Flow
+from handlers.base import Ctx, Handler, Reply, Turn
 from handlers.wording import menu_reply
 
 __all__ = ["ASK", "CHANNEL_EVENTS", "FLOWS", "NOW", "ROUTES", "route", "unsure", "urgency"]
 
-# Confidence from which an sos prediction is an emergency at all (below: a clarifying
-# question offers it first), and from which the classifier alone pages without asking.
-SOS_CONFIDENCE = 0.5
-SOS_SURE = 0.8
-# The emergency model (nlu/engine.py) against the rules and the intent classifier: below
-# EMERGENCY_DOUBT it makes their emergency a question first; from EMERGENCY_LIKELY it makes
-# the bot ask about a message neither of them took for one. Chosen by holding out one
-# writer's set at a time (benchmarks/sos_blind.py --by-writer), never on the blind sets.
-EMERGENCY_DOUBT = 0.3
-EMERGENCY_LIKELY = 0.3
-# The classifier sure (SOS_SURE) and the emergency model from here: two readings agree on
-# an emergency now, which pages even where the rules saw a question or a booking around it
-# ("约个明天上午骨科 哦对了我刚在浴缸里滑倒了 出不来").
-EMERGENCY_AGREED = 0.9
-NOW, ASK = "now", "ask"
 # The person's own account answering about a new binding (buttons; or typed, see phrases).
 OWNER_YES, OWNER_NO = "binding_approve", "binding_reject"
-
-FLOWS: Mapping[str, Flow] = {
-    flow.name: flow
-    for flow in (
-        binding.BINDING,
-        medical.ESCORT,
-        medical.ADMISSION,
-        medical.CLAIM,
-        eldercare.CARE,
-        activities.SIGNUP,
-        activities.CANCEL,
-    )
-}
-
-
-async def _stop(ctx: Ctx) -> list[Reply]:
-    conv = ctx.conv
-    conv.suspended = None
-    flow = FLOWS.get(conv.flow or "")
-    conv.end_flow()
-    if flow is None:
-        return [menu_reply(texts.MENU_AGAIN, ctx.config)]
-    return [menu_reply(texts.STOPPED.format(flow=flow.title), ctx.config)]
-
-
-async def _resume(ctx: Ctx) -> list[Reply]:
-    conv = ctx.conv
-    parked = conv.suspended
-    conv.suspended = None
-    flow = FLOWS.get(str(parked.get("flow"))) if parked else None
-    if parked is None or flow is None:
-        return [menu_reply(texts.NOTHING_TO_RESUME, ctx.config)]
-    conv.end_flow()
-    conv.flow, conv.slots = flow.name, dict(parked.get("slots") or {})
-    return await flows.resume(ctx, flow)  # "好，刚才看病的接着办，下午": and the afternoon
-
 
 ROUTES: Mapping[str, Handler] = {
     "greet": chat.greet,
@@ -111,8 +71,8 @@ ROUTES: Mapping[str, Handler] = {
     "deny": chat.menu,
     "inform": chat.menu,
     "change": chat.menu,
-    "stop": _stop,
-    "resume": _resume,
+    "stop": stop,
+    "resume": resume,
     "sos": sos.sos,
     "human_agent": handoff.handoff,
     "medical_escort": medical.escort,
@@ -135,35 +95,6 @@ ROUTES: Mapping[str, Handler] = {
 CHANNEL_EVENTS = frozenset({"subscribe", "unsubscribe", "bind", "contact", "location", "media"})
 
 
-def urgency(turn: Turn) -> str | None:
-    """Page ``NOW``, ``ASK`` "is this an emergency?" first, or neither.
-
-    The emergency rules (nlu/sos.py) finding danger now page at once; so does the classifier
-    alone when it is sure and the rules found nothing calming — unless the emergency model
-    doubts it, which makes it a question first — and the classifier and the emergency
-    model both sure, whatever the rules found, unless the rules found its danger words
-    denied ("不是那种突然晕倒的"), which the models cannot read. A classifier that is not
-    sure, or whose emergency the rules found to be a past event, a plan, a question or a
-    false alarm, and a message the emergency model alone finds likely, make the bot ask —
-    never route it as a booking."""
-    if turn.payload is not None:
-        return NOW if turn.intent == "sos" else None
-    if turn.guard == "denied":
-        return None  # "不是那种突然晕倒的": the words the models react to, denied
-    model = turn.emergency_now
-    doubted = model is not None and model < EMERGENCY_DOUBT
-    top = turn.intent == "sos" and turn.confidence >= SOS_CONFIDENCE
-    forced = turn.intent == "sos" and turn.guard == "force"
-    if not doubted and (forced or (top and turn.guard != "calm" and turn.confidence >= SOS_SURE)):
-        return NOW
-    if model is not None and model >= EMERGENCY_AGREED and turn.classifier_sos >= SOS_SURE:
-        return NOW
-    likely = model is not None and model >= EMERGENCY_LIKELY
-    if forced or top or turn.classifier_sos >= SOS_CONFIDENCE or likely:
-        return ASK
-    return None
-
-
 def _other_reading(turn: Turn) -> dict[str, object]:
     """What the message is if not an emergency: its best other intent, to go on with."""
     for name, confidence in turn.ranking:
@@ -183,7 +114,7 @@ def _other_reading(turn: Turn) -> dict[str, object]:
 async def _sos_answer(ctx: Ctx, yes: bool, request_id: int | None = None) -> list[Reply]:
     """The answer to "您是遇到紧急情况了吗？": page now, or go on with what was asked."""
     if yes:
-        _park(ctx)
+        park(ctx)
         return await sos.confirm(ctx, request_id)
     then = dict(ctx.conv.pending_sos or {})
     replies = await sos.deny(ctx, request_id)
@@ -216,16 +147,6 @@ def unsure(turn: Turn, threshold: float, margin: float) -> bool:
     return top < threshold or (top - second < margin and top < threshold + 0.2)
 
 
-def _park(ctx: Ctx) -> None:
-    """Put an interrupted flow aside so it can be resumed after an emergency."""
-    conv = ctx.conv
-    flow = FLOWS.get(conv.flow or "")
-    if flow is not None and flow.name != binding.BINDING.name:
-        conv.suspended = {"flow": flow.name, "title": flow.title, "slots": dict(conv.slots)}
-    if flow is not None:
-        conv.end_flow()
-
-
 def _answers_the_flow(ctx: Ctx) -> bool:
     """Only the classifier (not the emergency rules) is unsure it is an emergency, and the
     message answers the question the bot asked ("头晌", "上午 他得推轮椅"): an answer."""
@@ -252,17 +173,11 @@ def _for_the_flow(ctx: Ctx) -> bool:
     return any(e["entity"] in {"date", "time"} for e in later)
 
 
-def _suspension_over(ctx: Ctx) -> bool:
-    parked = ctx.conv.suspended
-    until = parked.get("until") if parked else None
-    return until is not None and datetime.fromisoformat(str(until)) <= ctx.now
-
-
 async def route(ctx: Ctx) -> list[Reply]:
     """Pick and run the handler for one message."""
     turn, conv, config = ctx.turn, ctx.conv, ctx.config
     confident = turn.confidence >= config.confidence_threshold
-    if _suspension_over(ctx):
+    if suspension_over(ctx):
         conv.suspended = None
     staff_member = ctx.account is not None and ctx.account.role == "staff" and ctx.account.active
     if staff_member and staff.is_command(turn.text):
@@ -282,7 +197,7 @@ async def route(ctx: Ctx) -> list[Reply]:
         if level is None and confident:
             await sos.deny(ctx)  # a clear other request: taken for a no
     if level == NOW:
-        _park(ctx)
+        park(ctx)
         return await sos.sos(ctx)
     if level == ASK and not _answers_the_flow(ctx):
         return await sos.ask(ctx, _other_reading(turn))
@@ -319,7 +234,7 @@ async def route(ctx: Ctx) -> list[Reply]:
             if replies is not None:
                 conv.misses = 0
                 return replies
-            parked = _parked(ctx, flow)  # another request: this one waits, and is offered
+            parked = set_aside(ctx, flow)  # another request: this one waits, and is offered
         conv.end_flow()
     return await _handle(ctx, parked, confident)
 
@@ -352,8 +267,8 @@ async def _handle(ctx: Ctx, parked: dict[str, object] | None, confident: bool) -
     """The intent's handler (or a clarifying question), with a parked flow offered back."""
     turn, conv, config = ctx.turn, ctx.conv, ctx.config
     suspended = conv.suspended
-    if parked is None and suspended is not None and _resumes(ctx, suspended, confident):
-        return await _resume(ctx)  # "那先把刚才看病的办了", "好 接着办": the one that was waiting
+    if parked is None and suspended is not None and resumes(ctx, suspended, confident):
+        return await resume(ctx)  # "那先把刚才看病的办了", "好 接着办": the one that was waiting
     if parked is not None:
         conv.suspended = parked
     moved = _move_target(ctx)
@@ -374,29 +289,14 @@ async def _handle(ctx: Ctx, parked: dict[str, object] | None, confident: bool) -
     if _about_the_topic(ctx, confident):
         about = await activities.about_topic(ctx) or await activities.about_named(ctx)
         if about is not None:
-            return _offer_back(ctx, about, parked)  # "几点集合 在哪": the one talked about
+            return offer_back(ctx, about, parked)  # "几点集合 在哪": the one talked about
     if unsure(turn, config.confidence_threshold, config.ambiguity_margin):
         replies = chat.clarify(ctx)
     else:
         if turn.intent != "out_of_scope":
             conv.misses = 0
         replies = await ROUTES.get(turn.intent, chat.out_of_scope)(ctx)
-    return _offer_back(ctx, replies, parked)
-
-
-def _resumes(ctx: Ctx, suspended: dict[str, object], confident: bool) -> bool:
-    """The flow waiting is taken up: asked for by its intent, or by the words of going on
-    ("好，那接着约看病，上午"), or with a yes while it is offered ("行，那就下周二上午交")."""
-    turn, flow = ctx.turn, suspended.get("flow")
-    if turn.intent == flow and (confident or turn.payload):
-        return True
-    if turn.payload is not None or turn.intent in {"sos", "stop", "human_agent", "deny"}:
-        return False
-    if phrases.GO_ON.search(turn.text):
-        return True
-    offered = payload("resume") in ctx.conv.options
-    leading = {name for name, _ in turn.ranking[:2]}
-    return offered and bool({"affirm", flow} & leading)
+    return offer_back(ctx, replies, parked)
 
 
 # Intents a question about the activity just talked about is read as, when it names none.
@@ -423,17 +323,6 @@ NEVER_ABOUT_THE_TOPIC = frozenset(
 )
 
 
-def _offer_back(ctx: Ctx, replies: list[Reply], parked: dict[str, object] | None) -> list[Reply]:
-    """The replies, and the flow this message interrupted offered back."""
-    conv = ctx.conv
-    offer = parked is not None and not conv.flow and conv.suspended is parked
-    if parked is not None and offer:
-        title = str(parked["title"])
-        option = Option(texts.RESUME_LABEL.format(flow=title), payload("resume"))
-        replies = [*replies, Reply(texts.RESUME_OFFER.format(flow=title), (option,))]
-    return replies
-
-
 BOOKING_INTENTS = frozenset(
     {"eldercare_booking", "medical_escort", "reimbursement", "booking_cancel", "my_records"}
 )
@@ -457,16 +346,3 @@ def _move_target(ctx: Ctx) -> str | None:
     if turn.values("service_type"):
         return "eldercare_booking"
     return None
-
-
-def _parked(ctx: Ctx, flow: Flow) -> dict[str, object] | None:
-    """A flow left for another request, to be offered back (nothing half-said is lost)."""
-    if flow.name == binding.BINDING.name or not any(k in flow.slot_map for k in ctx.conv.slots):
-        return None
-    until = ctx.now + timedelta(minutes=sos.RESUME_MINUTES)
-    return {
-        "flow": flow.name,
-        "title": flow.title,
-        "slots": dict(ctx.conv.slots),
-        "until": until.isoformat(),
-    }

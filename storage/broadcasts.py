@@ -1,4 +1,5 @@
-"""Broadcasts: who is in a segment, one delivery row per account, and claims on them.
+"""Broadcasts: one delivery row per account in the segment (storage/segments.py), and claims
+on them.
 
 The database is the source of truth; a job queue only carries "send broadcast 7 now".
 A broadcast is sent by one job at a time, the holder of its lease (a conditional update,
@@ -15,17 +16,11 @@ from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, insert, literal, or_, select, update
+from sqlalchemy import func, insert, literal, or_, select, update
 
 from storage.db import AsyncSession
-from storage.models import (
-    Broadcast,
-    BroadcastRecipient,
-    ChannelAccount,
-    Person,
-    PersonTag,
-    Registration,
-)
+from storage.models import Broadcast, BroadcastRecipient, ChannelAccount
+from storage.segments import CHANNELS, SEGMENT_KEYS, audience, check_segment, describe_segment
 
 __all__ = [
     "CHANNELS",
@@ -44,105 +39,9 @@ __all__ = [
 MANAGER_ROLES = frozenset({"leader", "admin"})
 MAX_TEXT = 1000
 
-# Channels a broadcast can reach (console accounts exist only in the demo).
-CHANNELS = ("telegram", "wechat")
-CATEGORIES = ("lixiu", "tuixiu")
+# A recipient row is open until it is claimed and sent, and then has one of the results.
 RESULTS = ("sent", "failed", "blocked", "skipped")
 OPEN = ("pending", "sending")
-SEGMENT_KEYS: Mapping[str, type | tuple[type, ...]] = {
-    "district": str,
-    "category": str,
-    "former_unit": str,
-    "party_branch": str,
-    "tag": str,  # people with this tag (person_tags)
-    "lives_alone": bool,
-    "min_age": int,
-    "activity_id": int,  # people with a live registration (seat or waitlist) for it
-    "person_ids": list,  # an explicit list
-    "channel": str,  # only accounts on this channel
-    "family": bool,  # their family members' accounts as well
-}
-
-
-def check_segment(segment: Mapping[str, Any]) -> dict[str, Any]:
-    """The segment as stored, or ValueError naming what is wrong with it."""
-    unknown = set(segment) - set(SEGMENT_KEYS)
-    if unknown:
-        raise ValueError(f"unknown segment keys: {', '.join(sorted(unknown))}")
-    clean: dict[str, Any] = {}
-    for key, value in segment.items():
-        kind = SEGMENT_KEYS[key]
-        if value is None:
-            continue
-        # bool is an int in Python: a flag given as 1 or a number given as True is refused.
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise ValueError(f"segment {key} must be {getattr(kind, '__name__', kind)}")
-        clean[key] = value
-    if clean.get("category") not in (None, *CATEGORIES):
-        raise ValueError(f"segment category must be one of {', '.join(CATEGORIES)}")
-    if clean.get("channel") not in (None, *CHANNELS):
-        raise ValueError(f"segment channel must be one of {', '.join(CHANNELS)}")
-    if not 0 <= clean.get("min_age", 0) <= 130:  # noqa: PLR2004 - an age
-        raise ValueError("segment min_age must be between 0 and 130")
-    ids = clean.get("person_ids")
-    if ids is not None and not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
-        raise ValueError("segment person_ids must be a list of ids")
-    return clean
-
-
-def describe_segment(segment: Mapping[str, Any]) -> str:
-    """A short English description, for logs and the command line."""
-    if not segment:
-        return "everyone"
-    return ", ".join(f"{k}={v}" for k, v in sorted(segment.items()))
-
-
-_Accounts = Select[int, int | None, str]  # account id, person id, channel
-
-
-def _born_by(today: date, years: int) -> date:
-    """The latest birth date of someone who is ``years`` old today."""
-    try:
-        return today.replace(year=today.year - years)
-    except ValueError:  # 29 February
-        return today.replace(year=today.year - years, day=28)
-
-
-def _audience(segment: Mapping[str, Any], today: date) -> _Accounts:
-    """Active retiree (and, if asked, family) accounts of the people in the segment."""
-    roles = ("retiree", "family") if segment.get("family") else ("retiree",)
-    query: _Accounts = (
-        select(ChannelAccount.id, ChannelAccount.person_id, ChannelAccount.channel)
-        .join(Person, Person.id == ChannelAccount.person_id)
-        .where(
-            ChannelAccount.active,
-            ChannelAccount.role.in_(roles),
-            ChannelAccount.channel.in_((segment["channel"],) if "channel" in segment else CHANNELS),
-        )
-    )
-    for key in ("district", "category", "former_unit", "party_branch"):
-        if key in segment:
-            query = query.where(getattr(Person, key) == segment[key])
-    if "lives_alone" in segment:
-        query = query.where(Person.lives_alone.is_(bool(segment["lives_alone"])))
-    if "min_age" in segment:
-        query = query.where(Person.birth_date <= _born_by(today, int(segment["min_age"])))
-    if "tag" in segment:
-        query = query.where(
-            Person.id.in_(select(PersonTag.person_id).where(PersonTag.tag == segment["tag"]))
-        )
-    if "person_ids" in segment:
-        query = query.where(Person.id.in_([int(i) for i in segment["person_ids"]]))
-    if "activity_id" in segment:
-        query = query.where(
-            Person.id.in_(
-                select(Registration.person_id).where(
-                    Registration.activity_id == int(segment["activity_id"]),
-                    Registration.status != "cancelled",
-                )
-            )
-        )
-    return query
 
 
 class BroadcastRepo:
@@ -154,7 +53,7 @@ class BroadcastRepo:
     # ------------------------------------------------------------ composing
     async def audience_size(self, segment: Mapping[str, Any], today: date) -> int:
         """How many accounts a broadcast to this segment would go to."""
-        query = select(func.count()).select_from(_audience(segment, today).subquery())
+        query = select(func.count()).select_from(audience(segment, today).subquery())
         return int(await self.session.scalar(query) or 0)
 
     async def create(
@@ -187,7 +86,7 @@ class BroadcastRepo:
         )
         self.session.add(broadcast)
         await self.session.flush()
-        source = _audience(segment, today).subquery()
+        source = audience(segment, today).subquery()
         await self.session.execute(
             insert(BroadcastRecipient).from_select(
                 ["broadcast_id", "account_id", "person_id", "channel", "status"],

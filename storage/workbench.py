@@ -1,6 +1,7 @@
 """What the staff console (工作台) reads: the board of emergencies, the queue of open
-requests, people and their one timeline, and the audit log. Writes go through the other
-repositories (alerts, requests, audit) so the chat and the console share one set of rules.
+requests, people and their one timeline (storage/timeline.py), and the audit log. Writes go
+through the other repositories (alerts, requests, audit) so the chat and the console share
+one set of rules.
 
 Every list is paged and ordered on an indexed column, so a page costs the same with ten
 thousand people and a hundred thousand requests as with the demo's few
@@ -10,7 +11,7 @@ thousand people and a hundred thousand requests as with the demo's few
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -20,36 +21,35 @@ from storage.alerts import OPEN_STATUSES
 from storage.crypto import blind, phone_digits
 from storage.db import AsyncSession
 from storage.models import (
-    Activity,
     Alert,
     AlertStep,
     AuditEntry,
-    Broadcast,
-    BroadcastRecipient,
     ChannelAccount,
     EldercareService,
     FamilyMember,
     MessageRecord,
     Person,
     PersonTag,
-    Registration,
-    RequestStatusChange,
     ServiceRequest,
     Staff,
 )
 from storage.repos import CLOSED_STATUSES
+from storage.timeline import TIMELINE_SIZE, TimelineItem, alert_steps, timeline
 
 __all__ = [
     "BoardAlert",
     "Page",
     "QueueFilter",
+    "Someone",
     "TimelineItem",
     "WorkbenchRepo",
     "people_matching",
 ]
 
 PAGE_SIZE = 50
-TIMELINE_SIZE = 200  # the newest so many entries of each kind on a person's page
+# The queue counts its open requests up to this many and then says "more than": counting
+# every one of a province's 30,000 open requests cost more than the rest of the page.
+COUNT_CAP = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,23 +85,22 @@ class Page:
     total: int
     offset: int
     size: int = PAGE_SIZE
+    capped: bool = False  # there are more than ``total``
 
     @property
     def has_next(self) -> bool:
         """Whether a later page exists."""
+        if self.capped:
+            return len(self.rows) == self.size
         return self.offset + len(self.rows) < self.total
 
 
 @dataclass(frozen=True, slots=True)
-class TimelineItem:
-    """One line of a person's file, newest first."""
+class Someone:
+    """What the queue shows of the person a request is for (no sealed field is opened)."""
 
-    at: datetime
-    kind: str  # request | status | alert | alert_step | registration | message | broadcast
-    title: str
-    detail: str = ""
-    link: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    name: str
+    district: str | None
 
 
 def people_matching(words: str, district: str | None = None) -> Select[Any]:
@@ -171,7 +170,7 @@ class WorkbenchRepo:
                 .limit(200)
             )
         ).all()
-        steps = await self._steps([a.id for a, _, _ in rows])
+        steps = await alert_steps(self.session, [a.id for a, _, _ in rows])
         return [
             BoardAlert(a, r, p, steps.get(a.id, []), str((r.details or {}).get("text") or ""))
             for a, r, p in rows
@@ -197,20 +196,9 @@ class WorkbenchRepo:
         if row is None:
             return None
         alert, request, person = row
-        steps = await self._steps([alert.id])
+        steps = await alert_steps(self.session, [alert.id])
         words = str((request.details or {}).get("text") or "")
         return BoardAlert(alert, request, person, steps.get(alert.id, []), words)
-
-    async def _steps(self, alert_ids: list[int]) -> dict[int, list[AlertStep]]:
-        if not alert_ids:
-            return {}
-        rows = await self.session.scalars(
-            select(AlertStep).where(AlertStep.alert_id.in_(alert_ids)).order_by(AlertStep.id)
-        )
-        found: dict[int, list[AlertStep]] = {}
-        for step in rows:
-            found.setdefault(step.alert_id, []).append(step)
-        return found
 
     # ------------------------------------------------------------------ queue
     async def queue(self, where: QueueFilter, offset: int = 0, size: int = PAGE_SIZE) -> Page:
@@ -239,30 +227,35 @@ class WorkbenchRepo:
                     ServiceRequest.assigned_staff_id == where.staff_id,
                 )
             )
-        total = await self.session.scalar(select(func.count()).select_from(query.subquery()))
-        order = (
-            (ServiceRequest.scheduled_date.is_(None), ServiceRequest.scheduled_date)
-            if where.by_date
-            else ()
-        )
-        order = (*order, ServiceRequest.created_at, ServiceRequest.id)
+        cap = max(COUNT_CAP, offset + size)
+        counted = query.with_only_columns(ServiceRequest.id).limit(cap + 1).subquery()
+        total = int(await self.session.scalar(select(func.count()).select_from(counted)) or 0)
+        # By date: the soonest appointment first, those without a day last (an index order).
+        first = (ServiceRequest.scheduled_date.asc().nulls_last(),) if where.by_date else ()
+        order = (*first, ServiceRequest.created_at, ServiceRequest.id)
         # The page's ids first (an index-only scan past the offset), then only their rows and
-        # people: a page deep in one status's 50,000 requests no longer loads all before it.
+        # their people's names: a page deep in one status's 50,000 requests no longer loads
+        # all before it, and no phone or ID number is decrypted for a list that shows none.
         ids = query.with_only_columns(ServiceRequest.id).order_by(*order).offset(offset).limit(size)
         rows = await self.session.execute(
-            select(ServiceRequest, Person)
+            select(ServiceRequest, Person.name, Person.district)
             .outerjoin(Person, Person.id == ServiceRequest.person_id)
             .where(ServiceRequest.id.in_(ids.scalar_subquery()))
             .order_by(*order)
         )
-        return Page([(r, p) for r, p in rows], int(total or 0), offset, size)
+        shown = [
+            (r, None if name is None else Someone(name, district)) for r, name, district in rows
+        ]
+        return Page(shown, min(total, cap), offset, size, capped=total > cap)
 
     async def districts(self) -> list[str]:
-        """The districts people on the roster live in."""
-        rows = await self.session.scalars(
-            select(Person.district).where(Person.district.is_not(None)).distinct()
-        )
-        return sorted(str(d) for d in rows)
+        """The districts people on the roster live in: one index lookup per district (a
+        recursive "next larger" walk of ix_people_district), not a scan of the roster."""
+        found = select(func.min(Person.district).label("v")).cte("d", recursive=True)
+        after = select(func.min(Person.district)).where(Person.district > found.c.v)
+        found = found.union_all(select(after.scalar_subquery()).where(found.c.v.is_not(None)))
+        rows = await self.session.scalars(select(found.c.v).where(found.c.v.is_not(None)))
+        return [str(d) for d in rows]
 
     # ----------------------------------------------------------------- people
     async def search_people(
@@ -307,117 +300,8 @@ class WorkbenchRepo:
         return list(rows)
 
     async def timeline(self, person_id: int, limit: int = TIMELINE_SIZE) -> list[TimelineItem]:
-        """Everything in a person's file, newest first: requests and their histories,
-        emergencies and their steps, registrations, messages in and out, broadcasts."""
-        items: list[TimelineItem] = []
-        requests = list(
-            await self.session.scalars(
-                select(ServiceRequest)
-                .where(ServiceRequest.person_id == person_id)
-                .order_by(ServiceRequest.id.desc())
-                .limit(limit)
-            )
-        )
-        by_id = {r.id: r for r in requests}
-        for request in requests:
-            items.append(
-                TimelineItem(
-                    request.created_at,
-                    "request",
-                    request.kind,
-                    link=str(request.id),
-                    extra={"request": request},
-                )
-            )
-        if by_id:
-            changes = await self.session.scalars(
-                select(RequestStatusChange)
-                .where(RequestStatusChange.request_id.in_(by_id))
-                .order_by(RequestStatusChange.id)
-            )
-            for change in changes:
-                if change.from_status is None:
-                    continue  # the request's creation is its own line
-                items.append(
-                    TimelineItem(
-                        change.changed_at,
-                        "status",
-                        by_id[change.request_id].kind,
-                        detail=change.note or "",
-                        link=str(change.request_id),
-                        extra={"change": change},
-                    )
-                )
-        alerts = list(
-            await self.session.scalars(
-                select(Alert).where(Alert.person_id == person_id).order_by(Alert.id.desc())
-            )
-        )
-        steps = await self._steps([a.id for a in alerts])
-        for alert in alerts:
-            for step in steps.get(alert.id, []):
-                items.append(
-                    TimelineItem(
-                        step.at,
-                        "alert_step",
-                        step.kind,
-                        detail=step.note or "",
-                        link=str(alert.request_id),
-                        extra={"step": step},
-                    )
-                )
-        registrations = await self.session.execute(
-            select(Registration, Activity)
-            .join(Activity, Activity.id == Registration.activity_id)
-            .where(Registration.person_id == person_id)
-            .order_by(Registration.id.desc())
-            .limit(limit)
-        )
-        for registration, activity in registrations:
-            items.append(
-                TimelineItem(
-                    registration.updated_at,
-                    "registration",
-                    activity.title,
-                    detail=registration.status,
-                    extra={"registration": registration, "activity": activity},
-                )
-            )
-        messages = await self.session.scalars(
-            select(MessageRecord)
-            .where(MessageRecord.person_id == person_id)
-            .order_by(MessageRecord.id.desc())
-            .limit(limit)
-        )
-        for message in messages:
-            items.append(
-                TimelineItem(
-                    message.created_at,
-                    "message",
-                    message.direction,
-                    detail=message.text or "",
-                    extra={"message": message},
-                )
-            )
-        broadcasts = await self.session.execute(
-            select(BroadcastRecipient, Broadcast)
-            .join(Broadcast, Broadcast.id == BroadcastRecipient.broadcast_id)
-            .where(BroadcastRecipient.person_id == person_id)
-            .order_by(BroadcastRecipient.id.desc())
-            .limit(limit)
-        )
-        for recipient, broadcast in broadcasts:
-            items.append(
-                TimelineItem(
-                    recipient.sent_at or broadcast.created_at,
-                    "broadcast",
-                    recipient.status,
-                    detail=broadcast.text,
-                    extra={"broadcast": broadcast, "recipient": recipient},
-                )
-            )
-        items.sort(key=lambda item: item.at, reverse=True)
-        return items[:limit]  # the newest, whatever their kind (a request's changes are many)
+        """Everything in a person's file, newest first (storage/timeline.py)."""
+        return await timeline(self.session, person_id, limit)
 
     # ------------------------------------------------------------- messages
     async def last_messages(self, account_id: int, limit: int = 20) -> list[MessageRecord]:
