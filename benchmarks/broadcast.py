@@ -28,7 +28,6 @@ import argparse
 import asyncio
 import multiprocessing
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -40,17 +39,19 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.append(str(REPO / "benchmarks"))  # last: benchmarks/nlu.py hides no package
 
 import asyncpg  # noqa: E402
 import httpx  # noqa: E402
-import uvicorn  # noqa: E402
 import uvloop  # noqa: E402
-from redis.asyncio import Redis  # noqa: E402
+from deployment import (  # noqa: E402
+    busiest_second,
+    clean_redis,
+    free_port,
+    listening,
+    run_telegram_double,
+)
 from sqlalchemy import insert, select  # noqa: E402
-from starlette.applications import Starlette  # noqa: E402
-from starlette.requests import Request  # noqa: E402
-from starlette.responses import JSONResponse  # noqa: E402
-from starlette.routing import Route  # noqa: E402
 
 from bot.jobs import start_jobs, stop_jobs  # noqa: E402
 from bot.logs import configure_logging  # noqa: E402
@@ -67,7 +68,7 @@ from storage.db import make_engine, make_sessions, upgrade  # noqa: E402
 from storage.models import ChannelAccount, Person, Staff  # noqa: E402
 from storage.state import MemoryStore  # noqa: E402
 from storage.uow import UnitOfWork  # noqa: E402
-from tests.channels.botapi_double import TOKEN, BotApiDouble  # noqa: E402
+from tests.channels.botapi_double import TOKEN  # noqa: E402
 
 SERVER = os.environ.get(
     "BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -157,16 +158,6 @@ async def _seed(url: str, count: int, segments: int, now: datetime) -> tuple[int
             return leader.id, presser.id
     finally:
         await engine.dispose()
-
-
-def _busiest_second(times: list[float]) -> int:
-    """The most messages accepted within any 1-second window."""
-    best, first = 0, 0
-    for last, at in enumerate(times):
-        while times[first] <= at - 1.0:
-            first += 1
-        best = max(best, last - first + 1)
-    return best
 
 
 async def _wait(sessions: object, ids: list[int], total: int, started: float) -> None:
@@ -275,12 +266,7 @@ async def _send(
         for worker in workers:
             worker.wait(30)
         await engine.dispose()
-        redis = Redis.from_url(REDIS)
-        keys = [k async for k in redis.scan_iter(match=prefix + "*")]
-        keys += [k async for k in redis.scan_iter(match=f"autoclaim:{prefix}*")]
-        if keys:
-            await redis.delete(*keys)
-        await redis.aclose()
+        await clean_redis(REDIS, prefix)
 
 
 async def main() -> int:
@@ -296,15 +282,15 @@ async def main() -> int:
     name = f"yinling_broadcast_{uuid.uuid4().hex[:8]}"
     url = SERVER.rpartition("/")[0] + "/" + name
     await _admin(f'CREATE DATABASE "{name}"')
-    port = _free_port()
+    port = free_port()
     double = multiprocessing.get_context("spawn").Process(
-        target=_run_double, args=(port, LIMIT), daemon=True
+        target=run_telegram_double, args=(port, LIMIT), daemon=True
     )
     double.start()
     api = f"http://127.0.0.1:{port}"
     try:
         leader, _ = await _seed(url, args.recipients, args.workers, datetime.now(UTC))
-        await _until_listening(port)
+        await asyncio.to_thread(listening, port)
         counts, pressed, queued = await _send(args, url, leader, api)
         async with httpx.AsyncClient() as client:
             stats = (await client.get(f"{api}/stats", timeout=60)).json()
@@ -312,43 +298,10 @@ async def main() -> int:
         double.terminate()
         double.join(10)
         await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    delivered = [(float(at), int(chat)) for at, chat in stats["delivered"]]
+    delivered = [(float(at), int(chat)) for at, chat, _ in stats["delivered"]]
     return _report(
         args, delivered, int(stats["too_many"]), counts=counts, pressed=pressed, queued=queued
     )
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-async def _until_listening(port: int) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            _, writer = await asyncio.open_connection("127.0.0.1", port)
-        except OSError:
-            assert time.monotonic() < deadline, "the Bot API double did not start"
-            await asyncio.sleep(0.1)
-        else:
-            writer.close()
-            return
-
-
-def _run_double(port: int, limit: int) -> None:
-    """The Bot API double, in this process of its own, with ``GET /stats`` for the results."""
-    double = BotApiDouble(rate_limit=limit)
-
-    async def stats(request: Request) -> JSONResponse:
-        if request.query_params.get("first"):
-            return JSONResponse({"delivered": bool(double.delivered)})
-        delivered = [[d.at, d.chat_id] for d in double.delivered]
-        return JSONResponse({"delivered": delivered, "too_many": len(double.too_many)})
-
-    app = Starlette(routes=[Route("/stats", stats), *double.app.routes])
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 
 
 def _report(
@@ -367,7 +320,7 @@ def _report(
     chats = Counter(chat for _, chat in broadcast)
     elapsed = sent_times[-1] - sent_times[0] if len(sent_times) > 1 else 0.0
     rate = (len(sent_times) - 1) / elapsed if elapsed else 0.0
-    busiest = _busiest_second(times)
+    busiest = busiest_second(times)
     duplicates = len(broadcast) - len(chats)
     everyone = set(chats) == {FIRST_CHAT + i for i in range(args.recipients)}
     sent = sum(c["sent"] for c in counts)

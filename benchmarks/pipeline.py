@@ -15,6 +15,23 @@ messages, unmeasured: the pools open their connections and every statement is co
 and prepared once, as in a server that has been up for a while. The first messages of a
 cold process otherwise queue behind that work (0.5–0.7 s here) and alone make the p99.
 
+**Three processes.** The pipeline is in-process by design (``Pipeline.handle``: no
+transport of its own; the HTTP path is measured by benchmarks/webhook.py and
+benchmarks/scaleout.py), so it runs alone in a child process, as in ``yinling serve``,
+and takes the messages from a Unix socket, one line each (user, turn, sequence number),
+answering each with a line when its ``handle`` has returned. The load generator is a
+second child process with its own event loop and no Yinling imports: it holds the clock,
+sends, and times. The first process only starts them and prints. So the load's own work
+(timers, task switches, sending) is not queued on the event loop it measures, nor counted
+as the pipeline's CPU. The socket costs the pipeline's process a read and a write a
+message (tens of µs; counted in its CPU figure).
+
+**Latency from the due time.** Open loop: message i is due at ``start + i / rate`` and
+its latency runs from then to its answer arriving back in the load process, so a pipeline
+(or a load process) that falls behind shows as latency, as users feel it; the time inside
+``handle`` (as the pipeline's process saw it) is printed beside it. Closed loop: a user's
+next message is due when the previous one is answered, so latency is from sending.
+
 Needs PostgreSQL and Redis (BENCH_DATABASE_URL, BENCH_REDIS_URL; defaults as the tests').
 """
 
@@ -22,32 +39,32 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import os
 import statistics
 import sys
+import tempfile
 import time
 import uuid
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-import asyncpg  # noqa: E402
 import uvloop  # noqa: E402
-from redis.asyncio import BlockingConnectionPool, Redis  # noqa: E402
 
-from bot.logs import configure_logging  # noqa: E402
-from bot.messages import InboundMessage  # noqa: E402
-from bot.pipeline import Pipeline  # noqa: E402
-from bot.runtime import settle_heap  # noqa: E402
-from handlers.base import ServiceConfig  # noqa: E402
-from nlu.engine import EmbeddedEngine  # noqa: E402
-from storage.db import make_engine, make_sessions, upgrade  # noqa: E402
-from storage.demo import seed_demo, seed_roster  # noqa: E402
-from storage.keys import Keys  # noqa: E402
-from storage.state import RedisStore  # noqa: E402
-from storage.uow import UnitOfWork  # noqa: E402
+if TYPE_CHECKING:
+    from bot.messages import InboundMessage
+    from bot.pipeline import Pipeline
+    from nlu.engine import EmbeddedEngine
+    from storage.state import RedisStore
+
+# Yinling is imported in the pipeline's process only (functions below): this module is
+# also the load process's __main__ (multiprocessing's spawn imports it there).
 
 SERVER = os.environ.get(
     "BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -73,6 +90,8 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def _admin(sql: str) -> None:
+    import asyncpg
+
     conn = await asyncpg.connect(SERVER.replace("postgresql+asyncpg://", "postgresql://"))
     try:
         await conn.execute(sql)
@@ -80,9 +99,21 @@ async def _admin(sql: str) -> None:
         await conn.close()
 
 
+# ------------------------------------------------------------ the pipeline's process
 async def prepare(
     users: int, parser: EmbeddedEngine, pool: int, warmup: int = 0
 ) -> tuple[Pipeline, str, RedisStore, object]:
+    from redis.asyncio import BlockingConnectionPool, Redis
+
+    from bot.pipeline import Pipeline
+    from bot.runtime import settle_heap
+    from handlers.base import ServiceConfig
+    from storage.db import make_engine, make_sessions, upgrade
+    from storage.demo import seed_demo, seed_roster
+    from storage.keys import Keys
+    from storage.state import RedisStore
+    from storage.uow import UnitOfWork
+
     name = f"yinling_bench_{uuid.uuid4().hex[:8]}"
     await _admin(f'CREATE DATABASE "{name}"')
     engine = make_engine(SERVER.rpartition("/")[0] + "/" + name, pool_size=pool)
@@ -119,6 +150,8 @@ async def cleanup(name: str, store: RedisStore, engine: object) -> None:
 
 
 def _message(user: int, turn: int, who: str = "user") -> InboundMessage:
+    from bot.messages import InboundMessage
+
     return InboundMessage(
         channel="bench",
         user_id=f"{who}{user}",
@@ -128,57 +161,172 @@ def _message(user: int, turn: int, who: str = "user") -> InboundMessage:
     )
 
 
-async def closed_loop(
-    pipeline: Pipeline, users: int, messages: int, concurrency: int
-) -> tuple[float, list[float]]:
-    latencies: list[float] = []
-    gate = asyncio.Semaphore(concurrency)
+async def _serve_pipeline(args: argparse.Namespace, socket_path: str, control: Connection) -> None:
+    """Prepare a fresh database and a warm pipeline, then handle every line of the socket
+    (``user turn seq``) as a message, answering ``seq seconds-in-handle``. ``control``:
+    "ready" out; "go" in (the CPU clock starts), "stop" in, (CPU seconds, messages) out."""
+    from bot.logs import configure_logging
+    from nlu.engine import EmbeddedEngine
+
+    configure_logging("console", "WARNING")
+    pipeline, name, store, engine = await prepare(
+        args.users, EmbeddedEngine.load(), args.pool, args.warmup
+    )
+    handled = 0
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def one(user: int, turn: int, seq: str, writer: asyncio.StreamWriter) -> None:
+        nonlocal handled
+        began = time.perf_counter()
+        await pipeline.handle(_message(user, turn))
+        handled += 1
+        writer.write(f"{seq} {time.perf_counter() - began:.6f}\n".encode())
+
+    async def client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while line := await reader.readline():
+            user, turn, seq = line.split()
+            task = asyncio.create_task(one(int(user), int(turn), seq.decode(), writer))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+
+    server = await asyncio.start_unix_server(client, socket_path)
+    try:
+        control.send("ready")
+        await asyncio.to_thread(control.recv)  # go
+        cpu = time.process_time()
+        await asyncio.to_thread(control.recv)  # stop (the load process has every answer)
+        control.send((time.process_time() - cpu, handled))
+    finally:
+        server.close()
+        await cleanup(name, store, engine)
+
+
+def _pipeline_process(args: argparse.Namespace, socket_path: str, control: Connection) -> None:
+    uvloop.run(_serve_pipeline(args, socket_path, control))  # uvloop, as under uvicorn
+
+
+# ---------------------------------------------------------------- the load process
+@dataclass
+class LoadResult:
+    elapsed: float = 0.0
+    latencies: list[float] = field(default_factory=list)  # from due (open) / sent (closed)
+    in_handle: list[float] = field(default_factory=list)  # inside handle, the pipeline's view
+
+
+class _Link:
+    """The socket to the pipeline's process: ``send`` returns when the message's answer
+    is back, with the time its ``handle`` took."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+        self.waiting: dict[int, asyncio.Future[float]] = {}
+        self.seq = 0
+        self.listener = asyncio.create_task(self._listen())
+
+    async def _listen(self) -> None:
+        while line := await self.reader.readline():
+            seq, seconds = line.split()
+            self.waiting.pop(int(seq)).set_result(float(seconds))
+
+    async def send(self, user: int, turn: int) -> float:
+        self.seq += 1
+        answer: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        self.waiting[self.seq] = answer
+        self.writer.write(f"{user} {turn} {self.seq}\n".encode())
+        return await answer
+
+
+async def _closed_loop(link: _Link, args: argparse.Namespace, result: LoadResult) -> None:
+    gate = asyncio.Semaphore(args.concurrency)
 
     async def user(u: int) -> None:
         async with gate:
-            for turn in range(messages):
-                t = time.perf_counter()
-                await pipeline.handle(_message(u, turn))
-                latencies.append(time.perf_counter() - t)
+            for turn in range(args.messages):
+                sent = time.perf_counter()
+                result.in_handle.append(await link.send(u, turn))
+                result.latencies.append(time.perf_counter() - sent)
 
     started = time.perf_counter()
-    await asyncio.gather(*(user(u) for u in range(users)))
-    return time.perf_counter() - started, latencies
+    await asyncio.gather(*(user(u) for u in range(args.users)))
+    result.elapsed = time.perf_counter() - started
 
 
-async def open_loop(
-    pipeline: Pipeline, users: int, messages: int, rate: float
-) -> tuple[float, list[float]]:
-    latencies: list[float] = []
+async def _open_loop(link: _Link, args: argparse.Namespace, result: LoadResult) -> None:
     tasks = []
 
-    async def one(u: int, turn: int) -> None:
-        t = time.perf_counter()
-        await pipeline.handle(_message(u, turn))
-        latencies.append(time.perf_counter() - t)
+    async def one(u: int, turn: int, due: float) -> None:
+        result.in_handle.append(await link.send(u, turn))
+        result.latencies.append(time.perf_counter() - due)
 
     started = time.perf_counter()
     # Round-robin over users so that one user's turns are 1/rate*users apart.
-    for i in range(users * messages):
-        due = started + i / rate
+    for i in range(args.users * args.messages):
+        due = started + i / args.rate
         delay = due - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(one(i % users, i // users)))
+        tasks.append(asyncio.create_task(one(i % args.users, i // args.users, due)))
     await asyncio.gather(*tasks)
-    return time.perf_counter() - started, latencies
+    result.elapsed = time.perf_counter() - started
 
 
-def report(title: str, elapsed: float, cpu: float, latencies: list[float]) -> None:
-    n = len(latencies)
+async def _load(kind: str, args: argparse.Namespace, socket_path: str) -> LoadResult:
+    reader, writer = await asyncio.open_unix_connection(socket_path)
+    link = _Link(reader, writer)
+    result = LoadResult()
+    await (_closed_loop if kind == "closed" else _open_loop)(link, args, result)
+    writer.close()
+    return result
+
+
+def _load_process(kind: str, args: argparse.Namespace, socket_path: str, out: Connection) -> None:
+    out.send(uvloop.run(_load(kind, args, socket_path)))
+
+
+# ----------------------------------------------------------------------- the runner
+def run(kind: str, args: argparse.Namespace) -> tuple[LoadResult, float, int]:
+    """One run with a fresh pipeline process and a load process: (what the load saw, the
+    pipeline's CPU seconds, messages it handled)."""
+    context = multiprocessing.get_context("spawn")
+    folder = tempfile.mkdtemp(prefix="ylpipe-")
+    socket_path = os.path.join(folder, "pipeline.sock")
+    control, child_control = context.Pipe()
+    pipeline = context.Process(target=_pipeline_process, args=(args, socket_path, child_control))
+    pipeline.start()
+    try:
+        if not control.poll(600) or control.recv() != "ready":
+            raise RuntimeError("the pipeline's process did not start")
+        results, child_results = context.Pipe()
+        load = context.Process(target=_load_process, args=(kind, args, socket_path, child_results))
+        control.send("go")
+        load.start()
+        result: LoadResult = results.recv()
+        load.join(30)
+        control.send("stop")
+        cpu, handled = control.recv()
+    finally:
+        pipeline.join(120)
+        if pipeline.is_alive():
+            pipeline.terminate()
+        with_socket = Path(socket_path)
+        with_socket.unlink(missing_ok=True)
+        os.rmdir(folder)
+    return result, cpu, handled
+
+
+def report(title: str, result: LoadResult, cpu: float, handled: int, since: str) -> None:
+    n = len(result.latencies)
+    ms = [x * 1000 for x in result.latencies]
+    inside = [x * 1000 for x in result.in_handle]
     print(f"{title}")
-    print(f"  {n} messages in {elapsed:.1f} s = {n / elapsed:.0f} messages/s"
-          f"   CPU {cpu / n * 1000:.2f} ms/message (this process)")  # fmt: skip
-    print(f"  latency p50 {percentile(latencies, 0.5) * 1000:.1f} ms   p99 {percentile(latencies, 0.99) * 1000:.1f} ms"
-          f"   mean {statistics.mean(latencies) * 1000:.1f} ms")  # fmt: skip
+    print(f"  {n} messages in {result.elapsed:.1f} s = {n / result.elapsed:.0f} messages/s"
+          f"   CPU {cpu / max(1, handled) * 1000:.2f} ms/message (the pipeline's process)")  # fmt: skip
+    print(f"  latency from {since}: p50 {percentile(ms, 0.5):.1f} ms   p99 {percentile(ms, 0.99):.1f} ms"
+          f"   mean {statistics.mean(ms):.1f} ms")  # fmt: skip
+    print(f"  inside handle:        p50 {percentile(inside, 0.5):.1f} ms   p99 {percentile(inside, 0.99):.1f} ms")  # fmt: skip
 
 
-async def main() -> None:
+def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=500)
     parser.add_argument("--messages", type=int, default=10)
@@ -189,28 +337,20 @@ async def main() -> None:
         "--warmup", type=int, default=50, help="users warming up first (unmeasured)"
     )
     args = parser.parse_args()
-    configure_logging("console", "WARNING")
-    nlu = EmbeddedEngine.load()
 
-    for title, run in (
-        (f"closed loop, {args.concurrency} users at a time", lambda p: closed_loop(p, args.users, args.messages, args.concurrency)),
-        (f"open loop, {args.rate:.0f} messages/s arriving", lambda p: open_loop(p, args.users, args.messages, args.rate)),
-    ):  # fmt: skip
-        pipeline, name, store, engine = await prepare(args.users, nlu, args.pool, args.warmup)
-        cpu = time.process_time()
-        try:
-            elapsed, latencies = await run(pipeline)
-            cpu = time.process_time() - cpu
-        finally:
-            await cleanup(name, store, engine)
-        report(title, elapsed, cpu, latencies)
+    for kind, title, since in (
+        ("closed", f"closed loop, {args.concurrency} users at a time", "sending"),
+        ("open", f"open loop, {args.rate:.0f} messages/s arriving", "the due time"),
+    ):
+        result, cpu, handled = run(kind, args)
+        report(title, result, cpu, handled, since)
     print(
-        f"\n{args.users} users x {args.messages} messages, PostgreSQL + Redis on loopback, one process"
-        f" (after {args.warmup} users x {len(SCRIPT)} messages of warm-up)"
+        f"\n{args.users} users x {args.messages} messages, PostgreSQL + Redis on loopback; the "
+        f"pipeline in one process, the load in another (after {args.warmup} users x "
+        f"{len(SCRIPT)} messages of warm-up)"
     )
-    print(f"reproduce: {sys.executable} benchmarks/pipeline.py")
+    print(f"reproduce: {sys.executable} benchmarks/pipeline.py {' '.join(sys.argv[1:])}".rstrip())
 
 
 if __name__ == "__main__":
-    # uvloop, as `yinling serve` runs under uvicorn.
-    uvloop.run(main())
+    main()
