@@ -17,16 +17,17 @@ from typing import Any
 
 import asyncpg
 from province_scale import DISTRICTS, LONG, Scale
-from sqlalchemy import event, text
+from sqlalchemy import event, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from handlers.base import Ctx, ServiceConfig, Turn
 from handlers.records import my_records
 from storage.db import make_sessions
-from storage.models import Person
+from storage.models import Person, ServiceRequest
+from storage.repos import CLOSED_STATUSES
 from storage.state import Conversation
 from storage.uow import UnitOfWork
-from storage.workbench import QueueFilter
+from storage.workbench import COUNT_CAP, QueueFilter
 
 WARMUP = 50
 
@@ -126,8 +127,16 @@ class Reads:
         """The console's 待办 page: what bot/console/queue.py reads for it."""
         name, where, offset = queue_filter(rng, self.found.staff)
         async with UnitOfWork(self.sessions) as uow:
-            page = await uow.workbench.queue(where, offset)
-            await uow.workbench.staff_names([r.assigned_staff_id for r, _ in page.rows])
+            await uow.workbench.queue_page(where, offset)
+        return name
+
+    async def queue_before(self, rng: random.Random) -> str:
+        """The 待办 page as it was before migration 0023 (for a ratio within one run): five
+        statements, the district filter joined to people, the lists asked every time."""
+        name, where, offset = queue_filter(rng, self.found.staff)
+        async with UnitOfWork(self.sessions) as uow:
+            rows = await _page_before(uow, where, offset)
+            await uow.workbench.staff_names([r.assigned_staff_id for r, *_ in rows])
             await uow.workbench.districts()
             await uow.workbench.service_names()
         return name
@@ -147,6 +156,40 @@ class Reads:
         return name
 
 
+async def _page_before(uow: UnitOfWork, where: QueueFilter, offset: int) -> list[Any]:
+    """WorkbenchRepo.queue before migration 0023: its count, then its rows."""
+    query = select(ServiceRequest.id).outerjoin(Person, Person.id == ServiceRequest.person_id)
+    if where.status:
+        query = query.where(ServiceRequest.status == where.status)
+    else:
+        query = query.where(ServiceRequest.status.not_in(CLOSED_STATUSES))
+    if where.kinds:
+        query = query.where(ServiceRequest.kind.in_(where.kinds))
+    if where.district:
+        query = query.where(Person.district == where.district)
+    if where.unassigned:
+        query = query.where(ServiceRequest.assigned_staff_id.is_(None))
+    elif where.staff_id is not None:
+        query = query.where(
+            or_(
+                ServiceRequest.assigned_staff_id.is_(None),
+                ServiceRequest.assigned_staff_id == where.staff_id,
+            )
+        )
+    upto = query.limit(max(COUNT_CAP, offset + 50) + 1).subquery()
+    await uow.session.scalar(select(func.count()).select_from(upto))
+    first = (ServiceRequest.scheduled_date.asc().nulls_last(),) if where.by_date else ()
+    order = (*first, ServiceRequest.created_at, ServiceRequest.id)
+    ids = query.order_by(*order).offset(offset).limit(50)
+    rows = await uow.session.execute(
+        select(ServiceRequest, Person.name, Person.district)
+        .outerjoin(Person, Person.id == ServiceRequest.person_id)
+        .where(ServiceRequest.id.in_(ids.scalar_subquery()))
+        .order_by(*order)
+    )
+    return list(rows)
+
+
 PEOPLE: dict[int, Person] = {}
 
 
@@ -156,6 +199,7 @@ READS: tuple[tuple[str, str, bool], ...] = (  # name, Reads method, has a goal
     ("staff queue (待办 page)", "queue", True),
     ("  identify (account + person)", "identify", False),
     ("  queue list alone", "queue_list", False),
+    ("  the page before 0023", "queue_before", False),
     ("  floor: SELECT 1 in a unit", "floor", False),
 )
 

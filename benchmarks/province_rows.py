@@ -95,6 +95,13 @@ class Rows:
             span,
             scale.long_requests,
         )
+        # An open request holds its person's district (migration 0023's triggers, which the
+        # generator's replica role leaves off).
+        await self.conn.execute(
+            """UPDATE service_requests r SET district = p.district FROM people p
+                WHERE p.id = r.person_id AND NOT r.status = ANY($1::text[])""",
+            sorted(CLOSED_STATUSES),
+        )
 
     async def _history(self) -> None:
         """Its creation (open requests: in their status; closed: pending), half of those

@@ -33,6 +33,7 @@ from bot.channels.wechat import open_wechat
 from bot.channels.wecom import open_wecom
 from bot.check import check_settings, log_findings
 from bot.console.routes import console
+from bot.feeds import admission_feed
 from bot.runtime import Runtime, open_runtime
 from bot.settings import Settings
 from bot.worker import jobs_in_app
@@ -241,6 +242,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", _admin_only(metrics), methods=["GET"]),
         Route("/model/parse", _admin_only(model_parse), methods=["POST"]),
+        # Hospitals' admission and discharge events (bot/feeds.py; YINLING_FEED_KEYS).
+        Route("/feeds/admissions", admission_feed, methods=["POST"]),
         console(),
     ]
     return Starlette(routes=routes, lifespan=lifespan)

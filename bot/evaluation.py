@@ -173,7 +173,10 @@ async def _one(
     await _reset(engine)
     sessions = make_sessions(engine)
     async with UnitOfWork(sessions) as uow:
-        await seed_demo(uow, SEEDED_AT)
+        # Home services are bookable on each of the next 14 days (the brief): from the
+        # conversation's own day when it is told before the demo's
+        told = conversation.clock.astimezone(TZ).date() + timedelta(days=1)
+        await seed_demo(uow, SEEDED_AT, slots_from=told)
         person = await uow.session.scalar(select(Person).where(Person.name == conversation.persona))
         if person is None:
             return Verdict(conversation.id, False, [f"no persona {conversation.persona}"])

@@ -24,6 +24,7 @@ ACTIONS = {"add": "新增", "update": "更新", "same": "不变", "error": "有�
 KIND_NAMES = {
     "people": "人员名册", "staff": "工作人员", "hospitals": "合作医院", "activities": "活动",
     "slots": "上门服务时段", "claims": "报销进度", "family": "家属名单",
+    "doctors": "家庭医生签约", "contacts": "一对一联系人",
 }  # fmt: skip
 
 

@@ -37,7 +37,8 @@ from bot.settings import Settings
 from bot.sms import SmsSender, make_sms
 from bot.stream_broker import RecoveringStreamBroker
 from handlers.base import ServiceConfig
-from services import bindings, broadcasts, paging, reminders, retention
+from services import bindings, broadcasts, care, paging, reminders, retention, visits
+from services import volunteers as volunteer_jobs
 from services.ports import Check, Job, Sender
 from storage.db import AsyncSession
 
@@ -86,6 +87,10 @@ def build_registry() -> Registry:
             bindings.REQUESTED: bindings.binding_requested,
             bindings.BOUND: bindings.account_bound,
             bindings.DECIDED: bindings.binding_decided,
+            care.TELL_CONTACT: care.tell_contact,
+            volunteer_jobs.OFFERED: volunteer_jobs.send_offers,
+            volunteer_jobs.ACCEPTED: volunteer_jobs.tell_accepted,
+            volunteer_jobs.CREDITED: volunteer_jobs.tell_credited,
         },
         events={
             "sos_raised": (paging.PAGE, paging.alert_args),
@@ -96,12 +101,19 @@ def build_registry() -> Registry:
             "binding_requested": (bindings.REQUESTED, bindings.requested_args),
             "account_bound": (bindings.BOUND, bindings.bound_args),
             "binding_decided": (bindings.DECIDED, bindings.decided_args),
+            "handoff_requested": (care.TELL_CONTACT, care.handoff_args),
+            "volunteer_offered": (volunteer_jobs.OFFERED, volunteer_jobs.offered_args),
+            "volunteer_accepted": (volunteer_jobs.ACCEPTED, volunteer_jobs.accepted_args),
+            "volunteer_hours_credited": (volunteer_jobs.CREDITED, volunteer_jobs.credited_args),
         },
         checks=(
             bindings.resend_lost,  # SMS codes whose kick was lost
             broadcasts.reconcile_broadcasts,  # scheduled broadcasts due, stalled ones
             reminders.ReminderCheck(),  # at most once a minute
             retention.Retention(),  # at most once an hour
+            volunteer_jobs.AskHours(),  # volunteers' hours to confirm: once a minute
+            visits.VisitLedger(),  # the must-visit ledger, once a day
+            care.CarePlans(),  # plan tasks due, contracts expiring, overdue ones: hourly
         ),
     )
 

@@ -25,7 +25,7 @@ KINDS = {
     "handoff": "找工作人员",
     "sos": "紧急求助",
 }
-IGNORED = {"hospital_visit", "reimbursement_claim", "identity_check", "forget_me"}
+IGNORED = {"hospital_visit", "reimbursement_claim", "identity_check", "forget_me", "must_visit"}
 TIMES = {"morning": "上午", "afternoon": "下午", "evening": "晚上"}
 WHO = {"self": "本人", "spouse": "老伴"}
 SEAT = {"registered": "已报名", "waitlisted": "候补"}

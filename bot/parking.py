@@ -9,13 +9,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-from handlers import activities, binding, eldercare, flows, medical, phrases, sos, texts
-from handlers.base import Ctx, Option, Reply, payload
+from handlers import activities, binding, eldercare, flows, medical, phrases, sos, texts, volunteers
+from handlers.base import Ctx, Handler, Option, Reply, payload
 from handlers.flows import Flow
 from handlers.wording import menu_reply
 
 __all__ = [
     "FLOWS",
+    "aside_for",
     "offer_back",
     "park",
     "resume",
@@ -35,6 +36,7 @@ FLOWS: Mapping[str, Flow] = {
         eldercare.CARE,
         activities.SIGNUP,
         activities.CANCEL,
+        volunteers.REGISTER,
     )
 }
 
@@ -43,6 +45,7 @@ async def stop(ctx: Ctx) -> list[Reply]:
     """``stop``: leave the current flow (and forget the one waiting)."""
     conv = ctx.conv
     conv.suspended = None
+    conv.queued = None  # nor the request said with it
     flow = FLOWS.get(conv.flow or "")
     conv.end_flow()
     if flow is None:
@@ -60,7 +63,21 @@ async def resume(ctx: Ctx) -> list[Reply]:
         return [menu_reply(texts.NOTHING_TO_RESUME, ctx.config)]
     conv.end_flow()
     conv.flow, conv.slots = flow.name, dict(parked.get("slots") or {})
-    return await flows.resume(ctx, flow)  # "好，刚才看病的接着办，下午": and the afternoon
+    read_back = parked.get("step") == "confirm"
+    # "好，刚才看病的接着办，下午": and the afternoon
+    return await flows.resume(ctx, flow, read_back)
+
+
+async def aside_for(ctx: Ctx, handler: Handler) -> list[Reply]:
+    """A person asked for in the middle of a booking ("我还要找工作人员说个事"): the booking
+    waits, offered back with the answer ("刚才的送餐接着约" takes it up)."""
+    flow = FLOWS.get(ctx.conv.flow or "")
+    waiting = set_aside(ctx, flow) if flow is not None else None
+    if waiting is None:
+        return await handler(ctx)
+    ctx.conv.end_flow()
+    ctx.conv.suspended = waiting
+    return offer_back(ctx, await handler(ctx), waiting)
 
 
 def park(ctx: Ctx) -> None:
@@ -82,6 +99,7 @@ def set_aside(ctx: Ctx, flow: Flow) -> dict[str, object] | None:
         "flow": flow.name,
         "title": flow.title,
         "slots": dict(ctx.conv.slots),
+        "step": ctx.conv.step,
         "until": until.isoformat(),
     }
 

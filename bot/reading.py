@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +16,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.messages import InboundMessage
 from bot.urgency import ASK, NOW, SOS_CONFIDENCE, urgency
-from handlers import staff, texts
+from handlers import chat, staff, texts
 from handlers.base import Reply, ServiceConfig, Turn
 from handlers.choices import option_by_label, option_by_words, option_number, plain_yes
 from handlers.wording import menu_reply
@@ -134,7 +135,25 @@ async def read_in_conversation(
             return turn_from_payload(conv.options[number - 1], text, msg.kind)
     if read is None and not msg.payload and usable(text):  # a number, no options shown
         return await parse(parser, msg, text)
+    if read is not None and read.payload is None and conv.options:
+        return with_offered_details(read, conv.options)
     return read if read is not None else Turn(text, msg.kind)
+
+
+def with_offered_details(turn: Turn, options: list[str]) -> Turn:
+    """A request answering our "which did you mean?" without its number ("后天下午" after
+    "预约上门服务" was offered): the details of the unclear message, kept in the offer's
+    payload, join what this message says (what it says itself wins)."""
+    prefix = "/" + turn.intent + "{"
+    offered = next((o for o in options if o.startswith(prefix)), None)
+    if offered is None:
+        return turn
+    have = {e["entity"] for e in turn.entities}
+    said = turn_from_payload(offered, "", "").entities
+    if not any(e["entity"] == chat.KEPT for e in said):
+        return turn  # an offer of its own (a list's items), not a message's details
+    kept = [e for e in said if e["entity"] not in have and e["entity"] != chat.KEPT]
+    return replace(turn, entities=(*turn.entities, *kept)) if kept else turn
 
 
 def bad_input(

@@ -29,6 +29,7 @@ from collections.abc import Mapping
 
 from bot.parking import (
     FLOWS,
+    aside_for,
     offer_back,
     park,
     resume,
@@ -37,10 +38,12 @@ from bot.parking import (
     stop,
     suspension_over,
 )
+from bot.queueing import remember_second, take_up
 from bot.urgency import ASK, NOW, urgency
 from handlers import (
     activities,
     binding,
+    care,
     chat,
     eldercare,
     flows,
@@ -52,6 +55,7 @@ from handlers import (
     slots,
     sos,
     staff,
+    volunteers,
 )
 from handlers.base import Ctx, Handler, Reply, Turn
 from handlers.wording import menu_reply
@@ -83,7 +87,13 @@ ROUTES: Mapping[str, Handler] = {
     "activity_signup": activities.signup,
     "booking_cancel": activities.booking_cancel,
     "my_records": records.my_records,
+    "my_plan": care.my_plan,
+    "my_contact": care.my_contact,
+    "my_doctor": care.my_doctor,
     "policy_question": policy.policy_question,
+    "volunteer_register": volunteers.register,
+    "time_bank": volunteers.time_bank,
+    "volunteer_answer": volunteers.answer,  # the buttons of an offer or an hours question
     # reported by channels, never guessed by the NLU
     "subscribe": binding.subscribe,
     "unsubscribe": binding.unsubscribe,
@@ -221,22 +231,51 @@ async def route(ctx: Ctx) -> list[Reply]:
         return await binding.owner_answer(ctx, bool(phrases.OWNER_APPROVE.match(said)))
     if asks_to_forget:
         return await binding.forget_me(ctx)
+    if turn.intent == "volunteer_answer" and turn.payload:
+        return await volunteers.answer(ctx)  # a button of an offer or hours question we sent
+    if turn.kind != "button":
+        answered = await volunteers.typed_answer(ctx)  # "1 接受" to an offer we sent
+        if answered is not None:
+            return answered
     early = turn.intent in {"stop", "human_agent", "resume"} and (confident or turn.payload)
     if early and not _for_the_flow(ctx):
-        return await ROUTES[turn.intent](ctx)
+        return await _early(ctx)
     if not conv.flow and turn.payload is None and phrases.FAMILY_INVITE.search(turn.text):
         return await binding.invite_family(ctx)
     parked: dict[str, object] | None = None
     if conv.flow:
-        flow = FLOWS.get(conv.flow)
-        if flow is not None:
-            replies = await flows.continue_flow(ctx, flow)
-            if replies is not None:
-                conv.misses = 0
-                return replies
-            parked = set_aside(ctx, flow)  # another request: this one waits, and is offered
-        conv.end_flow()
-    return await _handle(ctx, parked, confident)
+        replies, parked = await _in_flow(ctx)
+        if replies is not None:
+            return replies
+    replies = await _handle(ctx, parked, confident)
+    if conv.flow:
+        remember_second(ctx, FLOWS.get(conv.flow))  # "约个理发 再给他报个健康讲座"
+    return replies
+
+
+async def _in_flow(ctx: Ctx) -> tuple[list[Reply] | None, dict[str, object] | None]:
+    """The active flow's turn; or, when the message is another request, the flow set aside
+    (to be offered back) and no replies."""
+    conv = ctx.conv
+    flow = FLOWS.get(conv.flow or "")
+    parked = None
+    if flow is not None:
+        replies = await flows.continue_flow(ctx, flow)
+        if replies is not None:
+            conv.misses = 0
+            if conv.flow is None and conv.queued:
+                replies = [*replies, *await take_up(ctx, ROUTES)]  # the second request
+            return replies, None
+        parked = set_aside(ctx, flow)  # another request: this one waits, and is offered
+    conv.end_flow()
+    return None, parked
+
+
+async def _early(ctx: Ctx) -> list[Reply]:
+    """Stop, a person, or going on, whatever the flow asked (a person asked for in the middle
+    of a booking leaves the booking waiting)."""
+    handler = ROUTES[ctx.turn.intent]
+    return await (aside_for(ctx, handler) if ctx.turn.intent == "human_agent" else handler(ctx))
 
 
 async def _stranger(ctx: Ctx, *, asks_to_forget: bool, confident: bool) -> list[Reply]:
@@ -282,7 +321,9 @@ async def _handle(ctx: Ctx, parked: dict[str, object] | None, confident: bool) -
         answer = await records.who_and_when(ctx)
         if answer is not None:
             return answer  # "谁陪我去 / 几点来": from the booking's assignment
-    if turn.intent in {"policy_question", "out_of_scope"} and not turn.payload:
+    if not turn.payload and (
+        turn.intent in {"policy_question", "out_of_scope"} or activities.asks_about(turn)
+    ):
         about = await activities.about_named(ctx)
         if about is not None:
             return about  # "离休干部座谈会谁能参加": that activity's facts

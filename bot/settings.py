@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import time
 from pathlib import Path
 from typing import Literal
@@ -94,6 +95,25 @@ class SmsSettings(BaseModel):
     timeout: float = 5.0
 
 
+FEED_ORGANISATION = re.compile(r"[A-Za-z0-9_.-]{1,32}")
+
+
+def feed_secrets(value: str) -> dict[str, bytes]:
+    """``"org1:secret1,org2:secret2"`` -> {organisation: key}."""
+    keys: dict[str, bytes] = {}
+    for item in value.split(","):
+        if not item.strip():
+            continue
+        organisation, _, secret = item.strip().partition(":")
+        if not FEED_ORGANISATION.fullmatch(organisation) or not secret or organisation in keys:
+            raise ValueError(
+                "YINLING_FEED_KEYS: organisation:secret pairs separated by commas; "
+                "organisations of letters, digits, '_', '.', '-' (at most 32), each once"
+            )
+        keys[organisation] = secret.encode()
+    return keys
+
+
 class Settings(BaseSettings):
     """Every setting of a deployment; see README "Configuration"."""
 
@@ -153,6 +173,12 @@ class Settings(BaseSettings):
     console_secret: SecretStr | None = None
     console_session_hours: float = 8.0
 
+    # The hospital admission feed (POST /feeds/admissions, bot/feeds.py): one signing key per
+    # sending organisation, "org1:secret1,org2:secret2" (unset: the endpoint answers 404);
+    # a signed timestamp must be within this many seconds of ours.
+    feed_keys: SecretStr | None = None
+    feed_window: int = 300
+
     log_format: Literal["console", "json"] = "console"
     log_level: str = "INFO"
 
@@ -162,6 +188,12 @@ class Settings(BaseSettings):
     code_tries_global_per_hour: int = 200
     # Days the message log keeps what people wrote (service records are kept).
     retention_days: int = 180
+    # Days a plan task (一人一策) may be overdue before the leader on duty hears of it.
+    plan_overdue_days: int = 3
+    # The must-visit ledger's festivals (key=lunar|solar:MM-DD[:days before], …) and whom
+    # their visits are for (categories, and an age from which everyone counts).
+    visit_festivals: str = "spring_festival=lunar:01-01:7,double_ninth=lunar:09-09:0"
+    festival_visits_for: str = "lixiu,80"
     wechat: WeChatSettings = WeChatSettings()
     telegram: TelegramSettings = TelegramSettings()
     wecom: WeComSettings = WeComSettings()
@@ -197,6 +229,17 @@ class Settings(BaseSettings):
             return None
         return host or "127.0.0.1", int(port)
 
+    @field_validator("feed_keys")
+    @classmethod
+    def _feed_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            feed_secrets(value.get_secret_value())
+        return value
+
+    def feed_secrets(self) -> dict[str, bytes]:
+        """The admission feed's signing key of each organisation (none when unset)."""
+        return feed_secrets(self.feed_keys.get_secret_value()) if self.feed_keys else {}
+
     @field_validator("admin_listen")
     @classmethod
     def _admin(cls, value: str) -> str:
@@ -224,4 +267,7 @@ class Settings(BaseSettings):
             sms_minutes=self.sms.code_minutes,
             tries_per_hour=self.code_tries_per_hour,
             tries_global_per_hour=self.code_tries_global_per_hour,
+            plan_overdue_days=self.plan_overdue_days,
+            visit_festivals=self.visit_festivals,
+            festival_visits_for=self.festival_visits_for,
         )

@@ -99,6 +99,13 @@ class ServiceConfig:
     sms_minutes: int = 10
     tries_per_hour: int = 5
     tries_global_per_hour: int = 200
+    # A plan task (一人一策) this many days past its day is reported to the leader on duty.
+    plan_overdue_days: int = 3
+    # The must-visit ledger (services/visits.py): the festival calendar
+    # (key=lunar|solar:MM-DD[:days before], …) and whom its visits are for (categories, and
+    # an age from which everyone counts).
+    visit_festivals: str = "spring_festival=lunar:01-01:7,double_ninth=lunar:09-09:0"
+    festival_visits_for: str = "lixiu,80"
 
 
 @dataclass(slots=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from handlers import sos, texts
-from handlers.base import Ctx, Option, Reply, payload
+from handlers.base import Ctx, Option, Reply, Turn, payload
 from handlers.events import AlertLocated
 from handlers.wording import ctx_address, greeting, menu_reply
 
@@ -80,8 +80,34 @@ def clarify(
         names = ["sos", *[n for n in names if n != "sos"]]
     names = [n for n in names if n != "human_agent"] or ["menu"]
     names = ["human_agent", *names] if again else [*names, "human_agent"]
-    options = tuple(Option(texts.INTENT_LABELS[n], payload(n)) for n in names)
+    said = _details(turn)
+    options = tuple(
+        Option(
+            texts.INTENT_LABELS[n],
+            payload(n, **said, **{KEPT: 1}) if n in CARRIED and said else payload(n),
+        )
+        for n in names
+    )
     return [Reply(again_text if again else first, options)]
+
+
+# The requests whose details said in an unclear message are kept for the one chosen: "摔了
+# 一跤 没骨折 腰还疼 约个推拿" asked about, then "上门服务" (or just "后天下午") is the massage.
+CARRIED = frozenset({
+    "medical_escort", "hospital_admission", "reimbursement", "eldercare_booking",
+    "activity_signup", "booking_cancel",
+})  # fmt: skip
+KEPT = "kept"  # marks an offer carrying the details of the message it answers
+_DETAILS = ("service_type", "hospital", "department", "activity", "date", "time")
+
+
+def _details(turn: Turn) -> dict[str, object]:
+    """The first value of each detail the message gave (a service, a place, a day…)."""
+    said: dict[str, object] = {}
+    for entity in turn.entities:
+        if entity["entity"] in _DETAILS:
+            said.setdefault(entity["entity"], entity["value"])
+    return said
 
 
 async def location(ctx: Ctx) -> list[Reply]:

@@ -3,9 +3,11 @@ massage, company, counselling, nursing — into slots with a capacity per day an
 
 from __future__ import annotations
 
+import itertools
 from datetime import date
+from typing import Any
 
-from handlers import texts
+from handlers import phrases, texts
 from handlers.base import Ctx, Option, Reply, payload
 from handlers.events import EldercareBooked
 from handlers.flows import Flow, Rejection, Slot, Slots, ask_again, kept, start_flow
@@ -79,7 +81,22 @@ async def _summary(ctx: Ctx, slots: Slots) -> str:
         return texts.CARE_RESCHEDULE_SUMMARY.format(
             old=slots["replaces_when"], service=name, when=when, who=who
         )
-    return texts.CARE_SUMMARY.format(service=name, when=when, who=who)
+    summary = texts.CARE_SUMMARY.format(service=name, when=when, who=who)
+    following = _following(slots)
+    if following is not None:
+        # "后天上午打扫 下午再来个理发的", "明天和后天都要送餐": one read-back, one yes
+        later = format_when(date.fromisoformat(following["date"]), following["time"])
+        also = await service_name(ctx, str(following["service"]))
+        summary += "\n" + texts.CARE_THEN.format(service=also, when=later)
+    return summary
+
+
+def _following(slots: Slots) -> dict[str, Any] | None:
+    """The second booking said with this one, complete from this one's slots."""
+    then = slots.get(THEN)
+    if not isinstance(then, dict):
+        return None
+    return {"who": slots["who"], "date": slots["date"], "time": slots["time"], **then}
 
 
 async def _book(ctx: Ctx, slots: Slots) -> list[Reply]:
@@ -124,7 +141,61 @@ async def _book(ctx: Ctx, slots: Slots) -> list[Reply]:
             beneficiary=str(slots["who"]),
         )
     )
-    return [Reply(texts.CARE_DONE.format(service=service.name, id=request.id))]
+    done = Reply(texts.CARE_DONE.format(service=service.name, id=request.id))
+    following = _following(slots)
+    if following is not None:
+        return [done, *await _book(ctx, following)]  # read back with this one, and agreed
+    return [done]
+
+
+THEN = "then"  # a second service said in the same message, booked after the first
+
+
+def _second_day(ctx: Ctx, service: str) -> dict[str, str] | None:
+    """A second day said with the first for the same service ("明天和后天都要送餐")."""
+    days = sorted(
+        (e for e in ctx.turn.entities if e["entity"] == "date"),
+        key=lambda e: int(e.get("start") or 0),
+    )
+    for one, other in itertools.pairwise(days):
+        between = ctx.turn.text[int(one.get("end") or 0) : int(other.get("start") or 0)]
+        later = str(other["value"])
+        if (
+            phrases.AND_ALSO.fullmatch(between)
+            and later > str(one["value"]) >= ctx.today.isoformat()
+        ):
+            return {"service": service, "date": later}
+    return None
+
+
+def _second_service(ctx: Ctx) -> dict[str, str] | None:
+    """A second service said in the booking's message, with the day and the part of the day
+    said in its clause ("下午再来个理发的"): what to book after the first."""
+    services = [e for e in ctx.turn.entities if e["entity"] == "service_type"]
+    first = services[0]["value"] if services else None
+    second = next((e for e in services if e["value"] != first), None)
+    if second is None:
+        return _second_day(ctx, str(first)) if first else None
+    text, start = ctx.turn.text, int(second.get("start") or 0)
+    ends = [int(e.get("end") or 0) for e in services if e["value"] == first]
+    breaks = [m.end() for m in phrases.CLAUSE_BREAK.finditer(text) if m.end() <= start]
+    clause = max([*breaks, *[end for end in ends if end <= start], 0])
+    following = phrases.CLAUSE_BREAK.search(text, int(second.get("end") or 0))
+    own = [
+        e for e in ctx.turn.entities
+        if e["entity"] in {"date", "time"}
+        and clause <= int(e.get("start") or 0) < (following.start() if following else len(text))
+    ]  # fmt: skip
+    if not phrases.ALSO.search(text[clause:start]) and not own:
+        # "派个人来跟她聊聊" inside a request for counselling is one service; "礼拜五下午理发",
+        # a day or a time of its own, another
+        return None
+    then = {"service": str(second["value"])}
+    for entity in ctx.turn.entities:
+        name = entity["entity"]
+        if name in {"date", "time"} and int(entity.get("start") or 0) >= clause:
+            then.setdefault(name, str(entity["value"]))
+    return then
 
 
 SERVICE = Slot(
@@ -185,4 +256,7 @@ async def eldercare(ctx: Ctx) -> list[Reply]:
                 slots["date"] = old.scheduled_date.isoformat()
                 slots["time"] = old.scheduled_time
                 slots["who"] = old.beneficiary
+    then = _second_service(ctx) if "replaces" not in slots else None
+    if then is not None:
+        slots[THEN] = then
     return await start_flow(ctx, CARE, slots)

@@ -29,6 +29,10 @@ __all__ = [
     "HospitalStayReported",
     "ReimbursementBooked",
     "SosRaised",
+    "VolunteerAccepted",
+    "VolunteerHoursCredited",
+    "VolunteerOffered",
+    "VolunteerRegistered",
     "WaitlistPromoted",
 ]
 
@@ -228,3 +232,45 @@ class WaitlistPromoted(Event):
     person_id: int
     activity_id: int
     activity: str
+
+
+# ------------------------------------------------------- volunteers (时间银行)
+@dataclass(frozen=True, slots=True)
+class VolunteerRegistered(Event):
+    """A person registered (or updated) as a volunteer: their skills and districts."""
+
+    type: ClassVar[str] = "volunteer_registered"
+    volunteer_id: int
+    skills: str  # comma-separated: escort, companionship, reading, repair
+    districts: str  # comma-separated district names, or "*" for anywhere
+
+
+@dataclass(frozen=True, slots=True)
+class VolunteerOffered(Event):
+    """Staff offered a request to the matching volunteers; the offers are to be sent."""
+
+    type: ClassVar[str] = "volunteer_offered"
+    task_id: int
+    request_id: int
+    offers: int
+
+
+@dataclass(frozen=True, slots=True)
+class VolunteerAccepted(Event):
+    """A volunteer took a task (the first to accept); the others and the retiree are told."""
+
+    type: ClassVar[str] = "volunteer_accepted"
+    task_id: int
+    request_id: int
+    volunteer_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class VolunteerHoursCredited(Event):
+    """A task's hours were confirmed and put in the volunteer's time bank."""
+
+    type: ClassVar[str] = "volunteer_hours_credited"
+    task_id: int
+    volunteer_id: int
+    minutes: int
+    by: str  # retiree | staff

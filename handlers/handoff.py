@@ -6,8 +6,10 @@ from datetime import datetime, timedelta
 
 from handlers import texts
 from handlers.base import Ctx, Reply, ServiceConfig
+from handlers.care.contact import office_contact
 from handlers.events import HandoffRequested
 from handlers.wording import format_date
+from storage.models import Staff
 
 __all__ = ["handoff", "when_answered"]
 
@@ -31,8 +33,9 @@ def when_answered(local_now: datetime, config: ServiceConfig) -> str:
     return texts.HANDOFF_NEXT_DAY.format(day=format_date(day), time=opens)
 
 
-async def create_handoff(ctx: Ctx, reason: str) -> int:
-    """File the hand-off request with the recent conversation; returns its id."""
+async def create_handoff(ctx: Ctx, reason: str, contact: Staff | None = None) -> int:
+    """File the hand-off request with the recent conversation; returns its id. With the
+    person's own contact (一对一, in office hours), it is theirs from the start."""
     recent = await ctx.uow.messages.recent(ctx.channel, ctx.external_id, RECENT_MESSAGES)
     transcript = [
         {"at": m.created_at.isoformat(), "direction": m.direction, "text": m.text} for m in recent
@@ -53,6 +56,9 @@ async def create_handoff(ctx: Ctx, reason: str) -> int:
             "transcript": transcript,
         },
     )
+    if contact is not None:
+        request.assigned_staff_id = contact.id
+        request.details = {**request.details, "routed_to": "contact"}
     ctx.emit(HandoffRequested(request_id=request.id, reason=reason))
     return request.id
 
@@ -73,7 +79,10 @@ async def handoff(ctx: Ctx, reason: str = "asked") -> list[Reply]:
                 id=request.id, when=when, hotline=ctx.config.hotline
             )
             return [Reply(reply)]
-    await create_handoff(ctx, reason)
+    contact = await office_contact(ctx)
+    if contact is not None:
+        when = texts.CARE_CONTACT_HANDOFF.format(name=contact.name, soon=texts.HANDOFF_SOON)
+    await create_handoff(ctx, reason, contact)
     ctx.conv.end_flow()
     template = texts.HANDOFF_UNSURE if reason == "unsure" else texts.HANDOFF_OPEN
     return [Reply(template.format(when=when, hotline=ctx.config.hotline))]

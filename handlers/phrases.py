@@ -93,6 +93,22 @@ REQUEST_DONE: Final = re.compile(
     r"\s*[,，:：]?(.*)$",
     re.S,
 )
+# Staff logging a must-visit made, by its number, with a note: "探望 12 送了慰问品 精神不错".
+VISIT_LOG: Final = re.compile(
+    r"^\s*(?:探望|看望|走访|慰问)\s*(?:第|编号)?\s*(\d{1,9})\s*号?\s*[,，:：]?(.*)$", re.S
+)
+# Staff recording an occasion that calls for a visit (五必访), by name or roster number:
+# "登记必访 张建国 丧事 老伴上周去世", "登记必访 12 困难 孙子生病住院".
+VISIT_OCCASION: Final = re.compile(
+    r"^\s*(?:登记必访|必访登记|登记探望)\s*(\S+?)\s*[,，]?\s*"
+    r"(家庭困难|困难|丧事|丧亲|丧偶|去世|情况变化|变化)\s*[,，:：]?(.*)$",
+    re.S,
+)
+VISIT_OCCASION_WORDS: Final = {
+    "家庭困难": "hardship", "困难": "hardship",
+    "丧事": "bereavement", "丧亲": "bereavement", "丧偶": "bereavement", "去世": "bereavement",
+    "情况变化": "situation", "变化": "situation",
+}  # fmt: skip
 # Staff raising an emergency for a retiree (a neighbour called the office): "代报求助 张建国 …"
 # or by roster number "代报求助 12 …".
 ALERT_RAISE: Final = re.compile(r"^\s*代报求助\s*(\S+)\s*(.*)$", re.S)
@@ -111,6 +127,7 @@ TAG_MARKS: Final = "#＃"  # "群发#书画组": the scope is a tag
 # The dialogue layer: answers to the bot's own questions and what a conversation keeps.
 COUPLE: Final = re.compile(
     r"爸妈|父母|二老|老两口|两口子|我们俩|咱俩|俩人都|两个人都|两个都|俩都|都去|都报|都参加"
+    r"|(?:老伴|爱人|老婆|老公|老头子?)也(?:一块儿?|一起)?(?:去|报|参加)"
     r"|[我俺](?:和|跟|与|同)[我俺]?(?:家)?(?:老伴|爱人|老头子?|老太婆|老婆)|[我俺]们老两口"
     r"|两个人(?!的)|俩人|我俩"
 )
@@ -128,13 +145,36 @@ SELF_WORDS: Final = re.compile(r"我|自己")
 BY_SURNAME: Final = "老"  # "老马": an older person called by surname
 CLAUSE_BREAK: Final = re.compile(r"[，,。！？!?；;\s]+")
 # The one a service is for, by pronoun ("能给她订个送餐吗").
+# Two things said together ("明天和后天", "周二、周四"): what joins them.
+AND_ALSO: Final = re.compile(r"\s*(?:和|跟|与|及|以及|还有|、|，|,|加上)\s*")
+# A detail told at the read-back (two or more Chinese characters), unless it is a question.
+DETAIL: Final = re.compile(r"[\u4e00-\u9fff].*[\u4e00-\u9fff]", re.S)
+# Words about the booking itself (who, seats, cancelling, changing): not a note to keep.
+ABOUT_THE_BOOKING: Final = re.compile(r"报|候补|排队|名额|位置|取消|退|改|换|不去|不要|别|算了")
+QUESTION: Final = re.compile(
+    r"[?？]|[吗嘛么呢不没][\s。！!]*$|(?:多少|几点|哪里|哪儿|什么|啥|怎么|咋|谁)"
+)
+# "我和…", "俺跟…" just before the other one is named: the two of them.
+WITH_ME: Final = re.compile(r"[我俺][和跟与同](?:我家|俺家|我们家)?$")
+# "不是我爸，是我妈": the one meant instead (group 1).
+NOT_BUT: Final = re.compile(r"不是[^，,。\s]{1,8}[，,。\s]*(?:而)?是([^，,。\s]{1,8})")
+# The generic word after an activity's name ("党日活动", "合唱的活动").
+ACTIVITY_WORD: Final = re.compile(r"的?活动$")
+# Words of booking or signing up, in the clause of a second request ("再给他报个健康讲座").
+BOOKING_WORD: Final = re.compile(r"报(?!销)|约|订|登记|参加|挂(?:个)?号|陪")
+# A second thing asked for besides the first ("下午再来个理发的", "打扫和理发").
+ALSO: Final = re.compile(r"再|还要|还想|还得|另外|顺便|也要|也约|也给|以及|^\s*(?:和|跟|与|及|、)")
+# The parts of a message that each name one thing ("礼拜三的打扫和礼拜六的讲座").
+NAMED_PARTS: Final = re.compile(r"[^，,。；;\s和跟与及、]+")
+# Asking to be signed up, not asking about the activity ("报", "报名", "给我报上").
+SIGN_UP_WORD: Final = re.compile(r"报(?!销)|登记|算我一个|加我")
 FOR_HER: Final = re.compile(r"(?:给|帮|为|替|让)她")
 FOR_HIM: Final = re.compile(r"(?:给|帮|为|替|让)他")
 # A son's or daughter's words for a parent (and a son- or daughter-in-law's), by gender.
 FATHER: Final = re.compile(r"我爸|爸爸|老爸|我爹|父亲|老爷子|岳父|老丈人|公公|爷爷|外公|姥爷")
 MOTHER: Final = re.compile(r"我妈|妈妈|老妈|我娘|母亲|老太太|岳母|丈母娘|婆婆|奶奶|外婆|姥姥")
 YES_WITH_MORE: Final = re.compile(
-    r"^\s*(?:对的|对(?!了)|是的|是啊|是|好的|好啊|好|行啊|行|可以|确认|确定|没错|嗯+|中|成|要得|没问题"
+    r"^\s*(?:[哦噢喔啊]+[\s,，]*)?(?:那就|那)?\s*(?:对的|对(?!了)|是的|是啊|是|好的|好啊|好|行啊|行|可以|确认|确定|没错|嗯+|中|成|要得|没问题"
     r"|就这样|就这么办|ok|OK|Ok)"
 )
 YES_TAKEN_BACK: Final = re.compile(r"不|别|没|错|改|换|但|可是|不过")

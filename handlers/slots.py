@@ -6,13 +6,23 @@ from datetime import date, timedelta
 
 from handlers import phrases, texts
 from handlers.base import Ctx, Option, Reply, payload
+from handlers.couple import BOTH, SELF, SPOUSE, named_who, pick_one, pick_who, staying_out
 from handlers.flows import Rejection, Slot, Slots, Validate
 from handlers.wording import format_date
 from nlu.result import EntityDict
 
-__all__ = ["date_slot", "move_said", "part_slot", "who_phrase", "who_slot"]
+__all__ = [
+    "BOTH",
+    "SELF",
+    "SPOUSE",
+    "date_slot",
+    "move_said",
+    "part_slot",
+    "staying_out",
+    "who_phrase",
+    "who_slot",
+]
 
-SELF, SPOUSE, BOTH = "self", "spouse", "both"
 NOON = 12
 
 
@@ -27,94 +37,12 @@ def who_phrase(ctx: Ctx, value: str) -> str:
     return texts.BENEFICIARY.get(value, value)
 
 
-def _named_who(ctx: Ctx) -> str | None:
-    """Whom the message names: the spouse or the retiree by name; for a family member,
-    "我爸"/"我妈" by the roster's gender (the retiree, or the retiree's spouse)."""
-    person, text = ctx.person, ctx.turn.text
-    if person is None or not text:
-        return None
-    alone = _one_of_the_couple(ctx) if person.spouse_name else None
-    if alone is not None:
-        return alone
-    if person.spouse_name and phrases.COUPLE.search(text):
-        return BOTH  # "我跟老伴都去", "老两口", "给我爸妈都报上"
-    if person.spouse_name and person.spouse_name in text:
-        return SPOUSE
-    surname = person.spouse_name[:1] if person.spouse_name else ""
-    if surname and surname != person.name[:1] and phrases.BY_SURNAME + surname in text:
-        return SPOUSE  # "我家老马" for 马建华: the spouse by surname
-    if person.name in text:
-        return SELF
-    if ctx.account is None or ctx.account.role != "family":
-        return None
-    father, mother = bool(phrases.FATHER.search(text)), bool(phrases.MOTHER.search(text))
-    if father and mother and person.spouse_name:
-        # "我爸住院了 我妈一个人在家 给她订个送餐": the one the service is for, by pronoun
-        her, him = bool(phrases.FOR_HER.search(text)), bool(phrases.FOR_HIM.search(text))
-        if her == him or person.gender not in {"M", "F"}:
-            return BOTH  # "给我爸妈都报上"; a flow that takes one person asks which
-        father, mother = him, her
-    if father == mother or person.gender not in {"M", "F"}:
-        return None  # both, neither, or no gender on the roster: the retiree, as before
-    said = "M" if father else "F"
-    if said == person.gender:
-        return SELF
-    return SPOUSE if person.spouse_name else None
-
-
-def _one_of_the_couple(ctx: Ctx) -> str | None:
-    """One of a couple, told by the other staying out ("我妈不去了 我爸去", "老伴在家歇着")
-    or by going alone ("那就我一个人")."""
-    family = ctx.account is not None and ctx.account.role == "family"
-    person = ctx.person
-    if person is None:
-        return None
-    if not family and phrases.ALONE.search(ctx.turn.text):
-        return SELF
-    for clause in phrases.CLAUSE_BREAK.split(ctx.turn.text):
-        if not phrases.STAYS_OUT.search(clause):
-            continue
-        if family:
-            father = bool(phrases.FATHER.search(clause))
-            mother = bool(phrases.MOTHER.search(clause))
-            if father == mother or person.gender not in {"M", "F"}:
-                continue
-            out = SELF if ("M" if father else "F") == person.gender else SPOUSE
-        elif phrases.SPOUSE_WORDS.search(clause) or person.spouse_name in clause:
-            out = SPOUSE
-        elif phrases.SELF_WORDS.search(clause):
-            out = SELF
-        else:
-            continue
-        return SPOUSE if out == SELF else SELF
-    return None
-
-
-def _pick_who(ctx: Ctx, values: list[str]) -> str:
-    person = ctx.person
-    alone = _one_of_the_couple(ctx) if person is not None and person.spouse_name else None
-    if alone is not None:
-        return alone  # "就我自己 老伴不去": both named, one going
-    alone_said = phrases.ALONE.search(ctx.turn.text or "")
-    if person is not None and not person.spouse_name and SELF in values and alone_said:
-        return SELF  # "老伴早走了 就报我自己": no spouse on file
-    if SELF in values and SPOUSE in values:
-        return BOTH
-    named = _named_who(ctx)
-    if named is not None:
-        return named
-    value = values[0]
-    if value not in (SELF, SPOUSE) and ctx.account is not None and ctx.account.role == "family":
-        return SELF  # a daughter's "我爸" is the retiree she acts for
-    return value
-
-
 def _parse_who(ctx: Ctx, text: str) -> str | None:
     return SELF if phrases.SELF_ANSWER.match(text.strip()) else None
 
 
 def _who_default(ctx: Ctx, slots: Slots) -> str | None:
-    named = _named_who(ctx)
+    named = named_who(ctx)
     return None if named == BOTH else named or SELF  # both: asked (or the flow's options)
 
 
@@ -140,7 +68,7 @@ def who_slot(allow_both: bool = False, ask_always: bool = False) -> Slot:
         return Rejection(texts.ONLY_SELF_OR_SPOUSE)
 
     def infer(ctx: Ctx) -> str | None:
-        named = _named_who(ctx)
+        named = named_who(ctx)
         return named if named != BOTH or allow_both else None
 
     slot = Slot(
@@ -148,7 +76,7 @@ def who_slot(allow_both: bool = False, ask_always: bool = False) -> Slot:
         texts.SLOT_WHO,
         ask,
         entity="beneficiary",
-        pick=_pick_who,
+        pick=pick_who if allow_both else pick_one,
         parse=_parse_who,
         validate=validate,
         default=None if ask_always else _who_default,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from handlers import alerts, binding, phrases, sos, texts, workbench
+from handlers import alerts, binding, phrases, sos, texts, visits, workbench
 from handlers.base import Ctx, Option, Reply, payload
 from handlers.events import AlertResolved, BindingDecided, BroadcastCreated
 from handlers.wording import format_when, status_name
@@ -24,6 +24,8 @@ CLOSE_YES, CLOSE_NO = "alert_resolve_confirm", "alert_resolve_cancel"
 QUEUE_KINDS = (
     "sos", "handoff", "identity_check", "forget_me",
     "hospital_visit", "medical_escort", "hospital_admission",
+    "must_visit", "volunteer_hours", "plan_item", "doctor_renewal",
+    "admission_review",
 )  # fmt: skip
 # Closing an emergency is the duty officer's or a leader's call; leaders and admins see
 # (and may close) everyone's items, the others their own and nobody's.
@@ -45,6 +47,8 @@ def is_command(text: str) -> bool:
             phrases.ALERT_TAKE,
             phrases.ALERT_RESOLVE,
             phrases.REQUEST_DONE,
+            phrases.VISIT_LOG,
+            phrases.VISIT_OCCASION,
             phrases.IDENTITY_APPROVE,
             phrases.IDENTITY_REJECT,
         )
@@ -79,6 +83,12 @@ async def staff(ctx: Ctx) -> list[Reply]:
     if identity:
         approve = bool(phrases.IDENTITY_APPROVE.match(said))
         return await _identity(ctx, member, int(identity[1]), approve)
+    visit = phrases.VISIT_LOG.match(said)
+    if visit:
+        return await visits.chat_visit(ctx, member, int(visit[1]), visit[2].strip())
+    occasion = phrases.VISIT_OCCASION.match(said)
+    if occasion:
+        return await visits.chat_occasion(ctx, member, occasion[1], occasion[2], occasion[3])
     closing_typed = phrases.REQUEST_DONE.match(said)
     if closing_typed:
         return await _complete(ctx, member, int(closing_typed[1]), closing_typed[2].strip())
@@ -274,6 +284,8 @@ async def _complete(ctx: Ctx, member: Staff, request_id: int, note: str) -> list
     await ctx.uow.requests.set_status(
         request, "done", now=ctx.now, actor=_actor(member), note=note[:500] or None
     )
+    if request.kind in visits.VISIT_KINDS:  # a visit made: kept on the must-visit ledger
+        await visits.visited(ctx.uow, member, request, note, ctx.now)
     ctx.uow.audit.record(ctx.now, _actor(member), "request_done", "service_request", request_id)
     person = await ctx.uow.people.get(request.person_id) if request.person_id else None
     return [

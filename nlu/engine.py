@@ -35,6 +35,7 @@ from nlu.model import LinearModel, train_linear
 from nlu.normalize import normalize
 from nlu.result import EmergencyDict, IntentDict, ParseDict, parse_dict
 from nlu.sos import assess
+from nlu.spelling import Speller
 
 __all__ = ["EmbeddedEngine", "Parser", "default_cache_dir"]
 
@@ -54,6 +55,7 @@ _SVM_C = 1.0
 # writer's emergency set at a time (benchmarks/sos_blind.py --by-writer).
 _NOW, _NOT = "now", "not"
 _EMERGENCY_C = 0.5
+_SPELLING = "domain_word"  # a lookup table of the training data: see nlu/spelling.py
 
 
 class Parser(Protocol):
@@ -91,8 +93,17 @@ def domain_words(training: nlu_data.TrainingData) -> set[str]:
     return {w for w in words if not w.isascii()}
 
 
+def _spelled(tables: Mapping[str, Mapping[str, str]]) -> set[str]:
+    """The short words whose sound-alike slips are corrected: the domain words of the
+    training data and the two-character names of hospitals, departments and services."""
+    words = set(tables.get(_SPELLING, {}))
+    for entity in ("hospital", "department", "service_type"):
+        words.update(surface for surface in tables.get(entity, {}) if not surface.isascii())
+    return words
+
+
 def _gazetteer_tables(training: nlu_data.TrainingData) -> dict[str, dict[str, str]]:
-    tables = {}
+    tables = {_SPELLING: {w: w for w in training.lookups.get(_SPELLING, [])}}
     for entity in GAZETTEER_ENTITIES:
         known = SERVICE_TYPES if entity == "service_type" else ()
         tables[entity] = training.entity_values(entity, known)
@@ -121,8 +132,10 @@ class EmbeddedEngine:
         self._gazetteer = Gazetteer(featurizer.pinyin)
         self._tables = {k: dict(v) for k, v in gazetteer.items()}
         for entity, table in self._tables.items():
-            self._gazetteer.add(entity, table)
+            if entity != _SPELLING:
+                self._gazetteer.add(entity, table)
         self.extractor = EntityExtractor(self._gazetteer)
+        self.speller = Speller(featurizer.pinyin, featurizer.words, _spelled(self._tables))
 
     # --------------------------------------------------------------- build
     @classmethod
@@ -268,9 +281,9 @@ class EmbeddedEngine:
                 probability = model.probabilities(features)[model.classes.index(_NOW)]
                 emergency["now"] = round(float(probability), 4)
         # Offsets are shared by the raw and the normalised text; report the raw words.
-        entities = [
-            replace(e, text=text[e.start : e.end]) for e in self.extractor.extract(clean, now)
-        ]
+        found = self.extractor.extract(self.speller.correct(clean), now)
+        entities = [replace(e, text=text[e.start : e.end]) for e in found]
+        ranking = agree_with_entities(ranking, {e.entity for e in found})
         return parse_dict(text, ranking, entities, emergency)
 
     async def aparse(self, text: str, now: datetime | None = None) -> ParseDict:
@@ -280,6 +293,35 @@ class EmbeddedEngine:
     def tokenize(self, text: str) -> list[str]:
         """jieba words of a text (normalised), for search over documents."""
         return self.featurizer.tokens("".join(normalize(text).split()))
+
+
+# Bookings told apart by what they name: a hospital or a department is a visit to a doctor,
+# a home service is a home service. Where the classifier hesitates between two of them and
+# the message names only what the second needs, the second is meant ("已经去医院看过了 这几天
+# 做不了饭 明天送餐" is meals, not a hospital visit).
+_NAMED_BY: dict[str, frozenset[str]] = {
+    "medical_escort": frozenset({"hospital", "department"}),
+    "eldercare_booking": frozenset({"service_type"}),
+}
+_HESITATION = 0.15  # the second's confidence from which the classifier was in two minds
+
+
+def agree_with_entities(ranking: list[IntentDict], named: set[str]) -> list[IntentDict]:
+    """The ranking with its first two swapped when only the second's entities are named."""
+    if len(ranking) < 2:  # noqa: PLR2004
+        return ranking
+    first, second = ranking[0], ranking[1]
+    needs_first = _NAMED_BY.get(first["name"])
+    needs_second = _NAMED_BY.get(second["name"])
+    if needs_first is None or needs_second is None or second["confidence"] < _HESITATION:
+        return ranking
+    if named & needs_first or not named & needs_second:
+        return ranking
+    return [
+        {"name": second["name"], "confidence": first["confidence"]},
+        {"name": first["name"], "confidence": second["confidence"]},
+        *ranking[2:],
+    ]
 
 
 def apply_guard(clean: str, ranking: list[IntentDict]) -> tuple[list[IntentDict], EmergencyDict]:

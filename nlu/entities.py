@@ -323,10 +323,17 @@ _GUESSES = (
 )
 
 
+# A service word that names an entitlement ("护理补贴", "护理费标准") is not a booking of it.
+_ENTITLEMENT_AFTER = re.compile(r"费?(?:补贴|津贴|补助|标准|待遇|政策)")
+
+
 def _plausible(entity: Entity, text: str) -> bool:
-    """Reject matches inside a longer word of Latin letters or digits."""
+    """Reject matches inside a longer word of Latin letters or digits, and a service's name
+    that is part of an entitlement's."""
     if entity.entity in {"phone", "date", "time", "shift"}:
         return True
+    if entity.entity == "service_type" and _ENTITLEMENT_AFTER.match(text, entity.end):
+        return False
     before = text[entity.start - 1] if entity.start > 0 else " "
     after = text[entity.end] if entity.end < len(text) else " "
     first, last = entity.text[0], entity.text[-1]

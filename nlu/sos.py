@@ -232,6 +232,8 @@ _IDIOMS = _any(
     "救救我的(?:手机|电脑|电视|花|菜|牙)", "想得心口疼", "想得心慌",
     "(?:狗|猫|狗狗|猫咪|宠物|鹦鹉|鸟)(?:儿)?.{0,6}(?:呼吸|喘|摔|吐|病|走丢|走失|跑丢|丢|掉)了?",
     "气得.{0,4}(?:吐血|要死|心口疼)", "蚊子咬", "虫子咬",
+    # the habit of sleeping late, said of a time to book ("改到下午吧 上午他起不来")
+    "(?:上午|早上|早晨|一早|大清早|太早)[他她我俺]?起不来(?!了)",
 )  # fmt: skip
 
 # An emergency as the subject of a class or talk ("讲防摔倒的讲座", "教急救的课", "讲座 讲心梗
@@ -292,6 +294,18 @@ def assess(text: str) -> Assessment:
     return whole
 
 
+_CHRONIC = _any(
+    "好几年", "好多年", "多少年", "几十年", "几年了", "多年", "常年", "老毛病", "一直这样"
+)
+_LONG = 80  # characters from which a message is read near its danger word
+_NEAR = 20  # characters either side of it
+
+
+def _near(pattern: re.Pattern[str], text: str, start: int, end: int) -> bool:
+    """Whether the pattern is found within _NEAR characters of a span."""
+    return bool(pattern.search(text[max(0, start - _NEAR) : end + _NEAR]))
+
+
 def _without_denied(text: str) -> str:
     """The text with each danger denied just before it in its clause blanked, from the
     denial on ("不是那种突然晕倒的")."""
@@ -337,13 +351,19 @@ def _judge(text: str, idiom: bool) -> Assessment:
         # Said to be happening now ("我现在心脏这里绞着疼"), a plan or a question about it
         # does not make it calm; a past event, someone cared for, a story does. Nor does it
         # when said to be severe ("心口疼 出冷汗 要不要约个心内科"): danger now, whatever else.
+        # In a long message, "now" is read near the danger word: "现在的小年轻都这样" far
+        # from "洗澡总怕滑倒" says nothing of the fall.
+        if len(text) > _LONG:
+            present = _near(_PRESENT, text, serious.start(), serious.end())
         if handled or story or (past and not present):
             return Assessment(False, True, f"serious:{serious[0]}+context")
         if (plan or question) and not present and not _SEVERE.search(text):
             return Assessment(False, True, f"serious:{serious[0]}+question")
         return Assessment(True, False, f"serious:{serious[0]}")
     mild = _MILD.search(text)
-    calm = past or plan or handled or question or story
+    # a pain of years ("腰疼得厉害好几年了 想约个推拿") is no emergency now; a grave one still is
+    chronic = bool(_CHRONIC.search(text))
+    calm = past or plan or handled or question or story or chronic
     if mild and _SEVERE.search(text) and not calm:
         return Assessment(True, False, f"mild:{mild[0]}+severe")
     if mild and _SLIGHT.search(text) and not _SEVERE.search(text):

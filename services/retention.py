@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 import structlog
 
 from services.ports import Context
+from storage.admissions import AdmissionRepo
 from storage.uow import UnitOfWork
 
 __all__ = ["Retention", "expire"]
@@ -34,6 +35,8 @@ async def expire(jobs: Context, now: datetime, batch: int = BATCH) -> int:
             done = await uow.messages.expire_text(before, batch)
             if done < batch:
                 await uow.verification.forget_misses(now - MISSES_KEPT)
+                # Hospitals' admission events: their ID numbers and names (the stays stay).
+                await AdmissionRepo(uow.session).forget_before(before)
             await uow.commit()
         total += done
         if done < batch:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, select
+from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select
 from sqlalchemy.sql.elements import KeyedColumnElement
 
 from storage.db import TZ, AsyncSession
@@ -24,6 +24,7 @@ from storage.models import (
     Broadcast,
     BroadcastRecipient,
     MessageRecord,
+    MustVisit,
     Person,
     Registration,
     ServiceRequest,
@@ -275,12 +276,38 @@ class ReportRepo:
         """A person on the roster by the month's end with no request (visits included) and
         no message in or out in the month."""
         request = exists().where(
-            ServiceRequest.person_id == Person.id, _within(ServiceRequest.created_at, month)
+            ServiceRequest.person_id == Person.id,
+            _within(ServiceRequest.created_at, month),
+            # A must-visit task the daily job made is no contact until the visit is made.
+            or_(ServiceRequest.kind != "must_visit", ServiceRequest.status == "done"),
         )
         message = exists().where(
             MessageRecord.person_id == Person.id, _within(MessageRecord.created_at, month)
         )
         return and_(Person.created_at < month.end, ~request, ~message)
+
+    async def visit_coverage(self, month: Month) -> list[tuple[str | None, int, int]]:
+        """(district, visits due in the month, of them made) of the must-visit ledger (五必访),
+        by district; a visit counts as made when logged or its task was closed as done."""
+        made = or_(MustVisit.visited_at.is_not(None), ServiceRequest.status == "done")
+        query = (
+            select(
+                Person.district,
+                func.count(MustVisit.id),
+                func.coalesce(func.sum(case((made, 1), else_=0)), 0),
+            )
+            .select_from(MustVisit)
+            .join(Person, Person.id == MustVisit.person_id)
+            .join(ServiceRequest, ServiceRequest.id == MustVisit.request_id)
+            .where(
+                MustVisit.due_date >= month.first,
+                MustVisit.due_date < month.next.first,
+                ServiceRequest.status != "cancelled",  # dropped by staff: no longer owed
+            )
+            .group_by(Person.district)
+            .order_by(Person.district)
+        )
+        return [(d, int(n), int(m)) for d, n, m in await self.session.execute(query)]
 
     async def roster_size(self, month: Month) -> int:
         """People on the roster by the month's end."""

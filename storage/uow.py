@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from storage.activities import ActivityRepo
 from storage.alerts import AlertRepo
 from storage.broadcasts import BroadcastRepo
+from storage.care import CareRepo
 from storage.catalog import CatalogRepo
 from storage.db import AsyncSession
 from storage.reminders import ReminderRepo
@@ -31,6 +32,7 @@ from storage.repos import (
     StaffRepo,
 )
 from storage.verification import VerificationRepo
+from storage.volunteers import VolunteerRepo
 from storage.workbench import WorkbenchRepo
 
 __all__ = ["UnitOfWork"]
@@ -72,6 +74,8 @@ class UnitOfWork:
     verification = _Repo(lambda u: VerificationRepo(u.session))
     workbench = _Repo(lambda u: WorkbenchRepo(u.session))
     reports = _Repo(lambda u: ReportRepo(u.session))
+    care = _Repo(lambda u: CareRepo(u.session))
+    volunteers = _Repo(lambda u: VolunteerRepo(u.session))
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions

@@ -33,13 +33,15 @@ from storage.models import (
     ServiceRequest,
     Staff,
 )
-from storage.repos import CLOSED_STATUSES
+from storage.queue_lists import Lists, cached_lists
+from storage.queue_query import queue_statements
 from storage.timeline import TIMELINE_SIZE, TimelineItem, alert_steps, timeline
 
 __all__ = [
     "BoardAlert",
     "Page",
     "QueueFilter",
+    "QueuePage",
     "Someone",
     "TimelineItem",
     "WorkbenchRepo",
@@ -47,6 +49,7 @@ __all__ = [
 ]
 
 PAGE_SIZE = 50
+Names = dict[int, str]
 # The queue counts its open requests up to this many and then says "more than": counting
 # every one of a province's 30,000 open requests cost more than the rest of the page.
 COUNT_CAP = 1000
@@ -93,6 +96,17 @@ class Page:
         if self.capped:
             return len(self.rows) == self.size
         return self.offset + len(self.rows) < self.total
+
+
+@dataclass(frozen=True, slots=True)
+class QueuePage:
+    """The 待办 page: a page of the queue, its owners' names by staff id, the districts and
+    the home services' names by code (its filters and labels)."""
+
+    page: Page
+    names: dict[int, str]
+    districts: list[str]
+    services: dict[str, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,50 +217,58 @@ class WorkbenchRepo:
     # ------------------------------------------------------------------ queue
     async def queue(self, where: QueueFilter, offset: int = 0, size: int = PAGE_SIZE) -> Page:
         """Open requests (or those of one status), longest waiting first."""
-        query: Select[ServiceRequest, Person] = select(ServiceRequest, Person).outerjoin(
-            Person, Person.id == ServiceRequest.person_id
+        page, _names = await self._queue(where, offset, size)
+        return page
+
+    async def queue_page(self, where: QueueFilter, offset: int = 0) -> QueuePage:
+        """What the 待办 page shows: the list, the names of the staff it shows, and the
+        districts and services (kept a while: storage/queue_lists.py). One statement, or
+        none more when the lists are kept."""
+        page, names = await self._queue(where, offset, PAGE_SIZE)
+        database = str(self.session.get_bind().engine.url)
+        lists = await cached_lists(database, self._lists)
+        return QueuePage(page, names, lists.districts, lists.services)
+
+    async def _lists(self) -> Lists:
+        return Lists(await self.districts(), await self.service_names())
+
+    async def _queue(self, where: QueueFilter, offset: int, size: int) -> tuple[Page, Names]:
+        """A page of the queue and its owners' names, in one statement kept for the shape of
+        the filter (storage/queue_query.py); the count stops at the cap."""
+        page_of, count_of = queue_statements(
+            status=bool(where.status),
+            kinds=bool(where.kinds),
+            district=bool(where.district),
+            due_before=where.due_before is not None,
+            due_on=where.due_on is not None,
+            owner="nobody" if where.unassigned else "" if where.staff_id is None else "mine",
+            by_date=where.by_date,
         )
-        if where.status:
-            query = query.where(ServiceRequest.status == where.status)
-        else:
-            query = query.where(ServiceRequest.status.not_in(CLOSED_STATUSES))
-        if where.kinds:
-            query = query.where(ServiceRequest.kind.in_(where.kinds))
-        if where.district:
-            query = query.where(Person.district == where.district)
-        if where.due_before is not None:
-            query = query.where(ServiceRequest.scheduled_date <= where.due_before)
-        if where.due_on is not None:
-            query = query.where(ServiceRequest.scheduled_date == where.due_on)
-        if where.unassigned:
-            query = query.where(ServiceRequest.assigned_staff_id.is_(None))
-        elif where.staff_id is not None:
-            query = query.where(
-                or_(
-                    ServiceRequest.assigned_staff_id.is_(None),
-                    ServiceRequest.assigned_staff_id == where.staff_id,
-                )
-            )
         cap = max(COUNT_CAP, offset + size)
-        counted = query.with_only_columns(ServiceRequest.id).limit(cap + 1).subquery()
-        total = int(await self.session.scalar(select(func.count()).select_from(counted)) or 0)
-        # By date: the soonest appointment first, those without a day last (an index order).
-        first = (ServiceRequest.scheduled_date.asc().nulls_last(),) if where.by_date else ()
-        order = (*first, ServiceRequest.created_at, ServiceRequest.id)
-        # The page's ids first (an index-only scan past the offset), then only their rows and
-        # their people's names: a page deep in one status's 50,000 requests no longer loads
-        # all before it, and no phone or ID number is decrypted for a list that shows none.
-        ids = query.with_only_columns(ServiceRequest.id).order_by(*order).offset(offset).limit(size)
-        rows = await self.session.execute(
-            select(ServiceRequest, Person.name, Person.district)
-            .outerjoin(Person, Person.id == ServiceRequest.person_id)
-            .where(ServiceRequest.id.in_(ids.scalar_subquery()))
-            .order_by(*order)
-        )
+        values = {
+            "status": where.status,
+            "kinds": list(where.kinds),
+            "district": where.district,
+            "due_before": where.due_before,
+            "due_on": where.due_on,
+            "staff_id": where.staff_id,
+            "upto": cap + 1,
+            "offset": offset,
+            "size": size,
+        }
+        rows = (await self.session.execute(page_of, values)).all()
+        if rows:
+            counted = int(rows[0].total)
+        elif offset:  # past the last page: the count alone
+            counted = int(await self.session.scalar(count_of, values) or 0)
+        else:
+            counted = 0
         shown = [
-            (r, None if name is None else Someone(name, district)) for r, name, district in rows
+            (r, None if r.person_name is None else Someone(r.person_name, r.person_district))
+            for r in rows
         ]
-        return Page(shown, min(total, cap), offset, size, capped=total > cap)
+        names = {int(r.assigned_staff_id): str(r.owner_name) for r in rows if r.owner_name}
+        return Page(shown, min(counted, cap), offset, size, capped=counted > cap), names
 
     async def districts(self) -> list[str]:
         """The districts people on the roster live in: one index lookup per district (a

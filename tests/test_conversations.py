@@ -18,6 +18,8 @@ A scenario is a ``##`` heading, optional ``> key: value`` lines and a table:
   of prose before its options), and
   ``rows TABLE k=v … = N`` (``@me`` is the sender's account id, ``@person`` the retiree's id).
 * ``> as: family``: the sender is a daughter bound as family of retiree 1.
+* ``@staff …`` sends as the demo's first staff member (王晓明, on duty), bound as staff;
+  ``[visits]`` runs the must-visit ledger's daily job (services/visits.py) at the clock.
 """
 
 from __future__ import annotations
@@ -34,10 +36,12 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.messages import Response
 from bot.pipeline import Pipeline
-from handlers.base import ServiceConfig
+from handlers.base import TZ, ServiceConfig
 from nlu.engine import EmbeddedEngine
+from services.visits import generate as generate_visits
 from storage.db import AsyncSession, Base
 from storage.demo import seed_demo
+from storage.models import Staff
 from storage.state import MemoryStore
 from storage.uow import UnitOfWork
 from tests.harness import Harness, texts_of
@@ -156,6 +160,19 @@ async def _check(bot: Harness, user: str, response: Response, check: str, where:
         raise AssertionError(f"{where}: unknown check {check!r}")
 
 
+async def _bind_staff(bot: Harness, user: str) -> None:
+    """The demo's first staff member, bound as staff on the harness's channel."""
+    async with UnitOfWork(bot.sessions) as uow:
+        member = await uow.session.scalar(select(Staff).order_by(Staff.id).limit(1))
+        assert member is not None
+        account = await uow.accounts.bind(
+            bot.channel, user, 0, bot.now, role="staff", staff_id=member.id
+        )
+        await uow.commit()
+    bot.bound[user] = 0
+    bot.accounts[user] = account.id
+
+
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[f"{s.file}:{s.title}" for s in SCENARIOS])
 async def test_conversation(world: Harness, scenario: Scenario) -> None:
     bot = world
@@ -174,6 +191,15 @@ async def test_conversation(world: Harness, scenario: Scenario) -> None:
             amount, unit = int(moved[1]), {"m": "minutes", "h": "hours", "d": "days"}[moved[2]]
             bot.now = bot.now + timedelta(**{unit: amount})
             continue
+        if says == "[visits]":
+            async with UnitOfWork(bot.sessions) as uow:
+                await generate_visits(uow, bot.now.astimezone(TZ).date(), bot.now)
+                await uow.commit()
+            continue
+        if says.startswith("@staff "):
+            user, says = "staff", says.removeprefix("@staff ")
+            if user not in bot.bound:
+                await _bind_staff(bot, user)
         someone = re.match(r"@(\d+)\s+(.*)", says)
         if someone:
             user, says = f"u{someone[1]}", someone[2]

@@ -80,7 +80,10 @@ async def test_every_template_imports_on_a_fresh_database_and_again_changes_noth
     sessions: async_sessionmaker[AsyncSession], now: datetime
 ) -> None:
     # People first: the claims and family sheets name people on the roster.
-    for name in ("people", "staff", "hospitals", "activities", "slots", "claims", "family"):
+    for name in (
+        "people", "staff", "hospitals", "activities", "slots", "claims", "family", "doctors",
+        "contacts",
+    ):  # fmt: skip
         data = (TEMPLATES / f"{name}.xlsx").read_bytes()
         first = await _import(sessions, name, data, now)
         assert first.ok, (name, report_lines(first))

@@ -33,6 +33,8 @@ PERMISSIONS: Final[dict[str, frozenset[str]]] = {
     "export.run": frozenset({"clerk", "leader"}),  # Excel downloads (contact details: people.view)
     "catalogue.edit": frozenset({"clerk", "leader"}),  # activities, home-service slots, hospitals
     "policy.edit": frozenset({"clerk", "leader"}),  # policy articles: edit, preview the answer
+    "volunteer.view": frozenset({"clerk", "duty", "leader"}),  # volunteers, balances, tasks
+    "volunteer.manage": frozenset({"clerk", "leader"}),  # enter, offer, confirm hours, redeem
 }
 
 # Where a signed-in staff member lands: the first page their role may see.

@@ -38,6 +38,9 @@ ACTIONS = {
     "account_bound": "账号绑定", "binding_rejected": "绑定被拒",
     "consent_given": "同意个人信息告知",
     "forget_requested": "要求删除个人信息", "binding_throttled": "绑定尝试太多",
+    "feed_received": "医院推送住院信息", "feed_invalid": "医院推送格式不对",
+    "feed_viewed": "看住院提醒", "feed_matched": "住院提醒对上人员",
+    "feed_dismissed": "忽略住院提醒",
 }  # fmt: skip
 TARGETS = {"service_request": "/console/requests/", "person": "/console/people/"}
 

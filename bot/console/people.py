@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from starlette.requests import Request
 from starlette.responses import Response
 
+from bot.console.care_view import care_context
 from bot.console.web import Signed, guarded, number, param, render, runtime_of
 from storage.imports import CellError, read_phone
 from storage.models import Person
@@ -64,6 +65,7 @@ async def _person_context(request: Request, person_id: int) -> dict[str, object]
         staff_ids = [getattr(i.extra.get("request"), "assigned_staff_id", None) for i in timeline]
         names = await uow.workbench.staff_names(staff_ids)
         services = await uow.workbench.service_names()
+        care = await care_context(uow, person, datetime.now(UTC))
     return {
         "person": person,
         "accounts": accounts,
@@ -73,6 +75,7 @@ async def _person_context(request: Request, person_id: int) -> dict[str, object]
         "names": names,
         "editable": EDITABLE,
         "services": services,
+        "care": care,
     }
 
 

@@ -32,11 +32,16 @@ KINDS = (
     "medical_escort",
     "hospital_admission",
     "hospital_visit",
+    "admission_review",
+    "must_visit",
+    "plan_item",
+    "doctor_renewal",
     "handoff",
     "reimbursement",
     "eldercare",
     "identity_check",
     "forget_me",
+    "volunteer_hours",
     "sos",
 )
 
@@ -77,15 +82,12 @@ async def queue(request: Request, who: Signed) -> Response:
     where, chosen = _filter(request, who)
     offset = number(request.query_params.get("offset"))
     async with UnitOfWork(runtime_of(request).sessions) as uow:
-        page = await uow.workbench.queue(where, offset)
-        names = await uow.workbench.staff_names([r.assigned_staff_id for r, _ in page.rows])
-        districts = await uow.workbench.districts()
-        services = await uow.workbench.service_names()
+        shown = await uow.workbench.queue_page(where, offset)
     context = {
-        "services": services,
-        "page": page,
-        "names": names,
-        "districts": districts,
+        "services": shown.services,
+        "page": shown.page,
+        "names": shown.names,
+        "districts": shown.districts,
         "chosen": chosen,
         "kinds": KINDS,
         "statuses": texts.REQUEST_STATUSES,

@@ -27,7 +27,7 @@ from storage.uow import UnitOfWork
 
 __all__ = ["CHARTS", "report_export", "reports"]
 
-CHARTS = ("weekly", "kinds", "sos", "escorts", "activities", "broadcasts", "contact")
+CHARTS = ("weekly", "kinds", "sos", "escorts", "activities", "broadcasts", "visits", "contact")
 LISTS = ("uncontacted",)  # tables of people: people.view only
 CHANNELS = {"wechat": "微信", "telegram": "Telegram", "wecom": "企业微信"}
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
@@ -93,6 +93,7 @@ async def build(uow: UnitOfWork, month: Month) -> list[Chart]:
     reach = await repo.broadcast_reach(month)
     roster = await repo.roster_size(month)
     quiet = await repo.not_contacted_count(month)
+    coverage = await repo.visit_coverage(month)
 
     kinds = [k for k in texts.REQUEST_KINDS if this.get(k) or last.get(k)]
     kinds += sorted(k for k in {*this, *last} if k not in kinds)
@@ -246,6 +247,7 @@ async def build(uow: UnitOfWork, month: Month) -> list[Chart]:
         },
         ["按群发创建的月份统计。"],
     )
+    visit_chart = visits_chart(coverage)
     contact_chart = Chart(
         "contact",
         "本月联系情况",
@@ -267,8 +269,31 @@ async def build(uow: UnitOfWork, month: Month) -> list[Chart]:
     )
     return [
         weekly, kind_chart, sos_chart, escort_chart, activity_chart, broadcast_chart,
-        contact_chart,
+        visit_chart, contact_chart,
     ]  # fmt: skip
+
+
+def visits_chart(coverage: list[tuple[str | None, int, int]]) -> Chart:
+    """必访探望: the month's visits due and made, by district (the ledger, 五必访)."""
+    names = [d or texts.VISIT_NO_DISTRICT for d, _, _ in coverage]
+    due, made = sum(n for _, n, _ in coverage), sum(m for _, _, m in coverage)
+    return Chart(
+        "visits",
+        texts.VISIT_COVERAGE_TITLE,
+        list(texts.VISIT_COVERAGE_HEADERS),
+        [[name, n, m, n - m, _pct(m, n)] for name, (_, n, m) in zip(names, coverage, strict=True)]
+        + [["合计", due, made, due - made, _pct(made, due)]],
+        {
+            "type": "bar",
+            "stack": True,
+            "categories": names,
+            "series": [
+                {"name": texts.VISIT_DONE_SERIES, "data": [m for _, _, m in coverage]},
+                {"name": texts.VISIT_OPEN_SERIES, "data": [n - m for _, n, m in coverage]},
+            ],
+        },
+        [texts.VISIT_COVERAGE_NOTE],
+    )
 
 
 async def _uncontacted(uow: UnitOfWork, month: Month, limit: int) -> Chart:

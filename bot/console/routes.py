@@ -8,9 +8,11 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
 from bot.console import (
+    admissions,
     audit,
     board,
     broadcasts,
+    care,
     catalogue,
     exports,
     imports,
@@ -19,6 +21,8 @@ from bot.console import (
     queue,
     reports,
     signin,
+    visits,
+    volunteers,
 )
 from bot.console.web import HERE
 
@@ -44,10 +48,18 @@ ROUTES: list[tuple[str, object, list[str], str | None]] = [
     ("/requests/{id:int}/state", queue.request_move, POST, "request.work"),
     ("/requests/{id:int}/note", queue.request_note, POST, "request.work"),
     ("/requests/{id:int}/reply", queue.request_reply, POST, "handoff.reply"),
+    # 必访探望 (bot/console/visits.py): log a visit made (the id: its task's request);
+    # record an occasion that calls for one.
+    ("/visits/{id:int}/log", visits.request_visit, POST, "request.work"),
+    ("/people/{id:int}/visit-occasion", visits.person_occasion, POST, "request.work"),
     ("/people", people.people, GET, "people.view"),
     ("/people/{id:int}", people.person_page, GET, "people.view"),
     ("/people/{id:int}/edit", people.person_edit, POST, "people.edit"),
     ("/accounts/{id:int}/revoke", people.account_revoke, POST, "people.edit"),
+    # 一人一策 (bot/console/care.py, issue 20): plan items, the contact, the family doctor.
+    ("/people/{id:int}/plan", care.plan_edit, POST, "people.edit"),
+    ("/people/{id:int}/contact", care.contact_set, POST, "people.edit"),
+    ("/people/{id:int}/doctor", care.doctor_save, POST, "people.edit"),
     ("/import", imports.import_page, GET, "import.run"),
     ("/import", imports.import_check, POST, "import.run"),
     ("/import/apply", imports.import_apply, POST, "import.run"),
@@ -88,6 +100,16 @@ ROUTES: list[tuple[str, object, list[str], str | None]] = [
     ("/policies/preview", policies.policy_preview, GET, "policy.edit"),
     ("/policies/{id:int}", policies.policy_page, GET, "policy.edit"),
     ("/policies/{id:int}/edit", policies.policy_edit, POST, "policy.edit"),
+    # 志愿者与时间银行 (bot/console/volunteers.py, issue 20): staff offer requests to volunteers.
+    ("/volunteers", volunteers.volunteers_page, GET, "volunteer.view"),
+    ("/volunteers", volunteers.volunteer_register, POST, "volunteer.manage"),
+    ("/volunteers/offer", volunteers.volunteer_offer, POST, "volunteer.manage"),
+    ("/volunteers/hours", volunteers.volunteer_hours, POST, "volunteer.manage"),
+    ("/volunteers/redeem", volunteers.volunteer_redeem, POST, "volunteer.manage"),
+    # 住院提醒 (bot/console/admissions.py, issue 20): hospitals' events nobody matched.
+    ("/admissions", admissions.admissions, GET, "people.view"),
+    ("/admissions/{id:int}/match", admissions.admission_match, POST, "people.edit"),
+    ("/admissions/{id:int}/dismiss", admissions.admission_dismiss, POST, "people.edit"),
 ]
 
 

@@ -8,7 +8,13 @@ sign-up flow, the waitlist), ``cancel`` (cancelling any booking or seat).
 from __future__ import annotations
 
 from handlers.activities.cancel import CANCEL, booking_cancel
-from handlers.activities.listing import about_named, about_topic, activity_list, activity_time
+from handlers.activities.listing import (
+    about_named,
+    about_topic,
+    activity_list,
+    activity_time,
+    asks_about,
+)
 from handlers.activities.signup import SIGNUP, signup
 
 __all__ = [
@@ -18,6 +24,7 @@ __all__ = [
     "about_topic",
     "activity_list",
     "activity_time",
+    "asks_about",
     "booking_cancel",
     "signup",
 ]

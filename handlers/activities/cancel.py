@@ -4,6 +4,7 @@ a freed seat goes to the first on the waitlist."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from handlers import choices, phrases, texts
@@ -12,7 +13,7 @@ from handlers.base import Ctx, Reply
 from handlers.eldercare import service_name
 from handlers.events import BookingCancelled, WaitlistPromoted
 from handlers.flows import Flow, Rejection, Slot, Slots, start_flow
-from handlers.slots import who_phrase
+from handlers.slots import staying_out, who_phrase
 from handlers.wording import format_when, menu_reply
 
 CANCELLABLE = {
@@ -37,6 +38,7 @@ async def _cancellable(ctx: Ctx) -> list[tuple[str, str, dict[str, Any]]]:
         facts = {
             "activity": activity.title,
             "date": activity.starts_at.astimezone(ctx.local_now.tzinfo).date().isoformat(),
+            "attendee": registration.attendee,
         }
         items.append((f"reg:{registration.id}", label, facts))
     for request in await ctx.uow.requests.for_person(
@@ -225,12 +227,39 @@ def _listed_pick(ctx: Ctx, cancellable: set[str]) -> str | None:
     return key if key in cancellable else None
 
 
+def _each_named(ctx: Ctx, items: list[tuple[str, str, dict[str, Any]]]) -> list[str]:
+    """Several bookings named one by one in a message ("礼拜三的打扫和礼拜六的讲座都退了"):
+    each part that names exactly one of them, when every part does."""
+    turn, text = ctx.turn, ctx.turn.text or ""
+    parts = [m.span() for m in phrases.NAMED_PARTS.finditer(text)]
+    if len(parts) < 2:  # noqa: PLR2004
+        return []
+    found: list[str] = []
+    for begin, end in parts:
+        inside = tuple(e for e in turn.entities if begin <= int(e.get("start") or 0) < end)
+        if not inside:
+            continue
+        ctx.turn = replace(turn, entities=inside)
+        matched = [key for key, _, facts in items if _matches(ctx, facts)]
+        ctx.turn = turn
+        if len(matched) != 1:
+            return []
+        found += [k for k in matched if k not in found]
+    return found if len(found) > 1 else []
+
+
 async def booking_cancel(ctx: Ctx) -> list[Reply]:
     """Cancel a sign-up or a booking; a freed seat goes to the first on the waitlist."""
     items = await _cancellable(ctx)
     if not items:
         return [menu_reply(texts.CANCEL_NOTHING, ctx.config)]
+    # "礼拜三的打扫和礼拜六的讲座都退了": each named on its own, both
+    each = _each_named(ctx, items)
+    if each:
+        return await start_flow(ctx, CANCEL, {"booking": BOTH_KEYS.join(each)})
     chosen = [key for key, _, facts in items if _matches(ctx, facts)]
+    if not chosen and len(items) == 1:
+        chosen = [items[0][0]]  # the only thing there is to cancel: read back, not listed
     listed = _listed_pick(ctx, {key for key, _, _ in items})
     if len(chosen) != 1 and listed is not None:
         chosen = [listed]  # "第二个不要了" after "我的记录": the second of that list
@@ -240,6 +269,12 @@ async def booking_cancel(ctx: Ctx) -> list[Reply]:
         left = [k for k in chosen if str(facts_of[k].get("date")) not in kept_days]
         chosen = left or chosen
     both = [joined for joined, _ in _couples(items) if set(joined.split(BOTH_KEYS)) == set(chosen)]
+    out = staying_out(ctx) if both else None
+    if out is not None:
+        # "我妈合唱团不去了 我爸还去": of the couple's two seats, the one who stays out
+        facts_of = {key: facts for key, _, facts in items}
+        chosen = [k for k in chosen if facts_of[k].get("attendee") == out] or chosen
+        both = [] if len(chosen) == 1 else both
     slots: Slots = {"booking": chosen[0]} if len(chosen) == 1 else {}
     if both and phrases.COUPLE.search(ctx.turn.text):
         slots = {"booking": both[0]}  # "合唱团 俩人都不去了"

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 
 from handlers import phrases, texts
-from handlers.base import Ctx, Option, Reply, payload
+from handlers.base import Ctx, Option, Reply, Turn, payload
 from handlers.wording import format_date, format_when
 from storage.models import Activity
 
@@ -80,6 +80,17 @@ async def about_named(ctx: Ctx) -> list[Reply] | None:
         return None
     [activity] = found.values()
     return _about(ctx, activity)
+
+
+def asks_about(turn: Turn) -> bool:
+    """A question about an activity's particulars read as a sign-up ("离休干部座谈会谁能参加"):
+    asked, not "报"; answered with its facts, the sign-up offered."""
+    text = turn.text
+    return (
+        turn.intent == "activity_signup"
+        and bool(phrases.ASKS_DETAIL.search(text) and phrases.QUESTION.search(text))
+        and not phrases.SIGN_UP_WORD.search(text)
+    )
 
 
 async def about_topic(ctx: Ctx) -> list[Reply] | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers import texts
+from handlers import phrases, texts
 from handlers.activities.listing import (
     SIGNUP_NAME,
     activity_time,
@@ -29,6 +29,10 @@ async def _find_activity(ctx: Ctx, value: Any) -> Any:
     upcoming = await upcoming_activities(ctx, limit=50)
     exact = [a for a in upcoming if a.title == name]
     close = exact or [a for a in upcoming if name in a.title or a.title in name]
+    core = phrases.ACTIVITY_WORD.sub("", name)  # "党日活动" is 主题党日
+    if not close and len(core) >= 2:  # noqa: PLR2004
+        by_core = [a for a in upcoming if core in a.title]
+        close = by_core if len(by_core) == 1 else []
     return close[0].id if close else name
 
 

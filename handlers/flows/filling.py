@@ -130,9 +130,26 @@ def keep_words(ctx: Ctx) -> bool:
     return (slots.get("contact_phone"), slots.get("bed")) != before
 
 
+NOTES = "notes"  # details told at the read-back that answer nothing asked ("饭要烂一点")
+_NOTE_CHARS = 60
+
+
+def note(ctx: Ctx) -> bool:
+    """Keep a message told at the read-back as a note for the request, when it reads as a
+    detail (words, not a question) rather than an answer: True when kept."""
+    text = ctx.turn.text.strip()
+    if ctx.turn.payload is not None or not phrases.DETAIL.search(text):
+        return False
+    if phrases.QUESTION.search(text) or phrases.ABOUT_THE_BOOKING.search(text):
+        return False  # a question, or words about the booking itself ("那我先报上 他排候补")
+    notes = [*ctx.conv.slots.get(NOTES, []), text[:_NOTE_CHARS]]
+    ctx.conv.slots[NOTES] = notes[-3:]
+    return True
+
+
 def kept(slots: Slots) -> dict[str, Any]:
     """What a request keeps of the conversation besides its slots (for its details)."""
-    return {k: slots[k] for k in (SAID, "contact_phone", "bed") if slots.get(k)}
+    return {k: slots[k] for k in (SAID, "contact_phone", "bed", NOTES) if slots.get(k)}
 
 
 def notes_line(slots: Slots) -> str:
@@ -142,6 +159,7 @@ def notes_line(slots: Slots) -> str:
         parts.append(texts.NOTE_PHONE.format(phone=slots["contact_phone"]))
     if slots.get("bed"):
         parts.append(str(slots["bed"]))
+    parts.extend(str(n) for n in slots.get(NOTES, []))
     return texts.NOTES.format(notes=texts.NOTE_SEPARATOR.join(parts)) if parts else ""
 
 

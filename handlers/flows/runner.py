@@ -11,6 +11,7 @@ from handlers.flows.filling import (
     candidate,
     fill,
     keep_words,
+    note,
     notes_line,
     offered_by_part,
     said_yes,
@@ -48,7 +49,8 @@ async def _advance(ctx: Ctx, flow: Flow, prefix: str = "") -> list[Reply]:
     for slot in flow.slots:
         if slot.name in conv.slots or not _needed(ctx, slot, conv.slots):
             continue
-        if slot.default is not None:
+        if slot.default is not None and conv.step != ASK + slot.name:
+            # A default fills what nobody asked about, never the question left unanswered
             value = slot.default(ctx, conv.slots)
             if value is not None:
                 conv.slots[slot.name] = value
@@ -108,6 +110,8 @@ async def continue_flow(ctx: Ctx, flow: Flow) -> list[Reply] | None:
             conv.slots.pop(name, None)
             return await _ask(ctx, flow, flow.slot_map[name])
     asked = step.split(":", 1)[1] if step.startswith((ASK, OFFER)) else None
+    if _another_request(ctx, flow):
+        return None  # "对了，我老伴下礼拜二要理发，也帮她约一个": not this booking's details
     matched = offered_by_part(ctx, flow)
     if matched is not None:
         keep_words(ctx)
@@ -135,6 +139,8 @@ async def continue_flow(ctx: Ctx, flow: Flow) -> list[Reply] | None:
             return await _advance(ctx, flow)
         # "对" to a question that was not yes/no: kindly, the question again.
         return await _advance(ctx, flow, texts.YES_TO_AN_OPEN_QUESTION)
+    if step == "confirm" and note(ctx):
+        return await _advance(ctx, flow, texts.NOTED)  # "我牙口不好 饭要烂一点": kept, read back
     return await _advance(ctx, flow, texts.NOT_UNDERSTOOD)
 
 
@@ -178,6 +184,18 @@ def _wants_something_else(ctx: Ctx, flow: Flow) -> bool:
     )
 
 
+# What names a request of its own: a home service, an activity, a hospital or department.
+_NAMING = frozenset({"service_type", "activity", "hospital", "department"})
+
+
+def _another_request(ctx: Ctx, flow: Flow) -> bool:
+    """Another service asked for, by a name this flow has no slot for (a haircut in the
+    middle of a hospital visit): its day and its person are not this flow's."""
+    takes = {slot.entity or slot.name for slot in flow.slots}
+    names = {e["entity"] for e in ctx.turn.entities} & _NAMING
+    return ctx.turn.payload is None and bool(names - takes) and _wants_something_else(ctx, flow)
+
+
 async def ask_again(ctx: Ctx, flow: Flow, slots: Slots, prefix: str) -> list[Reply]:
     """Restart a flow with some slots kept, explaining why first."""
     ctx.conv.end_flow()
@@ -191,11 +209,15 @@ async def reprompt(ctx: Ctx, flow: Flow) -> list[Reply]:
     return await _advance(ctx, flow)
 
 
-async def resume(ctx: Ctx, flow: Flow) -> list[Reply]:
+async def resume(ctx: Ctx, flow: Flow, read_back: bool = False) -> list[Reply]:
     """A parked flow taken up again, with what the message resuming it says ("接着办，下午");
-    it is read back before anything is booked."""
+    it is read back before anything is booked, unless it was left at its read-back and the
+    message is a plain yes to it ("哦 那行 约上吧" after asking what it costs)."""
     keep_words(ctx)
-    _, rejection, slot_name = await fill(ctx, flow, asked=None)
+    changed, rejection, slot_name = await fill(ctx, flow, asked=None)
     if rejection is not None and slot_name is not None:
         return await _reject(ctx, flow, rejection, slot_name)
+    yes = ctx.turn.payload is None and (ctx.turn.intent == "affirm" or said_yes(ctx.turn.text))
+    if read_back and flow.confirm and yes and not changed and not _missing(ctx, flow):
+        return await _complete(ctx, flow)
     return await _advance(ctx, flow)

@@ -3,15 +3,19 @@ within 24 hours."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from handlers import phrases, texts
-from handlers.base import Ctx, Reply
+from handlers.base import TZ, Ctx, Reply
 from handlers.events import HospitalStayReported
 from handlers.flows import Flow, Slot, Slots, kept, start_flow
 from handlers.medical.escort import MAX_NAME, ask_department
 from handlers.slots import date_slot, who_phrase, who_slot
 from handlers.wording import format_date
+from storage.models import ServiceRequest
+from storage.uow import UnitOfWork
+from storage.visits import HOSPITAL, VisitRepo
 
 VISIT_WITHIN = timedelta(hours=24)
 
@@ -45,35 +49,58 @@ async def _admission_summary(ctx: Ctx, slots: Slots) -> str:
     )
 
 
+async def record_stay(
+    uow: UnitOfWork,
+    *,
+    now: datetime,
+    actor: str,
+    person_id: int | None,
+    account_id: int | None,
+    beneficiary: str,
+    details: dict[str, Any],
+    since: date,
+) -> tuple[ServiceRequest, HospitalStayReported]:
+    """Record a hospital stay and the staff's visit task, due within 24 hours: what a
+    retiree's own report does, and what a hospital's admission event does (handlers/
+    admissions.py). The event is the caller's to emit."""
+    stay = await uow.requests.create(
+        "hospital_admission", now=now, actor=actor, person_id=person_id, status="reported",
+        beneficiary=beneficiary, account_id=account_id, details=details, scheduled_date=since,
+    )  # fmt: skip
+    due = now + VISIT_WITHIN
+    visit = await uow.requests.create(
+        "hospital_visit", now=now, actor=actor, person_id=person_id, status="pending",
+        beneficiary=beneficiary, account_id=account_id,
+        details={"stay_request_id": stay.id, **details}, due_at=due,
+    )  # fmt: skip
+    if person_id is not None:  # the must-visit ledger (五必访) has the stay's visit
+        await VisitRepo(uow.session).add(
+            person_id, HOSPITAL, since, due.astimezone(TZ).date(), now=now, actor=actor,
+            request=visit,
+        )  # fmt: skip
+    event = HospitalStayReported(
+        request_id=stay.id,
+        hospital=str(details["hospital"]),
+        since=since.isoformat(),
+        beneficiary=beneficiary,
+        visit_due=due.astimezone(UTC).isoformat(),
+    )
+    return stay, event
+
+
 async def _report_stay(ctx: Ctx, slots: Slots) -> list[Reply]:
-    person_id = ctx.person.id if ctx.person else None
-    account_id = ctx.account.id if ctx.account else None
     details = {
         "hospital": slots["hospital"],
         "department": slots.get("department"),
         "since": slots["date"],
         **kept(slots),
     }
-    stay = await ctx.uow.requests.create(
-        "hospital_admission", now=ctx.now, actor=ctx.actor, person_id=person_id, status="reported",
-        beneficiary=str(slots["who"]), account_id=account_id, details=details,
-        scheduled_date=date.fromisoformat(slots["date"]),
+    stay, event = await record_stay(
+        ctx.uow, now=ctx.now, actor=ctx.actor, person_id=ctx.person.id if ctx.person else None,
+        account_id=ctx.account.id if ctx.account else None, beneficiary=str(slots["who"]),
+        details=details, since=date.fromisoformat(slots["date"]),
     )  # fmt: skip
-    due = ctx.now + VISIT_WITHIN
-    await ctx.uow.requests.create(
-        "hospital_visit", now=ctx.now, actor=ctx.actor, person_id=person_id, status="pending",
-        beneficiary=str(slots["who"]), account_id=account_id,
-        details={"stay_request_id": stay.id, **details}, due_at=due,
-    )  # fmt: skip
-    ctx.emit(
-        HospitalStayReported(
-            request_id=stay.id,
-            hospital=str(slots["hospital"]),
-            since=str(slots["date"]),
-            beneficiary=str(slots["who"]),
-            visit_due=due.astimezone(UTC).isoformat(),
-        )
-    )
+    ctx.emit(event)
     return [Reply(texts.ADMISSION_DONE.format(id=stay.id))]
 
 

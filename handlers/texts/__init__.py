@@ -11,7 +11,9 @@ modules below are where a text is written, found by the area it belongs to.
 from __future__ import annotations
 
 from handlers.texts.activities import *  # noqa: F403
+from handlers.texts.admissions import *  # noqa: F403
 from handlers.texts.booking import *  # noqa: F403
+from handlers.texts.care import *  # noqa: F403
 from handlers.texts.channels import *  # noqa: F403
 from handlers.texts.common import *  # noqa: F403
 from handlers.texts.eldercare import *  # noqa: F403
@@ -20,3 +22,5 @@ from handlers.texts.identity import *  # noqa: F403
 from handlers.texts.medical import *  # noqa: F403
 from handlers.texts.policy import *  # noqa: F403
 from handlers.texts.staff import *  # noqa: F403
+from handlers.texts.visits import *  # noqa: F403
+from handlers.texts.volunteers import *  # noqa: F403

@@ -52,6 +52,10 @@ REQUEST_KINDS: Final = {
     "medical_escort": "看病陪诊",
     "hospital_admission": "住院报备",
     "hospital_visit": "住院看望",
+    "admission_review": "住院提醒待核对",
+    "must_visit": "必访探望",
+    "plan_item": "计划任务",
+    "doctor_renewal": "家庭医生续签",
     "reimbursement": "交报销单据",
     "reimbursement_claim": "报销",
     "eldercare": "上门服务",
@@ -59,6 +63,7 @@ REQUEST_KINDS: Final = {
     "sos": "紧急求助",
     "identity_check": "核实身份",
     "forget_me": "删除个人信息",
+    "volunteer_hours": "核对志愿服务时长",
 }
 REQUEST_STATUSES: Final = {
     "pending": "待安排",

@@ -70,8 +70,13 @@ INTENT_LABELS: Final = {
     "activity_signup": "报名活动",
     "booking_cancel": "取消预约",
     "my_records": "查我的预约",
+    "my_plan": "查我的服务计划",
+    "my_contact": "查我的联系人",
+    "my_doctor": "查我的家庭医生",
     "policy_question": "咨询政策",
     "human_agent": "找工作人员",
+    "time_bank": "查我的时间银行",
+    "volunteer_register": "登记当志愿者",
     "menu": "看看我能办的所有事",
 }
 
@@ -98,6 +103,7 @@ CHANGE_WHICH: Final = "请问要改哪一项？"
 STOPPED: Final = "好的，“{flow}”不办了，没有登记任何事。\n需要时请回复数字选择服务："
 FLOW_EXPIRED: Final = "刚才的“{flow}”等了太久，已经取消了。"
 NOT_UNDERSTOOD: Final = "对不起，没听明白。"
+NOTED: Final = "好的，记下了。"
 RESUME_OFFER: Final = "刚才的“{flow}”还没办完。"
 RESUME_LABEL: Final = "接着办“{flow}”"
 NOTHING_TO_RESUME: Final = "没有要接着办的事了。请回复数字选择服务："

@@ -14,6 +14,7 @@ CARE_NO_SLOT: Final = "{when}没有安排{service}。可以选这些时间："
 CARE_NOTHING_OPEN: Final = "近两周的{service}都约满了。已请工作人员联系您安排。"
 CARE_SLOT_SERVICE: Final = "服务"
 CARE_SUMMARY: Final = "上门{service}\n{when}，为{who}"
+CARE_THEN: Final = "再约上门{service}\n{when}"
 CARE_ALREADY: Final = "上门{service} {when}"
 ALREADY_BOOKED: Final = (
     "这个已经约好了：{what}（编号 {id}），不用再约。\n要改时间请说“改到…”，不要了请说“取消预约”。"

@@ -17,6 +17,7 @@ import yaml
 
 from storage.catalog import STANDARD_SERVICES
 from storage.db import TZ
+from storage.demo.care import seed_care
 from storage.models import (
     Activity,
     EldercareService,
@@ -29,6 +30,8 @@ from storage.models import (
 from storage.uow import UnitOfWork
 
 __all__ = [
+    "NINETIETH",
+    "NINETIETH_IN",
     "POLICY_DIR",
     "ArticleError",
     "check_article",
@@ -92,6 +95,9 @@ _ACTIVITIES = [
     ("戏曲沙龙", "culture", 11, 14, 0, "老干部活动中心多功能厅", 50, 17, "all"),
 ]
 _SERVICES = list(STANDARD_SERVICES)
+# 郭振邦 (the ninth demo person) turns 90 this many days after the demo is seeded: the
+# must-visit ledger (services/visits.py) owes him a visit the day before his birthday.
+NINETIETH, NINETIETH_IN = 8, timedelta(days=3)
 _STAFF = [
     ("王晓明", "13800001001", "duty"),
     ("李娟", "13800001002", "clerk"),
@@ -101,6 +107,14 @@ _STAFF = [
 
 def _at(day: date, hour: int, minute: int = 0) -> datetime:
     return datetime.combine(day, time(hour, minute), TZ)
+
+
+def _years_before(day: date, years: int) -> date:
+    """The same day ``years`` earlier (28 February for a 29th without its year)."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:
+        return date(day.year - years, 2, 28)
 
 
 def demo_phone(index: int) -> str:
@@ -230,12 +244,20 @@ async def _seed_claims(uow: UnitOfWork, now: datetime) -> None:
             )
 
 
-async def seed_demo(uow: UnitOfWork, now: datetime, roster: int = len(_PEOPLE)) -> bool:
-    """Fill an empty database with demo data; returns False if it already had people."""
+async def seed_demo(
+    uow: UnitOfWork, now: datetime, roster: int = len(_PEOPLE), slots_from: date | None = None
+) -> bool:
+    """Fill an empty database with demo data; returns False if it already had people.
+    Home-service times are open on each of the 14 days after ``now`` (or from
+    ``slots_from``, when that is earlier: a conversation told before the demo's day)."""
     if await uow.people.count():
         return False
     today = now.astimezone(TZ).date()
-    await seed_roster(uow, roster, now)
+    ids = await seed_roster(uow, roster, now)
+    if len(ids) > NINETIETH:  # a landmark birthday soon: the must-visit ledger's visit
+        ninety = await uow.people.get(ids[NINETIETH])
+        if ninety is not None:
+            ninety.birth_date = _years_before(today + NINETIETH_IN, 90)
     # A duty roster for the next four weeks: 王晓明 on duty, 李娟 backup, 陈建平 leader.
     for level, (name, phone, role) in enumerate(_STAFF, 1):
         member = await uow.staff.add(
@@ -265,7 +287,8 @@ async def seed_demo(uow: UnitOfWork, now: datetime, roster: int = len(_PEOPLE)) 
         service = EldercareService(code=code, name=name, description=description, active=True)
         uow.session.add(service)
         await uow.session.flush()
-        for offset in range(1, 15):
+        first = min(1, (slots_from - today).days) if slots_from is not None else 1
+        for offset in range(first, 15):
             for part in ("morning", "afternoon"):
                 # Tomorrow morning's haircut is fully booked, to show the alternatives.
                 full = code == "haircut" and offset == 1 and part == "morning"
@@ -280,6 +303,8 @@ async def seed_demo(uow: UnitOfWork, now: datetime, roster: int = len(_PEOPLE)) 
                     )
                 )
     await _seed_claims(uow, now)
+    for first in (await uow.people.all_ids())[:1]:
+        await seed_care(uow, first, now)  # the first retiree's contact, plan and doctor
     for article in load_policy_folder(POLICY_DIR, now):
         await uow.catalog.upsert_policy(article)
     await uow.session.flush()

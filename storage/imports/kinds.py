@@ -23,6 +23,8 @@ from storage.imports.cells import (
 __all__ = [
     "ACTIVITIES",
     "CLAIMS",
+    "CONTACTS",
+    "DOCTORS",
     "FAMILY",
     "HOSPITALS",
     "KINDS",
@@ -306,6 +308,57 @@ FAMILY = Kind(
     ),
 )
 
+# 家庭医生签约 (一人一策): a person's contract with a family doctor, matched on the person
+# and the doctor's name (storage/imports/doctors.py).
+DOCTORS = Kind(
+    "doctors",
+    "家庭医生签约",
+    (
+        Column("id_number", ("老干部身份证号", "身份证号", "身份证号码"), read_id_number),
+        Column("person_name", ("老干部姓名", "姓名"), read_text(40)),
+        Column("person_phone", ("老干部电话", "老干部联系电话"), read_phone),
+        Column("doctor", ("家庭医生", "签约医生", "医生姓名"), read_text(40), required=True),
+        Column("clinic", ("签约机构", "医疗机构", "社区卫生服务中心"), read_text(100)),
+        Column("phone", ("医生电话", "机构电话", "签约机构电话"), read_phone),
+        Column("valid_until", ("有效期至", "签约到期", "到期日期"), read_date, required=True),
+    ),
+    (
+        {
+            "老干部身份证号": "320502193103050018",
+            "老干部姓名": "赵示例",
+            "老干部电话": "",
+            "家庭医生": "钱医例",
+            "签约机构": "示例街道社区卫生服务中心",
+            "医生电话": "0512-65009001",
+            "有效期至": "2027-06-30",
+        },
+    ),
+)
+
+# 一对一联系人: the member of staff who is a person's own contact, by name (and phone, when
+# two share a name); storage/imports/contacts.py.
+CONTACTS = Kind(
+    "contacts",
+    "一对一联系人",
+    (
+        Column("id_number", ("老干部身份证号", "身份证号", "身份证号码"), read_id_number),
+        Column("person_name", ("老干部姓名", "姓名"), read_text(40)),
+        Column("person_phone", ("老干部电话", "老干部联系电话"), read_phone),
+        Column("contact", ("联系人", "一对一联系人", "联系人姓名"), read_text(40), required=True),
+        Column("contact_phone", ("联系人电话", "联系人手机"), read_phone),
+    ),
+    (
+        {
+            "老干部身份证号": "320502193103050018",
+            "老干部姓名": "赵示例",
+            "老干部电话": "",
+            "联系人": "周示例",
+            "联系人电话": "13800009101",
+        },
+    ),
+)
+
 KINDS: dict[str, Kind] = {
-    k.name: k for k in (PEOPLE, STAFF, HOSPITALS, ACTIVITIES, SLOTS, CLAIMS, FAMILY)
+    k.name: k
+    for k in (PEOPLE, STAFF, HOSPITALS, ACTIVITIES, SLOTS, CLAIMS, FAMILY, DOCTORS, CONTACTS)
 }

@@ -21,6 +21,8 @@ from storage.imports.bureau import (
     write_staff,
 )
 from storage.imports.cells import CellError
+from storage.imports.contacts import match_contact, write_contact
+from storage.imports.doctors import match_doctor, write_doctor
 from storage.imports.kinds import Column, Kind
 from storage.imports.retirees import (
     match_claim,
@@ -118,6 +120,8 @@ MATCHERS: dict[str, Callable[[UnitOfWork, RowPlan, dict[Any, int]], Any]] = {
     "slots": match_slot,
     "claims": match_claim,
     "family": match_family,
+    "doctors": match_doctor,
+    "contacts": match_contact,
 }
 WRITERS: dict[str, Callable[[UnitOfWork, RowPlan, datetime, str], Any]] = {
     "people": write_person,
@@ -127,4 +131,6 @@ WRITERS: dict[str, Callable[[UnitOfWork, RowPlan, datetime, str], Any]] = {
     "slots": write_slot,
     "claims": write_claim,
     "family": write_family,
+    "doctors": write_doctor,
+    "contacts": write_contact,
 }

@@ -8,6 +8,7 @@ them all.
 
 from __future__ import annotations
 
+from storage.models.care import CareContact, CarePlanItem, DoctorContract
 from storage.models.catalog import (
     Activity,
     EldercareService,
@@ -16,22 +17,29 @@ from storage.models.catalog import (
     PolicyArticle,
     Registration,
 )
+from storage.models.feeds import AdmissionEvent
 from storage.models.messages import Broadcast, BroadcastRecipient, Delivery, MessageRecord, Reminder
 from storage.models.people import ChannelAccount, FamilyMember, Person, PersonTag, Staff
 from storage.models.records import AuditEntry, BindingCode, CodeAttempt, IdentityCheck, ImportBatch
 from storage.models.requests import Alert, AlertStep, DutyShift, RequestStatusChange, ServiceRequest
+from storage.models.visits import MustVisit
+from storage.models.volunteers import TimeBankEntry, Volunteer, VolunteerOffer, VolunteerTask
 
 __all__ = [
     "Activity",
+    "AdmissionEvent",
     "Alert",
     "AlertStep",
     "AuditEntry",
     "BindingCode",
     "Broadcast",
     "BroadcastRecipient",
+    "CareContact",
+    "CarePlanItem",
     "ChannelAccount",
     "CodeAttempt",
     "Delivery",
+    "DoctorContract",
     "DutyShift",
     "EldercareService",
     "EldercareSlot",
@@ -40,6 +48,7 @@ __all__ = [
     "IdentityCheck",
     "ImportBatch",
     "MessageRecord",
+    "MustVisit",
     "Person",
     "PersonTag",
     "PolicyArticle",
@@ -48,4 +57,8 @@ __all__ = [
     "RequestStatusChange",
     "ServiceRequest",
     "Staff",
+    "TimeBankEntry",
+    "Volunteer",
+    "VolunteerOffer",
+    "VolunteerTask",
 ]

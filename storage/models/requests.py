@@ -75,6 +75,19 @@ class ServiceRequest(Base):
                 "status NOT IN ('cancelled', 'closed', 'done', 'paid', 'rejected', 'resolved')"
             ),
         ),
+        # The open requests of one district, longest waiting first (migration 0023).
+        Index(
+            "ix_service_requests_open_district",
+            "district",
+            "created_at",
+            "id",
+            sqlite_where=text(
+                "status NOT IN ('cancelled', 'closed', 'done', 'paid', 'rejected', 'resolved')"
+            ),
+            postgresql_where=text(
+                "status NOT IN ('cancelled', 'closed', 'done', 'paid', 'rejected', 'resolved')"
+            ),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -90,6 +103,10 @@ class ServiceRequest(Base):
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The person's district while the request is open (the queue's district filter): set
+    # by the database (migration 0023's triggers), never by the code; a loaded object may
+    # hold an older value.
+    district: Mapped[str | None] = mapped_column(String(40))
 
 
 class RequestStatusChange(Base):

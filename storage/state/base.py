@@ -45,6 +45,7 @@ class Conversation:
     pending_sos: dict[str, Any] | None = None  # "is this an emergency?" asked, not answered
     topic: dict[str, Any] | None = None  # what was last talked about: {"activity": id, "until"}
     listed: dict[str, Any] | None = None  # a numbered list shown in text: {"keys": […], "until"}
+    queued: dict[str, Any] | None = None  # a second request said with the flow's first message
 
     def expired(self, now: datetime) -> bool:
         """True when an active flow has been idle past its expiry."""

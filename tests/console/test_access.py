@@ -27,8 +27,11 @@ from handlers.base import TZ
 from storage.models import ImportBatch
 from storage.uow import UnitOfWork
 from tests.console.conftest import Console, location, with_activity
+from tests.console.test_admissions import seed_admission
 from tests.console.test_catalogue import activity_form, seed_catalogue
 from tests.console.test_policies import policy_form, seed_policies
+from tests.console.test_visits import with_visit
+from tests.console.test_volunteers import volunteer_forms, with_volunteers
 
 # Which seeded thing fills {id:int}, by the path's first segment.
 ID_OF = {
@@ -41,6 +44,8 @@ ID_OF = {
     "slots": "slot",  # seeded by seed_catalogue()
     "hospitals": "hospital",
     "policies": "policy",  # seeded by seed_policies()
+    "admissions": "admission",  # seeded by seed_admission()
+    "visits": "visit",  # a must-visit task, seeded by with_visit()
 }
 HOME, LOGOUT = "/", "/logout"
 REPO = Path(__file__).resolve().parents[2]
@@ -71,6 +76,18 @@ def form_for(path: str, console: Console) -> dict[str, str]:
         "/requests/{id:int}/note": {"note": "已回电"},
         "/requests/{id:int}/reply": {"text": "您好，我们收到了，马上联系您。"},
         "/people/{id:int}/edit": {"notes": "矩阵测试改的备注", "lives_alone_shown": "1"},
+        "/people/{id:int}/plan": {
+            "cadence": "monthly_call",
+            "owner": "staff",
+            "next_due": "2027-01-05",
+        },
+        "/people/{id:int}/contact": {"staff": str(console.staff["clerk"])},
+        "/people/{id:int}/doctor": {
+            "doctor": "矩阵医生",
+            "clinic": "社区卫生服务中心",
+            "phone": "0512-65001234",
+            "valid_until": "2027-06-30",
+        },
         "/import": {"kind": "hospitals"},
         "/broadcasts": {"text": "矩阵测试的通知", "district": "姑苏区"},
         "/activities": activity_form(),
@@ -86,7 +103,11 @@ def form_for(path: str, console: Console) -> dict[str, str]:
         "/hospitals/{id:int}/edit": {"name": "市立医院", "address": "矩阵路1号"},
         "/policies": policy_form(title="矩阵测试文章") | {"slug": "matrix-test"},
         "/policies/{id:int}/edit": policy_form(caveat="矩阵测试的提示。"),
+        "/admissions/{id:int}/match": {"person": str(console.ids["person"])},
+        "/visits/{id:int}/log": {"note": "送了慰问品"},
+        "/people/{id:int}/visit-occasion": {"occasion": "hardship", "note": "家里困难"},
     }
+    forms.update(volunteer_forms(console))
     return dict(forms.get(path, {}))
 
 
@@ -160,7 +181,7 @@ async def _signed_out(console: Console, method: str, url: str, form: dict[str, s
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=[_route_id(r) for r in ROUTES])
-async def test_role_matrix(
+async def test_role_matrix(  # noqa: PLR0915 - one seeding hook per kind of route
     console: Console, route: tuple[str, object, list[str], str | None]
 ) -> None:
     """Every route × (signed out, every role): refused, or let through, as PERMISSIONS says."""
@@ -173,6 +194,12 @@ async def test_role_matrix(
         await with_activity(console)
     if path.startswith("/policies"):
         await seed_policies(console)
+    if path.startswith("/visits/"):
+        await with_visit(console)
+    if path.startswith("/volunteers"):
+        await with_volunteers(console)
+    if path.startswith("/admissions/"):
+        await seed_admission(console)
     url = fill(path, console.ids)
     for method in methods:
         await _signed_out(console, method, url, form_for(path, console))

@@ -54,8 +54,10 @@ from storage.models import (
 )
 from storage.uow import UnitOfWork
 from tests.console.conftest import Console, with_activity
+from tests.console.test_admissions import seed_admission
 from tests.console.test_catalogue import activity_form, seed_catalogue
 from tests.console.test_policies import policy_form, seed_policies
+from tests.console.test_visits import with_visit
 
 Sent = list[tuple[str, list[Reply]]]
 
@@ -1107,6 +1109,19 @@ POST_FIELDS: dict[str, Callable[[Console], dict[str, str]]] = {
         "lives_alone_shown": "1",
         "lives_alone": "1",
     },
+    "/people/{id:int}/plan": lambda c: {
+        "cadence": "weekly_care",
+        "owner": "provider",
+        "next_due": "2027-01-05",
+        "note": "助浴",
+    },
+    "/people/{id:int}/contact": lambda c: {"staff": str(c.staff["clerk"])},
+    "/people/{id:int}/doctor": lambda c: {
+        "doctor": "王医生",
+        "clinic": "社区卫生服务中心",
+        "phone": "0512-65001234",
+        "valid_until": "2027-06-30",
+    },
     "/accounts/{id:int}/revoke": lambda c: {},
     "/import": lambda c: {"kind": "people"},  # the sheet itself is a file (multipart)
     "/import/apply": lambda c: {"batch": "1"},
@@ -1133,6 +1148,22 @@ POST_FIELDS: dict[str, Callable[[Console], dict[str, str]]] = {
     "/hospitals/{id:int}/edit": lambda c: {"name": "市立医院", "address": "新路1号"},
     "/policies": lambda c: policy_form(title="新文章") | {"slug": "new-article"},
     "/policies/{id:int}/edit": lambda c: policy_form(caveat="新的提示。"),
+    "/admissions/{id:int}/match": lambda c: {"person": str(c.ids["person"])},
+    "/visits/{id:int}/log": lambda c: {"note": "送了慰问品 精神不错"},
+    "/people/{id:int}/visit-occasion": lambda c: {"occasion": "hardship", "note": "家里困难"},
+    "/admissions/{id:int}/dismiss": lambda c: {},
+    "/volunteers": lambda c: {
+        "person": str(c.ids["person"]),
+        "skills": "escort",
+        "districts": "姑苏区",
+    },
+    "/volunteers/offer": lambda c: {"request": str(c.ids.get("vol_request", 0))},
+    "/volunteers/hours": lambda c: {"task": str(c.ids.get("vol_task", 0)), "hours": "2"},
+    "/volunteers/redeem": lambda c: {
+        "person": str(c.ids.get("vol_person", 0)),
+        "request": str(c.ids.get("vol_redeem", 0)),
+        "hours": "1",
+    },
 }
 # What each GET route reads from its query.
 GET_PARAMS = {
@@ -1164,6 +1195,8 @@ GET_PARAMS = {
     "/people/export": ("q", "district", "category", "tag", "pii"),
     "/people/{id:int}/export": ("pii",),
     "/queue/export": ("month", "pii"),
+    "/admissions": (),
+    "/volunteers": (),
 }
 # GET routes that answer a parameter naming nothing with 404 (no such kind of roster).
 NAMED_BY_PARAMETER = {"/import/template"}
@@ -1172,6 +1205,8 @@ ID_OF["broadcasts"] = "broadcast"  # seeded by with_broadcast()
 ID_OF.update(activities="activity", slots="slot", hospitals="hospital")  # seed_catalogue()
 ID_OF["activities"] = "activity"  # seeded by with_activity()
 ID_OF["policies"] = "policy"  # seeded by seed_policies()
+ID_OF["admissions"] = "admission"  # seeded by seed_admission()
+ID_OF["visits"] = "visit"  # a must-visit task, seeded by with_visit()
 
 
 async def with_broadcast(console: Console) -> None:
@@ -1187,6 +1222,8 @@ async def with_broadcast(console: Console) -> None:
         console.ids["broadcast"] = draft.id
     await seed_catalogue(console)
     await seed_policies(console)
+    await seed_admission(console)
+    await with_visit(console)
 
 
 def url_of(path: str, console: Console) -> str:

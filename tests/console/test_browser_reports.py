@@ -31,6 +31,7 @@ from storage.models import (
 )
 from storage.reports import TZ, Month
 from storage.uow import UnitOfWork
+from storage.visits import VisitRepo
 from tests.conftest import PG_SERVER, REDIS_URL
 from tests.console.live import PASSWORD, Live, live_deployment, run_async
 
@@ -40,7 +41,7 @@ LAUNCH_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
 DESKTOP = {"width": 1366, "height": 768}
-CHARTS = ("weekly", "kinds", "sos", "escorts", "activities", "broadcasts", "contact")
+CHARTS = ("weekly", "kinds", "sos", "escorts", "activities", "broadcasts", "visits", "contact")
 
 pytestmark = pytest.mark.skipif(
     not Path(CHROMIUM).exists() and not os.environ.get("YINLING_REQUIRE_BROWSER"),
@@ -119,6 +120,13 @@ async def _month_of_work(database_url: str) -> None:
                         updated_at=when,
                     )
                 )
+            first = start.astimezone(TZ).date()  # the ledger: two visits due, one made
+            for i, pid in enumerate(people[:2]):
+                person = await uow.people.get(pid)
+                assert person is not None
+                row = await VisitRepo(s).add(person, "situation", first, first, now=now, actor="t")
+                if row is not None and i == 0:
+                    row.visited_at = now
             staff = await uow.workbench.all_staff()
             broadcast = Broadcast(
                 text="本月通知",

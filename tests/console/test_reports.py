@@ -143,7 +143,9 @@ async def test_a_leader_sees_the_months_figures(console: Console) -> None:
     assert "<script>" not in page.text  # no inline script: the charts are drawn by reports.js
     assert '<script src="/console/static/reports.js"></script>' in page.text
     data = _data(page.text)
-    assert set(data) == {"weekly", "kinds", "sos", "escorts", "activities", "broadcasts", "contact"}
+    assert set(data) == {
+        "weekly", "kinds", "sos", "escorts", "activities", "broadcasts", "visits", "contact",
+    }  # fmt: skip
 
     weekly = data["weekly"]
     mondays = ["02-23", "03-02", "03-09", "03-16", "03-23", "03-30"]

@@ -18,6 +18,8 @@ CONTRACT_INTENTS = {
     "sos", "medical_escort", "hospital_admission", "reimbursement", "eldercare_booking",
     "activity_list", "activity_signup", "booking_cancel", "my_records", "policy_question",
     "human_agent", "greet", "thanks_bye", "affirm", "deny", "stop", "out_of_scope", "lonely",
+    "my_plan", "my_contact", "my_doctor",  # issue 20: 一人一策, 一对一, 家庭医生
+    "volunteer_register", "time_bank",  # issue 20: 志愿者, 时间银行
 }  # fmt: skip
 
 

@@ -66,3 +66,35 @@ def test_runtime_lookups(engine_nlu: EmbeddedEngine) -> None:
     assert ("activity", "葫芦丝兴趣组") not in entities(engine, "报名葫芦丝兴趣组")
     engine.add_lookup("activity", {"葫芦丝兴趣组": "葫芦丝兴趣组"})
     assert ("activity", "葫芦丝兴趣组") in entities(engine, "报名葫芦丝兴趣组")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # sound-alike slips of short words by voice input or a pinyin keyboard
+        ("老年医院看眼颗", {("department", "眼科")}),
+        ("下周二上午给我送参", {("service_type", "meal"), ("time", "morning")}),
+        ("下礼拜五 上五", {("date", "2026-11-27"), ("time", "morning")}),
+        ("下里拜二去省人民医院", {("date", "2026-11-24")}),
+        ("约个骨颗的号", {("department", "骨科")}),
+    ],
+)
+def test_sound_alike_slips(
+    engine_nlu: EmbeddedEngine, text: str, expected: set[tuple[str, str]]
+) -> None:
+    assert expected <= entities(engine_nlu, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "报效祖国一辈子",  # a real word that sounds like 报销 stays itself
+        "我要去顾客那里",  # 顾客 sounds like 骨科 but shares no character
+        "护理补贴标准是多少",  # a service's name inside an entitlement's
+        "理发费补助怎么领",
+    ],
+)
+def test_no_slip_where_there_is_none(engine_nlu: EmbeddedEngine, text: str) -> None:
+    found = entities(engine_nlu, text)
+    assert not {kind for kind, _ in found} & {"department", "service_type"}, found
+    assert "报销" not in engine_nlu.speller.correct(text)
