@@ -8,9 +8,19 @@ from __future__ import annotations
 from handlers import phrases
 from handlers.base import Ctx
 
-__all__ = ["BOTH", "SELF", "SPOUSE", "named_who", "pick_one", "pick_who", "staying_out"]
+__all__ = [
+    "BOTH",
+    "SELF",
+    "SPOUSE",
+    "named_who",
+    "pick_one",
+    "pick_who",
+    "staying_out",
+    "waiting_side",
+]
 
 SELF, SPOUSE, BOTH = "self", "spouse", "both"
+SIGN_UP = "activity_signup"  # the flow whose seats may run out for one of a couple
 
 
 def named_who(ctx: Ctx) -> str | None:
@@ -144,8 +154,39 @@ def _one_of_the_couple(ctx: Ctx) -> str | None:
     return None
 
 
+def waiting_side(ctx: Ctx) -> str | None:
+    """Of a couple, the one a message puts on the waiting list while the other takes the seat
+    ("那我先报上 他排候补", "让老伴先上 我排候补", "先给我妈报 我爸排候补"): self or spouse;
+    both ("两个人都排候补")."""
+    person, text = ctx.person, ctx.turn.text or ""
+    if person is None or not person.spouse_name or not phrases.WAITS.search(text):
+        return None
+    if ctx.conv.flow != SIGN_UP:
+        return None  # "老伴排队挂号太累" is no waiting list
+    family = ctx.account is not None and ctx.account.role == "family"
+    for clause in phrases.CLAUSE_BREAK.split(text):
+        if not phrases.WAITS.search(clause):
+            continue
+        named = _sides_in(clause, family, person.gender, person.spouse_name)
+        if not named and person.gender in {"M", "F"}:
+            him, her = bool(phrases.HE.search(clause)), bool(phrases.SHE.search(clause))
+            if family and him != her:
+                named = {SELF if ("M" if him else "F") == person.gender else SPOUSE}
+            elif not family and (him or her):
+                named = {SPOUSE}
+        if not named and phrases.SELF_WORDS.search(clause):
+            named = {SELF}
+        if named == {SELF, SPOUSE}:
+            return BOTH  # "那两个人都排候补吧 要学一起学"
+        if len(named) == 1:
+            return next(iter(named))
+    return None
+
+
 def pick_who(ctx: Ctx, values: list[str]) -> str:
     person = ctx.person
+    if waiting_side(ctx) is not None:
+        return BOTH  # "那我先报上 他排候补": both, one of them waiting
     alone = _one_of_the_couple(ctx) if person is not None and person.spouse_name else None
     if alone is not None:
         return alone  # "就我自己 老伴不去": both named, one going

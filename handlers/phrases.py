@@ -168,6 +168,10 @@ ALSO: Final = re.compile(r"再|还要|还想|还得|另外|顺便|也要|也约|
 NAMED_PARTS: Final = re.compile(r"[^，,。；;\s和跟与及、]+")
 # Asking to be signed up, not asking about the activity ("报", "报名", "给我报上").
 SIGN_UP_WORD: Final = re.compile(r"报(?!销)|登记|算我一个|加我")
+# On the waiting list instead of a seat ("我排候补", "他等下回").
+WAITS: Final = re.compile(r"候补|排队|排着|等着|等下回|等下次")
+HE: Final = re.compile(r"他")
+SHE: Final = re.compile(r"她")
 FOR_HER: Final = re.compile(r"(?:给|帮|为|替|让)她")
 FOR_HIM: Final = re.compile(r"(?:给|帮|为|替|让)他")
 # A son's or daughter's words for a parent (and a son- or daughter-in-law's), by gender.

@@ -101,8 +101,12 @@ class ActivityRepo:
         attendee: str,
         now: datetime,
         account_id: int | None = None,
+        *,
+        seat: bool = True,
     ) -> SignUp:
         """Take a seat if one is left, else a waitlist place; refuse a second sign-up.
+        ``seat=False``: the waitlist even with a seat left (a couple who would rather wait
+        together than go one without the other).
 
         The one sign-up path, on SQLite and PostgreSQL alike. A second one (one asyncpg
         statement holding the activity's row lock for a single round trip) was dropped in
@@ -113,12 +117,14 @@ class ActivityRepo:
         existing = await self.live_registration(activity_id, person_id, attendee)
         if existing is not None:
             raise AlreadyRegistered(existing)
-        seat = await self.session.execute(
-            update(Activity)
-            .where(Activity.id == activity_id, Activity.seats_taken < Activity.capacity)
-            .values(seats_taken=Activity.seats_taken + 1)
-        )
-        registered = bool(getattr(seat, "rowcount", 0))
+        registered = False
+        if seat:
+            taken = await self.session.execute(
+                update(Activity)
+                .where(Activity.id == activity_id, Activity.seats_taken < Activity.capacity)
+                .values(seats_taken=Activity.seats_taken + 1)
+            )
+            registered = bool(getattr(taken, "rowcount", 0))
         position = None
         if not registered:
             # The waitlist count is kept under the activity's row lock, so each sign-up

@@ -15,6 +15,7 @@ from handlers.activities.listing import (
     upcoming_activities,
 )
 from handlers.base import Ctx, Reply
+from handlers.couple import waiting_side
 from handlers.events import ActivitySignedUp
 from handlers.flows import Flow, Rejection, Slot, Slots, start_flow
 from handlers.slots import BOTH, SELF, SPOUSE, who_phrase, who_slot
@@ -54,20 +55,30 @@ async def _ask_activity(ctx: Ctx, slots: Slots) -> Reply:
     return Reply(texts.ACT_ASK_WHICH, signup_options(ctx, await upcoming_activities(ctx)))
 
 
-def _attendees(who: str) -> tuple[str, ...]:
-    return (SELF, SPOUSE) if who == BOTH else (who,)
+def _attendees(who: str, first: object = SELF) -> tuple[str, ...]:
+    """Who is signed up, in order: of a couple, the one to take a last seat first."""
+    if who != BOTH:
+        return (who,)
+    return (SPOUSE, SELF) if first == SPOUSE else (SELF, SPOUSE)
 
 
 async def _signup_summary(ctx: Ctx, slots: Slots) -> str:
     activity = await ctx.uow.activities.get(int(slots["activity"]))
     assert activity is not None  # checked when the slot was filled  # noqa: S101
-    full = activity.seats_taken + len(_attendees(str(slots["who"]))) > activity.capacity
+    attendees = _attendees(str(slots["who"]), slots.get(FIRST_NAME))
+    left = activity.capacity - activity.seats_taken
+    note = texts.ACT_SUMMARY_FULL if left < len(attendees) else ""
+    if len(attendees) == 2 and left == 1:  # noqa: PLR2004 - a couple, one seat left
+        first, second = (who_phrase(ctx, a) for a in attendees)
+        note = texts.ACT_SUMMARY_ONE_SEAT.format(first=first, second=second)
+    if len(attendees) == 2 and slots.get(FIRST_NAME) == NEITHER:  # noqa: PLR2004
+        note = texts.ACT_SUMMARY_BOTH_WAIT
     return texts.ACT_SUMMARY.format(
         title=activity.title,
         when=activity_time(ctx, activity),
         place=activity.place,
         who=who_phrase(ctx, str(slots["who"])),
-        note=texts.ACT_SUMMARY_FULL if full else "",
+        note=note,
     )
 
 
@@ -78,7 +89,7 @@ async def _sign_up(ctx: Ctx, slots: Slots) -> list[Reply]:
     if activity.cancelled_at is not None:  # cancelled by staff while we were asking
         return [menu_reply(texts.ACT_WAS_CANCELLED.format(title=activity.title), ctx.config)]
     lines = []
-    for attendee in _attendees(str(slots["who"])):
+    for attendee in _attendees(str(slots["who"]), slots.get(FIRST_NAME)):
         who = who_phrase(ctx, attendee)
         try:
             result = await ctx.uow.activities.sign_up(
@@ -87,6 +98,7 @@ async def _sign_up(ctx: Ctx, slots: Slots) -> list[Reply]:
                 attendee,
                 ctx.now,
                 ctx.account.id if ctx.account else None,
+                seat=slots.get(FIRST_NAME) != NEITHER,
             )
         except AlreadyRegistered as e:
             status = texts.ACT_STATUS.get(e.registration.status, e.registration.status)
@@ -122,10 +134,32 @@ ACTIVITY = Slot(
     normalize=_find_activity,
     validate=_check_activity,
 )
+FIRST_NAME = "first"
+NEITHER = "neither"  # both would rather wait than go one without the other
+
+
+async def _never_asked(ctx: Ctx, slots: Slots) -> Reply:
+    return Reply(texts.ACT_SLOT_FIRST)  # never asked: told, or the retiree first
+
+
+def _first_inferred(ctx: Ctx) -> str | None:
+    """ "那我先报上 他排候补": the one of the couple who takes the seat first."""
+    waiting = waiting_side(ctx)
+    return {SELF: SPOUSE, SPOUSE: SELF, BOTH: NEITHER}.get(waiting) if waiting else None
+
+
+# Of a couple signing up together, who takes a last seat (the other waits); only told.
+FIRST = Slot(
+    FIRST_NAME,
+    texts.ACT_SLOT_FIRST,
+    _never_asked,
+    needed=lambda ctx, slots: False,
+    infer=_first_inferred,
+)
 SIGNUP = Flow(
     name=SIGNUP_NAME,
     title=texts.ACT_TITLE,
-    slots=(ACTIVITY, who_slot(allow_both=True)),
+    slots=(ACTIVITY, who_slot(allow_both=True), FIRST),
     summary=_signup_summary,
     complete=_sign_up,
 )
