@@ -140,7 +140,8 @@ def note(ctx: Ctx) -> bool:
     text = ctx.turn.text.strip()
     if ctx.turn.payload is not None or not phrases.DETAIL.search(text):
         return False
-    if phrases.QUESTION.search(text) or phrases.ABOUT_THE_BOOKING.search(text):
+    about = phrases.ABOUT_THE_BOOKING.search(text) or phrases.GO_ON.search(text)
+    if phrases.QUESTION.search(text) or about:
         return False  # a question, or words about the booking itself ("那我先报上 他排候补")
     notes = [*ctx.conv.slots.get(NOTES, []), text[:_NOTE_CHARS]]
     ctx.conv.slots[NOTES] = notes[-3:]

@@ -16,7 +16,7 @@ Slots = dict[str, Any]
 SERVICE_INTENTS = {
     "medical_escort", "hospital_admission", "reimbursement", "eldercare_booking",
     "activity_list", "activity_signup", "booking_cancel", "my_records", "policy_question",
-    "volunteer_register", "time_bank",
+    "volunteer_register", "time_bank", "my_plan", "my_contact", "my_doctor",
 }  # fmt: skip
 
 

@@ -139,7 +139,7 @@ async def continue_flow(ctx: Ctx, flow: Flow) -> list[Reply] | None:
             return await _advance(ctx, flow)
         # "对" to a question that was not yes/no: kindly, the question again.
         return await _advance(ctx, flow, texts.YES_TO_AN_OPEN_QUESTION)
-    if step == "confirm" and note(ctx):
+    if step == "confirm" and turn.intent != flow.name and note(ctx):
         return await _advance(ctx, flow, texts.NOTED)  # "我牙口不好 饭要烂一点": kept, read back
     return await _advance(ctx, flow, texts.NOT_UNDERSTOOD)
 

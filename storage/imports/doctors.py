@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from storage.imports.kinds import DOCTORS
-from storage.imports.retirees import find_person
+from storage.imports.retirees import retiree_of
 from storage.imports.rows import RowPlan, compare, twice
 from storage.models import DoctorContract
 from storage.uow import UnitOfWork
@@ -19,17 +19,8 @@ _FIELDS = ["clinic", "phone", "valid_until"]
 
 async def match_doctor(uow: UnitOfWork, row: RowPlan, seen: dict[Any, int]) -> None:
     v = row.values
-    if not v.get("id_number") and not (v.get("person_name") and v.get("person_phone")):
-        row.errors.append(("老干部身份证号", "请填老干部身份证号，或老干部姓名和电话"))
-        return
-    person = await find_person(
-        uow,
-        {"id_number": v.get("id_number"), "name": v.get("person_name"),
-         "phone": v.get("person_phone")},
-    )  # fmt: skip
+    person = await retiree_of(uow, row)
     if person is None:
-        heading = "老干部身份证号" if v.get("id_number") else "老干部姓名"
-        row.errors.append((heading, "名册里找不到这位老干部（请先导入人员名册）"))
         return
     row.label = f"{person.name} 的家庭医生 {v['doctor']}"
     if twice(row, seen, (person.id, v["doctor"]), "家庭医生"):

@@ -23,6 +23,7 @@ __all__ = [
     "match_claim",
     "match_family",
     "match_person",
+    "retiree_of",
     "write_claim",
     "write_family",
     "write_person",
@@ -146,11 +147,14 @@ async def write_claim(uow: UnitOfWork, row: RowPlan, now: datetime, actor: str) 
 # ------------------------------------------------------------------ family members
 
 
-async def match_family(uow: UnitOfWork, row: RowPlan, seen: dict[Any, int]) -> None:
+async def retiree_of(uow: UnitOfWork, row: RowPlan) -> Person | None:
+    """The retiree a row of a family, doctor or contact sheet is about (by ID number, or
+    name and phone); None, with the row's error said, when the sheet does not name one on
+    the roster."""
     v = row.values
     if not v.get("id_number") and not (v.get("person_name") and v.get("person_phone")):
         row.errors.append(("老干部身份证号", "请填老干部身份证号，或老干部姓名和电话"))
-        return
+        return None
     person = await find_person(
         uow,
         {"id_number": v.get("id_number"), "name": v.get("person_name"),
@@ -159,6 +163,13 @@ async def match_family(uow: UnitOfWork, row: RowPlan, seen: dict[Any, int]) -> N
     if person is None:
         heading = "老干部身份证号" if v.get("id_number") else "老干部姓名"
         row.errors.append((heading, "名册里找不到这位老干部（请先导入人员名册）"))
+    return person
+
+
+async def match_family(uow: UnitOfWork, row: RowPlan, seen: dict[Any, int]) -> None:
+    v = row.values
+    person = await retiree_of(uow, row)
+    if person is None:
         return
     row.label = f"{person.name} 的{v['relation']} {v['name']}"
     phone_key = blind("phone", phone_digits(v["phone"]))
